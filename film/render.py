@@ -1,0 +1,245 @@
+"""Render a film: the optical density (OD) of every point of the sheet.
+
+The sheet is drawn at ``FilmSpec.resolution_dpi`` from the layout of
+:mod:`film.layout`:
+
+1. The whole sheet starts at Border Density.
+2. Every image box is filled with Empty Image Density; a box with an image
+   then gets the image, converted to density by :func:`lut.pipeline.pixels_to_density`
+   (polarity, the box's Presentation LUT or else the film box's, Min/Max
+   Density, the viewing conditions), sized and placed by :func:`film.fit.fit_image`
+   and clipped to [Min Density, Max Density]. Resampling is done in density
+   (Pillow mode "F"): REPLICATE → nearest, BILINEAR → bilinear,
+   CUBIC → bicubic; NONE, which normally needs no resampling, uses nearest
+   when a requested size or decimation forces a change of size. Smoothing
+   Type is not used.
+3. Color images go into ``rgb`` / ``color_mask`` as they will be shown;
+   REVERSE polarity inverts them. Their ``density`` is the visual density of
+   their luma taken as 8-bit P-Values (no Presentation LUT: PS3.4 applies it
+   to grayscale only).
+4. Trim YES draws a frame of Max Density, 0.5 mm wide, just outside every
+   printed image.
+5. Annotation text is drawn at Max Density on the annotation strip, one line
+   per box, left-aligned and vertically centred, in Pillow's default font at
+   70 % of the box height. The text is untrusted: it is cut to 64 characters
+   (the length of LO) and control characters become spaces, then it is only
+   drawn.
+
+The annotation strip is divided among as many boxes as the highest Annotation
+Position in ``FilmSpec.annotations``, so the caller lists every annotation
+box of the format (with empty text for those never set).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from film.display_format import parse_display_format
+from film.fit import FitOutcome, fit_image
+from film.layout import layout_film, mm_to_px
+from film.model import FilmSpec, ImageBoxContent, MagnificationType, RenderedFilm
+from film.sizes import film_size_mm
+from lut.density import ViewingConditions
+from lut.pipeline import pixels_to_density
+from lut.polarity import Polarity, inverts
+from lut.windowing import rgb_to_gray
+
+__all__ = ["ANNOTATION_MAX_CHARS", "TRIM_WIDTH_MM", "render_film"]
+
+TRIM_WIDTH_MM = 0.5
+ANNOTATION_MAX_CHARS = 64  # LO, Text String (2030,0020)
+_ANNOTATION_FONT_FRACTION = 0.7  # font size / annotation box height
+_ANNOTATION_PADDING_FRACTION = 0.2  # left padding / annotation box height
+
+_RESAMPLE = {
+    MagnificationType.REPLICATE: Image.Resampling.NEAREST,
+    MagnificationType.BILINEAR: Image.Resampling.BILINEAR,
+    MagnificationType.CUBIC: Image.Resampling.BICUBIC,
+    MagnificationType.NONE: Image.Resampling.NEAREST,
+}
+
+_OUTCOME_TEXT = {
+    FitOutcome.DEMAGNIFIED: "demagnified to fit",
+    FitOutcome.CROPPED: "cropped to fit",
+    FitOutcome.DECIMATED: "decimated to fit",
+    FitOutcome.FAIL: "larger than its box and may not be cropped or decimated, left empty",
+}
+
+
+@dataclass
+class _Sheet:
+    """The canvas being drawn: density (OD) and, once needed, color."""
+
+    density: np.ndarray
+    rgb: np.ndarray | None = None
+    color_mask: np.ndarray | None = None
+
+    def paint_color(self, x: int, y: int, rgb: np.ndarray) -> None:
+        if self.rgb is None:
+            self.rgb = np.zeros(self.density.shape + (3,), dtype=np.uint8)
+            self.color_mask = np.zeros(self.density.shape, dtype=bool)
+        h, w = rgb.shape[:2]
+        self.rgb[y:y + h, x:x + w] = rgb
+        self.color_mask[y:y + h, x:x + w] = True
+
+
+def _viewing(spec: FilmSpec) -> ViewingConditions:
+    """L0 and La of the spec; paper has no La term (PS3.14 §7.3)."""
+    if spec.medium_type.is_reflective:
+        return ViewingConditions.reflective(spec.illumination)
+    return ViewingConditions(spec.illumination, spec.reflected_ambient_light)
+
+
+def _resized(array: np.ndarray, size: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
+    """``array`` (float32 H×W or uint8 H×W×3) resampled to ``size`` = (width, height)."""
+    if (array.shape[1], array.shape[0]) == size:
+        return array
+    return np.asarray(Image.fromarray(array).resize(size, resample))
+
+
+def _image_density(
+    spec: FilmSpec, box: ImageBoxContent, pixels: np.ndarray, size: tuple[int, int],
+    resample: Image.Resampling, viewing: ViewingConditions,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(density OD, rgb or None) of one image, already cropped, at ``size``."""
+    image = box.image
+    if image.is_color:
+        rgb = _resized(pixels, size, resample)
+        if inverts(image.photometric, box.polarity):
+            rgb = 255 - rgb
+        density = pixels_to_density(
+            rgb_to_gray(rgb), 8, "MONOCHROME2", Polarity.NORMAL, None,
+            spec.min_density, spec.max_density, viewing,
+        )
+        return density, rgb
+    density = pixels_to_density(
+        pixels, image.bits_stored, image.photometric, box.polarity,
+        box.presentation_lut or spec.presentation_lut,
+        spec.min_density, spec.max_density, viewing,
+    )
+    return _resized(density, size, resample), None
+
+
+def _draw_trim(density: np.ndarray, rect: tuple[int, int, int, int], width: int, od: float) -> None:
+    """A frame ``width`` px wide just outside ``rect``, clipped to the sheet."""
+    x, y, w, h = rect
+    top, left = max(0, y - width), max(0, x - width)
+    bottom, right = y + h + width, x + w + width
+    density[top:y, left:right] = od
+    density[y + h:bottom, left:right] = od
+    density[top:bottom, left:x] = od
+    density[top:bottom, x + w:right] = od
+
+
+def _render_image_box(
+    sheet: _Sheet, spec: FilmSpec, box: ImageBoxContent,
+    rect: tuple[int, int, int, int], viewing: ViewingConditions, warnings: list[str],
+) -> None:
+    image = box.image
+    x, y, w, h = rect
+    label = f"image box {box.position}: image {image.columns}x{image.rows}"
+    if w < 1 or h < 1:
+        warnings.append(
+            f"{label} not printed: the box is under a pixel at {spec.resolution_dpi} dpi")
+        return
+    magnification = box.magnification_type or spec.magnification_type
+    fit = fit_image(
+        w, h, image.rows, image.columns, spec.resolution_dpi, magnification,
+        box.requested_image_size_mm, box.decimate_crop, image.pixel_aspect_ratio,
+    )
+    if fit.outcome is not FitOutcome.FITS:
+        warnings.append(f"{label} {_OUTCOME_TEXT[fit.outcome]} ({fit.outcome.status:04X})")
+    if fit.outcome is FitOutcome.FAIL:
+        return
+    pixels = image.pixels
+    if fit.crop is not None:
+        cx, cy, cw, ch = fit.crop
+        pixels = pixels[cy:cy + ch, cx:cx + cw]
+    density, rgb = _image_density(
+        spec, box, pixels, (fit.width, fit.height), _RESAMPLE[magnification], viewing
+    )
+    px, py = x + fit.offset_x, y + fit.offset_y
+    region = sheet.density[py:py + fit.height, px:px + fit.width]
+    region[...] = density
+    np.clip(region, spec.min_density, spec.max_density, out=region)
+    if rgb is not None:
+        sheet.paint_color(px, py, rgb)
+    if spec.trim:
+        trim_px = max(1, mm_to_px(TRIM_WIDTH_MM, spec.resolution_dpi))
+        _draw_trim(sheet.density, (px, py, fit.width, fit.height), trim_px, spec.max_density)
+
+
+def _safe_text(text: str) -> str:
+    """At most ANNOTATION_MAX_CHARS characters, control characters as spaces."""
+    return "".join(c if c.isprintable() else " " for c in text[:ANNOTATION_MAX_CHARS]).strip()
+
+
+def _draw_annotation(density: np.ndarray, rect: tuple[int, int, int, int], text: str,
+                     od: float) -> None:
+    """Draw ``text`` at density ``od`` over ``rect``, antialiased edges blended."""
+    x, y, w, h = rect
+    text = _safe_text(text)
+    if not text or w < 1 or h < 1:
+        return
+    font = ImageFont.load_default(size=max(1, round(h * _ANNOTATION_FONT_FRACTION)))
+    mask = Image.new("L", (w, h), 0)
+    draw = ImageDraw.Draw(mask)
+    _, top, _, bottom = draw.textbbox((0, 0), text, font=font)
+    left = round(h * _ANNOTATION_PADDING_FRACTION)
+    draw.text((left, (h - (bottom - top)) // 2 - top), text, fill=255, font=font)
+    coverage = np.asarray(mask, dtype=np.float32) / np.float32(255)
+    region = density[y:y + h, x:x + w]
+    region += (np.float32(od) - region) * coverage
+
+
+def render_film(spec: FilmSpec) -> RenderedFilm:
+    """Render ``spec`` to a density sheet (see the module docstring for the rules).
+
+    Raises ValueError (DisplayFormatError for the display format) for a film
+    size, orientation or display format the printer cannot lay out.
+    """
+    width_mm, height_mm = film_size_mm(spec.film_size_id, spec.orientation)
+    fmt = parse_display_format(spec.image_display_format, spec.custom_layouts)
+    annotation_count = max((a.position for a in spec.annotations), default=0)
+    layout = layout_film(width_mm, height_mm, fmt, annotation_count)
+    dpi = spec.resolution_dpi
+    viewing = _viewing(spec)
+    sheet = _Sheet(np.full(
+        (mm_to_px(height_mm, dpi), mm_to_px(width_mm, dpi)), spec.border_density,
+        dtype=np.float32,
+    ))
+    warnings: list[str] = []
+
+    box_rects = {p: r.to_pixels(dpi) for p, r in layout.image_boxes.items()}
+    for x, y, w, h in box_rects.values():
+        sheet.density[y:y + h, x:x + w] = spec.empty_image_density
+    for box in spec.image_boxes:
+        if box.position not in box_rects:
+            warnings.append(f"image box {box.position}: no such position in {fmt}, ignored")
+        elif box.image is not None:
+            _render_image_box(sheet, spec, box, box_rects[box.position], viewing, warnings)
+
+    annotation_rects = {p: r.to_pixels(dpi) for p, r in layout.annotation_boxes.items()}
+    for annotation in spec.annotations:
+        if annotation.position < 1:
+            warnings.append(f"annotation box {annotation.position}: no such position, ignored")
+        else:
+            _draw_annotation(sheet.density, annotation_rects[annotation.position],
+                             annotation.text, spec.max_density)
+
+    return RenderedFilm(
+        density=sheet.density,
+        dpi=dpi,
+        width_mm=width_mm,
+        height_mm=height_mm,
+        viewing=viewing,
+        reflective=spec.medium_type.is_reflective,
+        rgb=sheet.rgb,
+        color_mask=sheet.color_mask,
+        image_box_rects_px=box_rects,
+        annotation_rects_px=annotation_rects,
+        warnings=warnings,
+    )

@@ -1,0 +1,434 @@
+"""Output files of a rendered film: light-box PNG, density PNG, one-page PDF, JSON.
+
+``write_film`` turns a :class:`film.model.RenderedFilm` into four files named
+from one stem:
+
+* ``<stem>.png``: the film as it looks on a light box (8-bit gray by
+  ``lut.density.lightbox_gray_levels``, RGB where the film holds color
+  images), resolution in dpi in the pHYs chunk;
+* ``<stem>.density.png``: 16-bit gray, one unit = 0.001 OD, same pixel grid;
+* ``<stem>.pdf``: one page exactly the size of the film (mm -> points at
+  72 pt per inch) carrying the light-box PNG's own compressed pixel rows
+  (Flate with PNG predictors: lossless, encoded once, never JPEG);
+* ``<stem>.json``: the caller's metadata plus what the writer knows (dpi, film
+  size in mm, pixel grid, rectangles of image and annotation boxes in pixels,
+  render warnings, names of the sibling files).
+
+Every file is staged in a temporary file in the output directory, flushed and
+fsync'ed; only when all four are staged are they renamed into place (the JSON
+last, so its presence means the set is complete). A failure before that
+leaves no file under a final name. Strings that came from the network may only
+travel in ``metadata``: they end up escaped in JSON and in PDF text strings,
+never in a path.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import secrets
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from enum import Enum
+from pathlib import Path, PurePath
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from film.model import RenderedFilm
+from lut.density import lightbox_gray_levels
+
+__all__ = [
+    "CREATOR", "DENSITY_UNITS_PER_OD", "FilmFiles", "safe_stem", "validate_stem",
+    "write_film",
+]
+
+CREATOR = "filmbox print-scp"
+DENSITY_UNITS_PER_OD = 1000  # <stem>.density.png stores thousandths of OD
+MM_PER_INCH = 25.4
+POINTS_PER_INCH = 72.0
+MAX_STEM_LENGTH = 128
+PNG_COMPRESS_LEVEL = 1  # fast zlib; PNG is lossless at every level
+
+_STEM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+_UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_COLOR_CHANNELS = {0: 1, 2: 3}  # PNG colour type -> samples per pixel
+_PDF_COLOR_SPACES = {1: "/DeviceGray", 3: "/DeviceRGB"}
+_PDF_NAME_DELIMITERS = frozenset(b"#()<>[]{}/%")
+_JSON_RESERVED_KEY = "film"
+
+
+@dataclass(frozen=True)
+class FilmFiles:
+    """Paths of the four files written for one film."""
+
+    pdf: Path
+    png: Path
+    density_png: Path
+    json: Path
+
+
+def validate_stem(name: str) -> str:
+    """Return ``name`` if it is a safe file stem, else raise ValueError.
+
+    Safe: 1 to 128 characters of ``[A-Za-z0-9._-]``, not starting with a dot
+    (no hidden files, no ``.``/``..``, no path separators).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"file stem must be a str, got {type(name).__name__}")
+    if len(name) > MAX_STEM_LENGTH:
+        raise ValueError(
+            f"file stem {name[:40]!r}... is {len(name)} characters long, "
+            f"at most {MAX_STEM_LENGTH} are allowed"
+        )
+    if not _STEM.fullmatch(name):
+        raise ValueError(
+            f"file stem {name!r} is not safe: it must be 1 to {MAX_STEM_LENGTH} "
+            "characters of A-Z a-z 0-9 . _ - and must not start with a dot"
+        )
+    return name
+
+
+def safe_stem(text: str, fallback: str) -> str:
+    """Turn untrusted ``text`` into a safe file stem (see ``validate_stem``).
+
+    Accents are folded to ASCII, every run of other characters becomes one
+    ``_``, leading and trailing ``._-`` are stripped and the result is cut to
+    128 characters. If nothing is left, ``fallback`` (which must itself be a
+    safe stem) is returned.
+    """
+    validate_stem(fallback)
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    stem = _UNSAFE_RUN.sub("_", ascii_text).strip("._-")
+    stem = stem[:MAX_STEM_LENGTH].rstrip("._-")
+    return stem if stem else fallback
+
+
+def write_film(
+    film: RenderedFilm, out_dir: Path, name: str, metadata: Mapping[str, Any]
+) -> FilmFiles:
+    """Write ``<name>.pdf``, ``.png``, ``.density.png`` and ``.json`` into ``out_dir``.
+
+    ``name`` must be a safe stem built by the caller from server-generated
+    ids (ValueError otherwise). ``metadata`` is JSON-serialisable; its
+    optional ``"pdf_info"`` entry (str -> str) adds to or overrides the PDF
+    document information (Title, Author, Subject, Keywords, custom keys). The
+    key ``"film"`` is reserved for what the writer records. Returns the paths.
+    """
+    validate_stem(name)
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise NotADirectoryError(f"output directory {out_dir} does not exist or is not a directory")
+    if _JSON_RESERVED_KEY in metadata:
+        raise ValueError(f"metadata key {_JSON_RESERVED_KEY!r} is reserved for the film writer")
+    _check_film(film)
+    files = FilmFiles(
+        pdf=out_dir / f"{name}.pdf",
+        png=out_dir / f"{name}.png",
+        density_png=out_dir / f"{name}.density.png",
+        json=out_dir / f"{name}.json",
+    )
+    pdf_info = _pdf_info(name, film, metadata.get("pdf_info", {}))
+    json_document = _json_document(film, files, metadata)  # bad metadata fails before the work
+    units = _density_units(film.density)
+    with _staging(out_dir) as stage:
+        lightbox_png = _encode_png(_lightbox_pixels(film, units), film.dpi)
+        stage(files.png, lightbox_png)
+        stage(files.density_png, _encode_png(units, film.dpi))
+        stage(files.pdf, _pdf_document(lightbox_png, film.width_mm, film.height_mm, pdf_info))
+        stage(files.json, json_document)
+    return files
+
+
+def _check_film(film: RenderedFilm) -> None:
+    """Raise ValueError if the arrays of ``film`` do not describe one sheet."""
+    density = film.density
+    if density.ndim != 2 or density.size == 0:
+        raise ValueError(f"film density must be a non-empty 2-D array, got shape {density.shape}")
+    if not np.isfinite(density).all():
+        raise ValueError("film density holds NaN or infinite values")
+    if film.dpi <= 0:
+        raise ValueError(f"film dpi must be positive, got {film.dpi}")
+    if film.width_mm <= 0 or film.height_mm <= 0:
+        raise ValueError(f"film size must be positive, got {film.width_mm} x {film.height_mm} mm")
+    if (film.rgb is None) != (film.color_mask is None):
+        raise ValueError("film rgb and color_mask must be given together")
+    if film.rgb is not None:
+        if film.rgb.shape != density.shape + (3,) or film.rgb.dtype != np.uint8:
+            raise ValueError(
+                f"film rgb must be uint8 of shape {density.shape + (3,)}, "
+                f"got {film.rgb.dtype} {film.rgb.shape}"
+            )
+        if film.color_mask.shape != density.shape or film.color_mask.dtype != np.bool_:
+            raise ValueError(
+                f"film color_mask must be bool of shape {density.shape}, "
+                f"got {film.color_mask.dtype} {film.color_mask.shape}"
+            )
+
+
+def _lightbox_pixels(film: RenderedFilm, units: np.ndarray) -> np.ndarray:
+    """The film on a light box: H×W uint8 gray, or H×W×3 uint8 if it holds color.
+
+    Gray comes from the density as stored in the density PNG (``units``,
+    thousandths of OD) through one table of ``lut.density.lightbox_gray_levels``,
+    so the two PNGs agree exactly and each pixel costs one lookup.
+    """
+    levels = np.arange(int(units.max()) + 1) / DENSITY_UNITS_PER_OD
+    gray = lightbox_gray_levels(levels, film.viewing)[units]
+    if film.color_mask is None or not film.color_mask.any():
+        return gray
+    return np.where(film.color_mask[..., np.newaxis], film.rgb, gray[..., np.newaxis])
+
+
+def _density_units(density: np.ndarray) -> np.ndarray:
+    """OD -> uint16 thousandths of OD (rounded, clipped to 0..65535)."""
+    units = np.multiply(density, DENSITY_UNITS_PER_OD, dtype=np.float32)
+    np.rint(units, out=units)
+    np.clip(units, 0, np.iinfo(np.uint16).max, out=units)
+    return units.astype(np.uint16)
+
+
+def _encode_png(pixels: np.ndarray, dpi: int) -> bytes:
+    """Lossless PNG of uint8 gray/RGB or uint16 gray pixels, dpi in pHYs."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(
+        buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, dpi=(dpi, dpi)
+    )
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class _PngRaster:
+    """The compressed rows of an 8-bit, non-interlaced gray or RGB PNG."""
+
+    width: int
+    height: int
+    channels: int
+    idat: bytes  # zlib stream of filtered rows (PNG predictors)
+
+
+def _png_raster(png: bytes) -> _PngRaster:
+    """Split a PNG written by ``_encode_png`` into its header facts and IDAT data."""
+    if not png.startswith(_PNG_SIGNATURE):
+        raise ValueError("not a PNG stream")
+    header: bytes | None = None
+    idat = bytearray()
+    position = len(_PNG_SIGNATURE)
+    while position < len(png):
+        length = int.from_bytes(png[position:position + 4], "big")
+        kind = png[position + 4:position + 8]
+        data = png[position + 8:position + 8 + length]
+        if kind == b"IHDR":
+            header = data
+        elif kind == b"IDAT":
+            idat += data
+        position += 12 + length  # length, type, data, CRC
+    if header is None:
+        raise ValueError("PNG stream has no IHDR chunk")
+    width, height = int.from_bytes(header[0:4], "big"), int.from_bytes(header[4:8], "big")
+    bit_depth, color_type, interlace = header[8], header[9], header[12]
+    if bit_depth != 8 or color_type not in _PNG_COLOR_CHANNELS or interlace != 0:
+        raise ValueError(
+            f"PNG with bit depth {bit_depth}, colour type {color_type}, interlace "
+            f"{interlace} cannot be embedded; 8-bit non-interlaced gray or RGB is needed"
+        )
+    return _PngRaster(width, height, _PNG_COLOR_CHANNELS[color_type], bytes(idat))
+
+
+def _pdf_info(name: str, film: RenderedFilm, extra: Mapping[str, str]) -> dict[str, str]:
+    """PDF document information: defaults, then the caller's ``pdf_info``."""
+    if not isinstance(extra, Mapping):
+        raise TypeError(f"metadata['pdf_info'] must be a mapping, got {type(extra).__name__}")
+    info = {
+        "Title": name,
+        "Author": CREATOR,
+        "Creator": CREATOR,
+        "Producer": CREATOR,
+        "Subject": f"DICOM print film, {film.width_mm:g} x {film.height_mm:g} mm",
+        "Keywords": "DICOM, print, film",
+    }
+    for key, value in extra.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"metadata['pdf_info'] must map str to str, got {key!r}: {value!r}")
+        if not key or "\x00" in key:
+            raise ValueError(f"metadata['pdf_info'] key {key!r} cannot be a PDF name")
+        info[key] = value
+    return info
+
+
+def _pdf_document(png: bytes, width_mm: float, height_mm: float, info: Mapping[str, str]) -> bytes:
+    """A one-page PDF of the film size showing ``png`` over the whole page.
+
+    The PNG's IDAT stream becomes the image XObject unchanged (FlateDecode
+    with PNG predictors, PDF 1.2+), so the pixels are neither re-encoded nor
+    altered.
+    """
+    raster = _png_raster(png)
+    width_pt = width_mm / MM_PER_INCH * POINTS_PER_INCH
+    height_pt = height_mm / MM_PER_INCH * POINTS_PER_INCH
+    page_size = f"{_pdf_number(width_pt)} {_pdf_number(height_pt)}"
+    content = f"q {_pdf_number(width_pt)} 0 0 {_pdf_number(height_pt)} 0 0 cm /Film Do Q".encode()
+    image_dict = (
+        f"<< /Type /XObject /Subtype /Image /Width {raster.width} /Height {raster.height} "
+        f"/ColorSpace {_PDF_COLOR_SPACES[raster.channels]} /BitsPerComponent 8 "
+        f"/Filter /FlateDecode /DecodeParms << /Predictor 15 /Colors {raster.channels} "
+        f"/BitsPerComponent 8 /Columns {raster.width} >> /Length {len(raster.idat)} >>"
+    ).encode()
+    creation = _pdf_text(datetime.now(timezone.utc).strftime("D:%Y%m%d%H%M%SZ"))
+    info_entries = b" ".join(
+        _pdf_name(key) + b" " + _pdf_text(value) for key, value in info.items()
+    )
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_size}] "
+            "/Resources << /XObject << /Film 4 0 R >> >> /Contents 5 0 R >>"
+        ).encode(),
+        image_dict + b"\nstream\n" + raster.idat + b"\nendstream",
+        f"<< /Length {len(content)} >>".encode() + b"\nstream\n" + content + b"\nendstream",
+        b"<< " + info_entries + b" /CreationDate " + creation + b" /ModDate " + creation + b" >>",
+    ]
+    return _pdf_file(objects, root=1, info=len(objects))
+
+
+def _pdf_file(objects: list[bytes], root: int, info: int) -> bytes:
+    """Serialise numbered objects (1..n) with a cross-reference table."""
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root {root} 0 R /Info {info} 0 R >>\n"
+        f"startxref\n{xref}\n%%EOF\n"
+    ).encode()
+    return bytes(out)
+
+
+def _pdf_number(value: float) -> str:
+    """A PDF real with 0.0001 precision (points)."""
+    return f"{value:.4f}"
+
+
+def _pdf_text(text: str) -> bytes:
+    """A PDF text string: UTF-16BE with BOM as a hex string, safe for any input.
+
+    Lone surrogates (undecodable bytes smuggled into str) become U+FFFD.
+    """
+    cleaned = text.encode("utf-16-be", "surrogatepass").decode("utf-16-be", "replace")
+    return b"<FEFF" + cleaned.encode("utf-16-be").hex().upper().encode("ascii") + b">"
+
+
+def _pdf_name(key: str) -> bytes:
+    """A PDF name object; bytes outside printable ASCII or delimiters as #xx."""
+    return b"/" + b"".join(
+        bytes([byte]) if 0x21 <= byte <= 0x7E and byte not in _PDF_NAME_DELIMITERS
+        else f"#{byte:02X}".encode("ascii")
+        for byte in key.encode("utf-8", "replace")
+    )
+
+
+def _json_document(film: RenderedFilm, files: FilmFiles, metadata: Mapping[str, Any]) -> bytes:
+    """``metadata`` plus the writer's facts under ``"film"``, as UTF-8 JSON."""
+    height_px, width_px = film.density.shape
+    document = dict(metadata)
+    document[_JSON_RESERVED_KEY] = {
+        "width_mm": film.width_mm,
+        "height_mm": film.height_mm,
+        "dpi": film.dpi,
+        "width_px": width_px,
+        "height_px": height_px,
+        "pixel_spacing_mm": MM_PER_INCH / film.dpi,
+        "reflective": film.reflective,
+        "illumination_cd_m2": film.viewing.illumination,
+        "reflected_ambient_light_cd_m2": film.viewing.reflected_ambient_light,
+        "color": film.color_mask is not None and bool(film.color_mask.any()),
+        "image_box_rects_px": _rects_json(film.image_box_rects_px),
+        "annotation_rects_px": _rects_json(film.annotation_rects_px),
+        "warnings": list(film.warnings),
+        "files": {
+            "pdf": files.pdf.name,
+            "png": files.png.name,
+            "density_png": files.density_png.name,
+            "density_png_units_per_od": DENSITY_UNITS_PER_OD,
+        },
+    }
+    text = json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False,
+                      default=_json_default)
+    # Lone surrogates cannot be UTF-8: "backslashreplace" writes them as \udcXX,
+    # which is a valid JSON escape because JSON structure itself is ASCII.
+    return text.encode("utf-8", "backslashreplace")
+
+
+def _rects_json(rects: Mapping[int, tuple[int, int, int, int]]) -> list[dict[str, int]]:
+    """{position: (x, y, width, height)} -> list of dicts sorted by position."""
+    return [
+        {"position": int(position), "x": int(x), "y": int(y), "width": int(w), "height": int(h)}
+        for position, (x, y, w, h) in sorted(rects.items())
+    ]
+
+
+def _json_default(value: Any) -> Any:
+    """JSON form of the non-JSON values a caller is likely to put in metadata."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
+    raise TypeError(f"metadata value of type {type(value).__name__} is not JSON serialisable")
+
+
+@contextmanager
+def _staging(directory: Path) -> Iterator[Callable[[Path, bytes], None]]:
+    """Yield ``stage(final_path, data)``; rename all staged files on success.
+
+    Each file goes to a hidden temporary in ``directory`` (same file system,
+    so the rename is atomic), is flushed and fsync'ed. On success the files
+    are renamed in staging order and the directory entry is fsync'ed; on an
+    exception while staging every temporary is removed and no final name is
+    touched (if a rename itself fails, the files renamed before it stay).
+    """
+    staged: list[tuple[Path, Path]] = []
+
+    def stage(final: Path, data: bytes) -> None:
+        temporary = directory / f".{final.name}.{secrets.token_hex(6)}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        staged.append((temporary, final))
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    try:
+        yield stage
+        for temporary, final in staged:
+            os.replace(temporary, final)
+    finally:
+        for temporary, _ in staged:  # only those not renamed still exist
+            temporary.unlink(missing_ok=True)
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make renames in ``directory`` durable (POSIX; a no-op elsewhere)."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,33 @@
+"""Basic Annotation Box SOP Class N-SET (PS3.4 H.4.4)."""
+
+from __future__ import annotations
+
+from pydicom.dataset import Dataset
+
+from print_scp.attributes import describe_dataset, invalid, read_int, read_text
+from print_scp.checks import check_known_attributes
+from print_scp.context import AssociationContext
+from print_scp.status import DicomStatusError, Outcome, Status
+
+ATTRIBUTES = ("AnnotationPosition", "TextString")
+
+
+def update(ctx: AssociationContext, uid: str, ds: Dataset) -> Outcome:
+    """N-SET: the text of one annotation box (Text String, LO: at most 64 characters)."""
+    found = ctx.annotation_boxes.get(uid)
+    if found is None:
+        raise DicomStatusError(Status.NO_SUCH_SOP_INSTANCE, f"no Annotation Box {uid}")
+    film_box, box = found
+    outcome = Outcome()
+    check_known_attributes(ctx, ds, ATTRIBUTES, "Annotation Box N-SET", outcome)
+    position = read_int(ds, "AnnotationPosition", 1, 65535)
+    if position is None:
+        raise DicomStatusError(Status.MISSING_ATTRIBUTE, "AnnotationPosition is required",
+                               "AnnotationPosition")
+    if position != box.content.position:
+        raise invalid("AnnotationPosition", f"{position} is not this box's position "
+                      f"{box.content.position}")
+    box.content.text = read_text(ds, "TextString", 64) or ""
+    box.received.update(describe_dataset(ds))
+    film_box.warnings.extend(outcome.warnings)
+    return outcome

@@ -1,0 +1,179 @@
+"""Reading and checking the attributes of print requests.
+
+Each ``read_*`` function takes the dataset an SCU sent and returns a plain
+Python value, or raises :class:`DicomStatusError` naming the attribute and
+saying why. Values are read defensively: a wrong VR or an undecodable value
+is an invalid attribute value (0x0106), never an exception escaping to
+pynetdicom.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+
+from print_scp.status import DicomStatusError, Status
+
+_DESTINATION = re.compile(r"^(MAGAZINE|PROCESSOR|BIN_[1-9][0-9]?)$")
+
+
+def invalid(keyword: str, why: str) -> DicomStatusError:
+    return DicomStatusError(Status.INVALID_ATTRIBUTE_VALUE, f"{keyword}: {why}", keyword)
+
+
+def raw_value(ds: Dataset, keyword: str) -> Any:
+    """The element's value, or None when absent or empty; undecodable -> 0x0106."""
+    try:
+        if keyword not in ds:
+            return None
+        value = ds[keyword].value
+    except Exception as exc:  # pydicom raises many kinds on a malformed element
+        raise invalid(keyword, f"cannot be decoded ({type(exc).__name__})") from exc
+    if value is None or value == "" or value == b"":
+        return None
+    return value
+
+
+def read_text(ds: Dataset, keyword: str, max_length: int = 64) -> str | None:
+    value = raw_value(ds, keyword)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = str(value)
+    value = value.strip()
+    if len(value) > max_length:
+        raise invalid(keyword, f"longer than {max_length} characters")
+    return value or None
+
+
+def read_term(ds: Dataset, keyword: str, allowed: Iterable[str]) -> str | None:
+    """A Code String that must be one of ``allowed`` (case-sensitive, as DICOM)."""
+    value = read_text(ds, keyword, 16)
+    if value is None:
+        return None
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise invalid(keyword, f"{value!r} not supported (use {', '.join(allowed)})")
+    return value
+
+
+def read_int(ds: Dataset, keyword: str, low: int, high: int) -> int | None:
+    """An IS or US value inside [low, high]; outside -> 0x0106 naming the range."""
+    value = raw_value(ds, keyword)
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, MultiValue)):
+        raise invalid(keyword, "must have one value")
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise invalid(keyword, f"{value!r} is not an integer") from exc
+    if not low <= number <= high:
+        raise invalid(keyword, f"{number} outside {low}..{high}")
+    return number
+
+
+def read_float(ds: Dataset, keyword: str, low: float, high: float) -> float | None:
+    value = raw_value(ds, keyword)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise invalid(keyword, f"{value!r} is not a number") from exc
+    if not low <= number <= high:
+        raise invalid(keyword, f"{number:g} outside {low:g}..{high:g}")
+    return number
+
+
+def read_destination(ds: Dataset) -> str | None:
+    value = read_text(ds, "FilmDestination", 16)
+    if value is not None and not _DESTINATION.match(value):
+        raise invalid("FilmDestination", f"{value!r} is not MAGAZINE, PROCESSOR or BIN_i")
+    return value
+
+
+def read_density_term(ds: Dataset, keyword: str) -> str | int | None:
+    """Border/Empty Image Density: BLACK, WHITE or hundredths of OD (0..500)."""
+    value = read_text(ds, keyword, 16)
+    if value is None or value in ("BLACK", "WHITE"):
+        return value
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise invalid(keyword, f"{value!r} is not BLACK, WHITE or hundredths of OD") from exc
+    if not 0 <= number <= 500:
+        raise invalid(keyword, f"{number} hundredths of OD outside 0..500")
+    return number
+
+
+def read_single_item(ds: Dataset, keyword: str) -> Dataset | None:
+    """A sequence that must hold exactly one item."""
+    value = raw_value(ds, keyword)
+    if value is None:
+        return None
+    try:
+        items = list(value)
+    except TypeError as exc:
+        raise invalid(keyword, "is not a sequence") from exc
+    if len(items) != 1 or not isinstance(items[0], Dataset):
+        raise invalid(keyword, f"must hold exactly one item, not {len(items)}")
+    return items[0]
+
+
+def read_reference(ds: Dataset, keyword: str) -> tuple[str, str] | None:
+    """(Referenced SOP Class UID, Referenced SOP Instance UID) of a one-item sequence."""
+    item = read_single_item(ds, keyword)
+    if item is None:
+        return None
+    class_uid = read_text(item, "ReferencedSOPClassUID", 64)
+    instance_uid = read_text(item, "ReferencedSOPInstanceUID", 64)
+    if not class_uid or not instance_uid:
+        raise DicomStatusError(
+            Status.MISSING_ATTRIBUTE_VALUE,
+            f"{keyword}: item needs Referenced SOP Class and Instance UID", keyword)
+    return class_uid, instance_uid
+
+
+def keywords_of(ds: Dataset) -> list[str]:
+    """Keywords of a dataset's elements; unknown (private) tags as '(gggg,eeee)'."""
+    names = []
+    for tag in ds.keys():
+        try:
+            elem = ds[tag]
+            names.append(elem.keyword or f"({tag.group:04X},{tag.element:04X})")
+        except Exception:
+            names.append(f"({tag.group:04X},{tag.element:04X})")
+    return names
+
+
+def describe_dataset(ds: Dataset) -> dict[str, Any]:
+    """A JSON-ready view of received attributes (pixel data summarised, not dumped)."""
+    out: dict[str, Any] = {}
+    for tag in ds.keys():
+        try:
+            elem = ds[tag]
+            name = elem.keyword or f"({tag.group:04X},{tag.element:04X})"
+            if elem.VR == "SQ":
+                out[name] = [describe_dataset(item) for item in elem.value]
+            elif elem.VR in ("OB", "OW", "OD", "OF", "OL", "OV", "UN") or name == "PixelData":
+                out[name] = f"<{len(elem.value or b'')} bytes>"
+            elif elem.VM > 1:
+                out[name] = [_json_value(v) for v in elem.value]
+            else:
+                out[name] = _json_value(elem.value)
+        except Exception as exc:
+            out[f"({tag.group:04X},{tag.element:04X})"] = f"<undecodable: {type(exc).__name__}>"
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return str(value)

@@ -1,0 +1,125 @@
+"""``print-scp``: run the virtual printer, and change its state while it runs.
+
+    print-scp serve --output DIR [--port PORT] [--ae-title AET] [--config PROFILE.toml]
+    print-scp set-status --output DIR STATUS [INFO]
+    print-scp status --output DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from print_scp.control import ControlServer, send
+from print_scp.printer import KNOWN_STATUS_INFO, PrinterStatus
+from print_scp.profile import ProfileError, load_profile
+
+LOG = logging.getLogger("print_scp")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="print-scp",
+        description="filmbox virtual DICOM printer: accepts Basic Grayscale/Color Print "
+                    "Management and renders every film to PDF, PNG, density map and JSON.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the printer in the foreground until SIGINT/SIGTERM",
+                           description="Run the printer in the foreground until SIGINT/SIGTERM. "
+                                       "Films are written to --output as <name>.pdf, .png, "
+                                       ".density.png and .json.")
+    serve.add_argument("--output", "-o", type=Path, required=True,
+                       help="directory for rendered films (created if missing)")
+    serve.add_argument("--config", "-c", type=Path,
+                       help="printer profile (TOML); default: the built-in virtual printer")
+    serve.add_argument("--port", "-p", type=int, help="TCP port (default: the profile's, 10400)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0 for the network)")
+    serve.add_argument("--ae-title", "-a", help="AE title (default: the profile's, FILMBOX)")
+    serve.add_argument("--strict", action="store_true",
+                       help="answer deviations from the standard with failures")
+    serve.add_argument("--render-threads", type=int, default=1,
+                       help="films rendered in parallel (default 1)")
+    serve.add_argument("--verbose", "-v", action="store_true", help="log every DIMSE detail")
+
+    for name, text in (("set-status", "change the printer's status (sends N-EVENT-REPORTs)"),
+                       ("status", "show the printer's status")):
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.add_argument("--output", "-o", type=Path, required=True,
+                         help="the --output directory of the running printer")
+        if name == "set-status":
+            cmd.add_argument("status", choices=[s.value for s in PrinterStatus],
+                             help="Printer Status")
+            cmd.add_argument("info", nargs="?",
+                             help="Printer Status Info, e.g. 'FILM JAM' (PS3.3 C.13.9.1 "
+                                  "defined terms: " + ", ".join(KNOWN_STATUS_INFO[:8]) + ", ...)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    request = {"command": args.command}
+    if args.command == "set-status":
+        request.update(status=args.status, info=args.info)
+    try:
+        reply = send(args.output, request)
+    except OSError as exc:
+        print(f"print-scp: no printer is running with output {args.output} ({exc.strerror or exc})",
+              file=sys.stderr)
+        return 2
+    if not reply.get("ok"):
+        print(f"print-scp: {reply.get('error')}", file=sys.stderr)
+        return 2
+    print(f"{reply['status']} ({reply['info']}); {reply['associations']} associations, "
+          f"{reply['films_rendered']} films rendered, {reply['films_waiting']} waiting")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    from print_scp.server import PrintServer  # heavy imports after argument checks
+
+    try:
+        profile = load_profile(args.config)
+    except ProfileError as exc:
+        print(f"print-scp: {exc}", file=sys.stderr)
+        return 2
+    changes = {}
+    if args.ae_title:
+        changes["ae_title"] = args.ae_title
+    if args.strict:
+        changes["strict"] = True
+    profile = replace(profile, **changes)
+    server = PrintServer(profile, args.output, render_threads=max(1, args.render_threads))
+    try:
+        host, port = server.start(args.host, args.port)
+    except OSError as exc:
+        print(f"print-scp: cannot listen on {args.host}:{args.port or profile.port}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    control = ControlServer(server)
+    control.start()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"print-scp: {profile.ae_title} listening on {host}:{port}, films in {args.output}",
+          flush=True)
+    stop.wait()
+    LOG.info("stopping")
+    control.stop()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Per-association state: who is printing, what they created, what they got wrong."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydicom.uid import generate_uid
+
+from print_scp.objects import (
+    AnnotationBox,
+    FilmBox,
+    FilmSession,
+    ImageBox,
+    PresentationLUTInstance,
+)
+from print_scp.profile import PrinterProfile
+from print_scp.status import DicomStatusError, Status
+
+LOG = logging.getLogger("print_scp.session")
+
+def new_uid() -> str:
+    """A new SOP Instance UID under pydicom's registered root."""
+    return generate_uid()
+
+
+@dataclass
+class AssociationContext:
+    """The print objects of one association, looked up by SOP Instance UID."""
+
+    profile: PrinterProfile
+    calling_ae: str
+    called_ae: str
+    peer: str  # "address:port"
+    print_job_negotiated: bool = False
+    started: datetime = field(default_factory=datetime.now)
+    session: FilmSession | None = None
+    film_boxes: dict[str, FilmBox] = field(default_factory=dict)
+    image_boxes: dict[str, tuple[FilmBox, ImageBox]] = field(default_factory=dict)
+    annotation_boxes: dict[str, tuple[FilmBox, AnnotationBox]] = field(default_factory=dict)
+    presentation_luts: dict[str, PresentationLUTInstance] = field(default_factory=dict)
+    deviations: list[str] = field(default_factory=list)
+    films_printed: int = 0
+
+    def deviation(self, message: str, strict_status: Status, attribute: str | None = None) -> None:
+        """A departure from the standard that real SCUs commit.
+
+        Strict profiles fail the request with ``strict_status``; lenient ones
+        accept it and record the message for the film's JSON and the log.
+        """
+        if self.profile.strict:
+            raise DicomStatusError(strict_status, message, attribute)
+        if message not in self.deviations:
+            self.deviations.append(message)
+            LOG.warning("%s: accepted deviation: %s", self.calling_ae, message)
+
+    def instance_uid(self, requested: str | None) -> str:
+        """The SCU's instance UID if it gave one (must be new), else a fresh one."""
+        if not requested:
+            return new_uid()
+        if requested in self.film_boxes or requested in self.image_boxes or (
+            self.session is not None and self.session.uid == requested
+        ) or requested in self.presentation_luts:
+            raise DicomStatusError(Status.DUPLICATE_SOP_INSTANCE,
+                                   f"SOP Instance UID {requested} already exists")
+        return requested
+
+    def film_box(self, uid: str) -> FilmBox:
+        box = self.film_boxes.get(uid)
+        if box is None:
+            raise DicomStatusError(Status.NO_SUCH_SOP_INSTANCE, f"no Film Box {uid}")
+        return box
+
+    def require_session(self, uid: str) -> FilmSession:
+        if self.session is None or self.session.uid != uid:
+            raise DicomStatusError(Status.NO_SUCH_SOP_INSTANCE, f"no Film Session {uid}")
+        return self.session
+
+    def presentation_lut(self, uid: str) -> PresentationLUTInstance:
+        instance = self.presentation_luts.get(uid)
+        if instance is None:
+            raise DicomStatusError(
+                Status.INVALID_ATTRIBUTE_VALUE,
+                f"ReferencedPresentationLUTSequence: no Presentation LUT {uid}",
+                "ReferencedPresentationLUTSequence")
+        return instance
+
+    def drop_film_box(self, box: FilmBox) -> None:
+        """Forget a film box and its image and annotation boxes."""
+        self.film_boxes.pop(box.uid, None)
+        for image_box in box.image_boxes.values():
+            self.image_boxes.pop(image_box.uid, None)
+        for annotation in box.annotation_boxes.values():
+            self.annotation_boxes.pop(annotation.uid, None)
+        if self.session is not None and box in self.session.film_boxes:
+            self.session.film_boxes.remove(box)
+
+    def drop_session(self) -> None:
+        if self.session is not None:
+            for box in list(self.session.film_boxes):
+                self.drop_film_box(box)
+        self.session = None

@@ -1,0 +1,134 @@
+"""The printer's own state (Printer SOP Class, PS3.3 C.13.9) and its changes.
+
+Printer Status is NORMAL, WARNING or FAILURE; Printer Status Info a defined
+term such as FILM JAM (PS3.3 C.13.9.1). Every change is handed to the
+listeners, which broadcast a Printer N-EVENT-REPORT (event type 1 NORMAL,
+2 WARNING, 3 FAILURE).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Callable
+
+from pydicom.dataset import Dataset
+
+from print_scp.profile import PrinterProfile
+
+LOG = logging.getLogger("print_scp.printer")
+
+
+class PrinterStatus(str, Enum):
+    """Printer Status (2110,0010)."""
+
+    NORMAL = "NORMAL"
+    WARNING = "WARNING"
+    FAILURE = "FAILURE"
+
+    @property
+    def event_type_id(self) -> int:
+        """Printer N-EVENT-REPORT Event Type ID (PS3.4 H.4.4.1.1)."""
+        return {"NORMAL": 1, "WARNING": 2, "FAILURE": 3}[self.value]
+
+
+# PS3.3 C.13.9.1 defined terms for Printer Status Info (others are accepted too).
+KNOWN_STATUS_INFO = (
+    "NORMAL", "BAD RECEIVE MGZ", "BAD SUPPLY MGZ", "CALIBRATING", "CALIBRATION ERR",
+    "CHECK CHEMISTRY", "CHECK SORTER", "CHEMICALS EMPTY", "CHEMICALS LOW", "COVER OPEN",
+    "ELEC CONFIG ERR", "ELEC DOWN", "ELEC SW ERROR", "EMPTY 8X10", "EMPTY 10X12",
+    "EMPTY 10X14", "EMPTY 11X14", "EMPTY 14X14", "EMPTY 14X17", "EMPTY 24X24",
+    "EMPTY 24X30", "EMPTY A4 PAPER", "EMPTY A4 TRANS", "EXPOSURE FAILURE", "FILM JAM",
+    "FILM TRANSP ERR", "FINISHER EMPTY", "FINISHER ERROR", "FINISHER LOW", "LOW 8X10",
+    "LOW 10X12", "LOW 10X14", "LOW 11X14", "LOW 14X14", "LOW 14X17", "LOW 24X24",
+    "LOW 24X30", "LOW A4 PAPER", "LOW A4 TRANS", "NO RECEIVE MGZ", "NO RIBBON",
+    "NO SUPPLY MGZ", "CHECK PRINTER", "CHECK PROC", "PRINTER DOWN", "PRINTER INIT",
+    "PRINT BUFF FULL", "PROC DOWN", "PROC INIT", "PROC OVERFLOW FL", "PROC OVERFLOW HI",
+    "QUEUE FULL", "RECEIVER FULL", "REQ MED NOT INST", "REQ MED NOT AVAI", "RIBBON ERROR",
+    "SUPPLY EMPTY", "SUPPLY LOW", "UNKNOWN",
+)
+
+
+@dataclass(frozen=True)
+class PrinterCondition:
+    status: PrinterStatus
+    info: str
+
+
+Listener = Callable[[PrinterCondition], None]
+
+
+class Printer:
+    """The printer's status, identity attributes and scripted behaviour."""
+
+    def __init__(self, profile: PrinterProfile):
+        self._profile = profile
+        self._lock = threading.Lock()
+        self._condition = PrinterCondition(PrinterStatus.NORMAL, "NORMAL")
+        self._listeners: list[Listener] = []
+        self._films_printed = 0
+        self._pending_script = [e for e in profile.script if e.after_films is not None]
+        self._timers: list[threading.Timer] = []
+
+    @property
+    def condition(self) -> PrinterCondition:
+        with self._lock:
+            return self._condition
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def set_status(self, status: PrinterStatus | str, info: str | None = None) -> PrinterCondition:
+        """Change the printer's state and tell every listener (even if unchanged)."""
+        status = PrinterStatus(status)
+        info = (info or status.value).strip().upper()[:64]
+        condition = PrinterCondition(status, info)
+        with self._lock:
+            self._condition = condition
+        LOG.info("printer status -> %s (%s)", status.value, info)
+        for listener in list(self._listeners):
+            listener(condition)
+        return condition
+
+    def start_script(self) -> None:
+        """Arm the profile's time-based scripted events."""
+        for event in self._profile.script:
+            if event.after_seconds is not None:
+                timer = threading.Timer(event.after_seconds, self.set_status,
+                                        args=(event.status, event.info))
+                timer.daemon = True
+                timer.start()
+                self._timers.append(timer)
+
+    def stop_script(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+
+    def film_printed(self) -> None:
+        """Count a printed film and fire the scripted events that are due."""
+        with self._lock:
+            self._films_printed += 1
+            due = [e for e in self._pending_script if e.after_films <= self._films_printed]
+            self._pending_script = [e for e in self._pending_script if e not in due]
+        for event in due:
+            self.set_status(event.status, event.info)
+
+    def attributes(self) -> Dataset:
+        """Every Printer attribute (PS3.3 C.13.9) for an N-GET."""
+        p = self._profile
+        condition = self.condition
+        ds = Dataset()
+        ds.PrinterStatus = condition.status.value
+        ds.PrinterStatusInfo = condition.info
+        ds.PrinterName = p.printer_name
+        ds.Manufacturer = p.manufacturer
+        ds.ManufacturerModelName = p.model_name
+        ds.DeviceSerialNumber = p.serial_number
+        ds.SoftwareVersions = p.software_versions
+        today = datetime.now()
+        ds.DateOfLastCalibration = today.strftime("%Y%m%d")
+        ds.TimeOfLastCalibration = "080000"
+        return ds

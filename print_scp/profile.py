@@ -1,0 +1,246 @@
+"""Printer profiles: what the virtual printer supports and how it behaves.
+
+A profile is a TOML file (see ``examples/printers/*.toml``); every key is
+optional and the defaults describe a permissive "virtual" printer. Densities
+are in OD (not hundredths), luminances in cd/m², resolutions in dpi.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from film.display_format import DisplayFormatError, parse_display_format
+from film.sizes import FilmSizeID
+
+ALL_FILM_SIZES = tuple(size.value for size in FilmSizeID)
+ALL_MEDIA = ("PAPER", "CLEAR FILM", "BLUE FILM", "MAMMO CLEAR FILM", "MAMMO BLUE FILM")
+ALL_DISPLAY_FORMATS = ("STANDARD", "ROW", "COL", "SLIDE", "SUPERSLIDE", "CUSTOM")
+ALL_MAGNIFICATION_TYPES = ("REPLICATE", "BILINEAR", "CUBIC", "NONE")
+PRINTER_STATUSES = ("NORMAL", "WARNING", "FAILURE")
+
+
+class ProfileError(ValueError):
+    """A printer profile that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class ScriptedEvent:
+    """A scripted printer state change, for testing a modality's error handling.
+
+    Fires once, after ``after_films`` films have been printed since start-up
+    or ``after_seconds`` seconds after start-up, whichever is given.
+    """
+
+    status: str
+    info: str = ""
+    after_films: int | None = None
+    after_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class PrinterProfile:
+    """Everything the printer supports and every default it applies."""
+
+    # [printer]: identity and behaviour
+    ae_title: str = "FILMBOX"
+    port: int = 10400
+    printer_name: str = "FILMBOX VIRTUAL"
+    manufacturer: str = "filmbox"
+    model_name: str = "Virtual Dry Imager"
+    serial_number: str = "FB-0001"
+    software_versions: str = "filmbox 0.1"
+    strict: bool = False
+    # [capabilities]
+    color: bool = True
+    bits_12: bool = True
+    presentation_lut: bool = True
+    annotation: bool = True
+    session_print: bool = True  # film session N-ACTION (collation)
+    film_sizes: tuple[str, ...] = ALL_FILM_SIZES
+    media: tuple[str, ...] = ALL_MEDIA
+    destinations: tuple[str, ...] = ("MAGAZINE", "PROCESSOR")
+    display_formats: tuple[str, ...] = ALL_DISPLAY_FORMATS
+    max_standard_columns: int = 10
+    max_standard_rows: int = 10
+    magnification_types: tuple[str, ...] = ALL_MAGNIFICATION_TYPES
+    smoothing_types: tuple[str, ...] = ("SMOOTH", "MEDIUM", "SHARP")
+    annotation_formats: dict[str, int] = field(
+        default_factory=lambda: {"ANNOTATION": 1, "LABEL": 2, "PATIENT": 4}
+    )
+    custom_layouts: dict[int, list[tuple[float, float, float, float]]] = field(
+        default_factory=dict
+    )
+    # [density], OD and cd/m²
+    density_range: tuple[float, float] = (0.10, 3.60)
+    default_min_density: float = 0.20
+    default_max_density: float = 3.00
+    default_border_density: str = "WHITE"
+    default_empty_image_density: str = "WHITE"
+    illumination: float = 2000.0
+    reflected_ambient_light: float = 10.0
+    paper_illumination: float = 150.0
+    # [resolution], dpi
+    standard_dpi: int = 150
+    high_dpi: int = 300
+    # [defaults] for attributes the SCU leaves out
+    default_film_size: str = "14INX17IN"
+    default_orientation: str = "PORTRAIT"
+    default_medium: str = "BLUE FILM"
+    default_destination: str = "PROCESSOR"
+    default_magnification: str = "BILINEAR"
+    default_priority: str = "MED"
+    # [limits]
+    queue_capacity: int = 100  # films accepted but not yet rendered
+    max_copies: int = 99
+    max_film_boxes_per_session: int = 100
+    max_image_rows: int = 8192
+    max_image_columns: int = 8192
+    max_associations: int = 32
+    # [[script]]
+    script: tuple[ScriptedEvent, ...] = ()
+
+    @property
+    def density_range_hundredths(self) -> tuple[int, int]:
+        return round(self.density_range[0] * 100), round(self.density_range[1] * 100)
+
+    def dpi_for(self, requested_resolution_id: str | None) -> int:
+        """Printer resolution for Requested Resolution ID (2020,0050)."""
+        return self.high_dpi if requested_resolution_id == "HIGH" else self.standard_dpi
+
+    def illumination_for(self, medium: str) -> float:
+        """L0 in cd/m² for a medium: light box for film, diffuse reflection for paper."""
+        return self.paper_illumination if medium == "PAPER" else self.illumination
+
+
+# TOML section -> the profile fields it may hold.
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "printer": ("ae_title", "port", "printer_name", "manufacturer", "model_name",
+                "serial_number", "software_versions", "strict"),
+    "capabilities": ("color", "bits_12", "presentation_lut", "annotation", "session_print",
+                     "film_sizes", "media", "destinations", "display_formats",
+                     "max_standard_columns", "max_standard_rows", "magnification_types",
+                     "smoothing_types", "annotation_formats", "custom_layouts"),
+    "density": ("density_range", "default_min_density", "default_max_density",
+                "default_border_density", "default_empty_image_density", "illumination",
+                "reflected_ambient_light", "paper_illumination"),
+    "resolution": ("standard_dpi", "high_dpi"),
+    "defaults": ("default_film_size", "default_orientation", "default_medium",
+                 "default_destination", "default_magnification", "default_priority"),
+    "limits": ("queue_capacity", "max_copies", "max_film_boxes_per_session",
+               "max_image_rows", "max_image_columns", "max_associations"),
+}
+_TUPLE_FIELDS = {f.name for f in fields(PrinterProfile) if str(f.type).startswith("tuple")}
+
+
+def load_profile(path: Path | str | None) -> PrinterProfile:
+    """Read a profile; ``None`` gives the built-in virtual printer."""
+    if path is None:
+        return PrinterProfile()
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ProfileError(f"cannot read printer profile {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+    return profile_from_dict(data, source=str(path))
+
+
+def profile_from_dict(data: dict[str, Any], source: str = "profile") -> PrinterProfile:
+    """Build and validate a profile from parsed TOML."""
+    values: dict[str, Any] = {}
+    for section, content in data.items():
+        if section == "script":
+            values["script"] = tuple(_scripted_event(item, source) for item in content)
+            continue
+        allowed = _SECTIONS.get(section)
+        if allowed is None:
+            raise ProfileError(f"{source}: unknown section [{section}]")
+        for key, value in content.items():
+            if key not in allowed:
+                raise ProfileError(f"{source}: unknown key {key!r} in [{section}]")
+            values[key] = _convert(key, value, source)
+    profile = PrinterProfile(**values)
+    _validate(profile, source)
+    return profile
+
+
+def _convert(key: str, value: Any, source: str) -> Any:
+    if key == "custom_layouts":
+        try:
+            return {int(k): [tuple(float(v) for v in cell) for cell in cells]
+                    for k, cells in value.items()}
+        except (TypeError, ValueError) as exc:
+            raise ProfileError(
+                f"{source}: custom_layouts must map an integer id to a list of "
+                f"[x, y, width, height] fractions: {exc}") from exc
+    if key == "annotation_formats":
+        return {str(k): int(v) for k, v in value.items()}
+    if key in _TUPLE_FIELDS:
+        return tuple(value)
+    return value
+
+
+def _scripted_event(item: dict[str, Any], source: str) -> ScriptedEvent:
+    try:
+        event = ScriptedEvent(**item)
+    except TypeError as exc:
+        raise ProfileError(f"{source}: [[script]] {exc}") from exc
+    if event.status not in PRINTER_STATUSES:
+        raise ProfileError(f"{source}: [[script]] status {event.status!r} is not one of "
+                           f"{', '.join(PRINTER_STATUSES)}")
+    if (event.after_films is None) == (event.after_seconds is None):
+        raise ProfileError(f"{source}: [[script]] needs exactly one of after_films, after_seconds")
+    return event
+
+
+def _validate(p: PrinterProfile, source: str) -> None:
+    def fail(key: str, why: str) -> None:
+        raise ProfileError(f"{source}: {key} {why}")
+
+    if not 0 < len(p.ae_title.strip()) <= 16:
+        fail("ae_title", f"{p.ae_title!r} must be 1 to 16 characters")
+    if not 0 < p.port < 65536:
+        fail("port", f"{p.port} is not a TCP port")
+    for size in p.film_sizes:
+        if size not in ALL_FILM_SIZES:
+            fail("film_sizes", f"has unknown Film Size ID {size!r}")
+    for medium in p.media:
+        if medium not in ALL_MEDIA:
+            fail("media", f"has unknown Medium Type {medium!r}")
+    for fmt in p.display_formats:
+        if fmt not in ALL_DISPLAY_FORMATS:
+            fail("display_formats", f"has unknown format {fmt!r}")
+    for mag in p.magnification_types:
+        if mag not in ALL_MAGNIFICATION_TYPES:
+            fail("magnification_types", f"has unknown Magnification Type {mag!r}")
+    low, high = p.density_range
+    if not 0.0 <= low < high <= 5.0:
+        fail("density_range", f"{list(p.density_range)} must be [min, max] OD with 0 <= min < max <= 5")
+    if not low <= p.default_min_density < p.default_max_density <= high:
+        fail("default_min_density/default_max_density",
+             "must lie inside density_range with min < max")
+    for key in ("illumination", "reflected_ambient_light", "paper_illumination"):
+        if getattr(p, key) < 0:
+            fail(key, "must be >= 0 cd/m²")
+    if not 0 < p.standard_dpi <= p.high_dpi <= 1200:
+        fail("standard_dpi/high_dpi", "must satisfy 0 < standard_dpi <= high_dpi <= 1200")
+    if p.default_film_size not in p.film_sizes:
+        fail("default_film_size", f"{p.default_film_size!r} is not in film_sizes")
+    if p.default_medium not in p.media:
+        fail("default_medium", f"{p.default_medium!r} is not in media")
+    if p.default_magnification not in p.magnification_types:
+        fail("default_magnification", f"{p.default_magnification!r} is not in magnification_types")
+    for key in ("queue_capacity", "max_copies", "max_film_boxes_per_session",
+                "max_image_rows", "max_image_columns", "max_associations"):
+        if getattr(p, key) < 1:
+            fail(key, "must be at least 1")
+    for layout_id in p.custom_layouts:
+        try:
+            parse_display_format(f"CUSTOM\\{layout_id}", p.custom_layouts)
+        except DisplayFormatError as exc:
+            fail("custom_layouts", str(exc))

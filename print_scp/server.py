@@ -1,0 +1,263 @@
+"""The virtual printer: a pynetdicom AE with the print handlers, spool and worker.
+
+:class:`PrintServer` ties the parts together: it negotiates the print SOP
+classes the profile allows, keeps one :class:`AssociationContext` and one
+event channel per association, broadcasts Printer events when the printer's
+state changes, reports each Print Job's progress to the association that
+created it, and renders in a background worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import AE, evt
+from pynetdicom.association import Association
+from pynetdicom.transport import ThreadedAssociationServer
+
+from print_scp.context import AssociationContext
+from print_scp.events import EventHub, OutboundEvent
+from print_scp.handlers import Handlers
+from print_scp.print_jobs import PrintJob, PrintJobRegistry
+from print_scp.printer import Printer, PrinterCondition, PrinterStatus
+from print_scp.printing import PrintQueue
+from print_scp.profile import PrinterProfile
+from print_scp.render_worker import RenderWorker
+from print_scp.spool import Spool
+from print_scp.status import Status
+from print_scp.uids import (
+    BASIC_ANNOTATION_BOX,
+    BASIC_COLOR_IMAGE_BOX,
+    BASIC_COLOR_PRINT_META,
+    BASIC_GRAYSCALE_PRINT_META,
+    INDIVIDUAL_META_MEMBERS,
+    PRESENTATION_LUT,
+    PRINT_JOB,
+    PRINTER,
+    PRINTER_CONFIGURATION_RETRIEVAL,
+    PRINTER_INSTANCE,
+    VERIFICATION,
+)
+
+LOG = logging.getLogger("print_scp.server")
+
+TRANSFER_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
+MAX_PDU = 1024 * 1024  # bytes; large PDUs cut per-film CPU (see PYNETDICOM notes)
+
+
+def set_tcp_nodelay(event: evt.Event) -> None:
+    """Disable Nagle: each DIMSE message would otherwise wait ~40 ms for an ACK."""
+    try:
+        event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (AttributeError, OSError) as exc:
+        LOG.debug("TCP_NODELAY not set: %s", exc)
+
+
+class PrintServer:
+    """A running (or ready to run) virtual printer."""
+
+    def __init__(self, profile: PrinterProfile, output_dir: Path, *, render_threads: int = 1,
+                 acse_timeout: float = 30, dimse_timeout: float = 60,
+                 network_timeout: float = 120):
+        self.profile = profile
+        self.output_dir = Path(output_dir)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.printer = Printer(profile)
+        self.jobs = PrintJobRegistry()
+        self.spool = Spool(self.output_dir / ".spool")
+        self.worker = RenderWorker(self.spool, self.output_dir, self.jobs, self.printer,
+                                   profile.printer_name, threads=render_threads)
+        self.print_queue = PrintQueue(profile, self.spool, self.jobs, self.worker)
+        self.hub = EventHub()
+        self._contexts: dict[Association, AssociationContext] = {}
+        self._job_associations: dict[str, Association] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadedAssociationServer | None = None
+        self.printer.subscribe(self._printer_changed)
+        self.jobs.subscribe(self._job_changed)
+        self.ae = self._make_ae(acse_timeout, dimse_timeout, network_timeout)
+
+    # -- AE ---------------------------------------------------------------------------------
+    def _make_ae(self, acse_timeout: float, dimse_timeout: float,
+                 network_timeout: float) -> AE:
+        p = self.profile
+        ae = AE(ae_title=p.ae_title)
+        ae.maximum_pdu_size = MAX_PDU
+        ae.maximum_associations = p.max_associations
+        ae.acse_timeout, ae.dimse_timeout = acse_timeout, dimse_timeout
+        ae.network_timeout = network_timeout
+        ae.require_called_aet = False
+        abstract = [BASIC_GRAYSCALE_PRINT_META, PRINTER, PRINT_JOB,
+                    PRINTER_CONFIGURATION_RETRIEVAL, VERIFICATION]
+        if p.color:
+            abstract.append(BASIC_COLOR_PRINT_META)
+        if p.presentation_lut:
+            abstract.append(PRESENTATION_LUT)
+        if p.annotation:
+            abstract.append(BASIC_ANNOTATION_BOX)
+        if not p.strict:
+            abstract.extend(uid for uid in INDIVIDUAL_META_MEMBERS
+                            if p.color or uid != BASIC_COLOR_IMAGE_BOX)
+        for uid in abstract:
+            ae.add_supported_context(uid, TRANSFER_SYNTAXES)
+        return ae
+
+    def _handlers(self) -> list:
+        h = Handlers(self)
+        return [
+            (evt.EVT_CONN_OPEN, set_tcp_nodelay),
+            (evt.EVT_ESTABLISHED, self._established),
+            (evt.EVT_RELEASED, self._ended),
+            (evt.EVT_ABORTED, self._ended),
+            (evt.EVT_CONN_CLOSE, self._ended),
+            (evt.EVT_N_CREATE, h.n_create),
+            (evt.EVT_N_SET, h.n_set),
+            (evt.EVT_N_ACTION, h.n_action),
+            (evt.EVT_N_DELETE, h.n_delete),
+            (evt.EVT_N_GET, h.n_get),
+        ]
+
+    def start(self, host: str = "127.0.0.1", port: int | None = None) -> tuple[str, int]:
+        """Start serving in the background; returns the bound (host, port)."""
+        self.worker.start()
+        self.printer.start_script()
+        self._server = self.ae.start_server(
+            (host, self.profile.port if port is None else port),
+            block=False, evt_handlers=self._handlers())
+        bound = self._server.server_address
+        LOG.info("printer %r (%s) listening on %s:%s, output in %s", self.profile.printer_name,
+                 self.profile.ae_title, bound[0], bound[1], self.output_dir)
+        return bound[0], bound[1]
+
+    def stop(self) -> None:
+        """Stop accepting, end the associations, finish the film being rendered."""
+        self.printer.stop_script()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+        self.worker.stop()
+        LOG.info("printer stopped")
+
+    # -- associations -----------------------------------------------------------------------
+    def context_of(self, assoc: Association) -> AssociationContext | None:
+        with self._lock:
+            return self._contexts.get(assoc)
+
+    def _established(self, event: evt.Event) -> None:
+        assoc = event.assoc
+        accepted = {cx.abstract_syntax for cx in assoc.accepted_contexts}
+        ctx = AssociationContext(
+            profile=self.profile,
+            calling_ae=assoc.requestor.ae_title.strip(),
+            called_ae=assoc.acceptor.ae_title.strip(),
+            peer=f"{assoc.requestor.address}:{assoc.requestor.port}",
+            print_job_negotiated=PRINT_JOB in accepted,
+        )
+        with self._lock:
+            self._contexts[assoc] = ctx
+        self.hub.open(assoc)
+        individual = sorted(accepted & set(INDIVIDUAL_META_MEMBERS))
+        if individual:
+            ctx.deviation("individual print SOP classes proposed instead of the meta SOP class: "
+                          + ", ".join(individual), Status.SOP_CLASS_NOT_SUPPORTED)
+        LOG.info("association from %s (%s) accepted: %d contexts", ctx.calling_ae, ctx.peer,
+                 len(accepted))
+
+    def _ended(self, event: evt.Event) -> None:
+        assoc = event.assoc
+        with self._lock:
+            ctx = self._contexts.pop(assoc, None)
+        self.hub.close(assoc)
+        if ctx is not None:
+            unprinted = sum(1 for box in ctx.film_boxes.values() if not box.printed)
+            LOG.info("association from %s ended (%s): %d films printed, %d unprinted film "
+                     "boxes dropped", ctx.calling_ae, event.event.name, ctx.films_printed,
+                     unprinted)
+
+    # -- events -----------------------------------------------------------------------------
+    def _printer_changed(self, condition: PrinterCondition) -> None:
+        info = None
+        if condition.status is not PrinterStatus.NORMAL:
+            info = Dataset()
+            info.PrinterStatusInfo = condition.info
+            info.PrinterName = self.profile.printer_name
+        event = OutboundEvent(PRINTER, PRINTER_INSTANCE, condition.status.event_type_id, info,
+                              f"Printer {condition.status.value} ({condition.info})")
+        count = self.hub.broadcast(event)
+        LOG.info("printer event %s sent to %d associations", event.description, count)
+
+    def job_created(self, assoc: Association, job: PrintJob) -> None:
+        with self._lock:
+            self._job_associations[job.uid] = assoc
+        self._job_changed(job)
+
+    def _job_changed(self, job: PrintJob) -> None:
+        with self._lock:
+            assoc = self._job_associations.get(job.uid)
+            if job.status.value in ("DONE", "FAILURE"):
+                self._job_associations.pop(job.uid, None)
+        if assoc is None:
+            return
+        info = Dataset()
+        info.ExecutionStatusInfo = job.info
+        info.PrinterName = self.profile.printer_name
+        if job.session_label:
+            info.FilmSessionLabel = job.session_label
+        self.hub.post(assoc, OutboundEvent(PRINT_JOB, job.uid, job.status.event_type_id, info,
+                                           f"Print Job {job.status.value} ({job.info})"))
+
+    # -- Printer Configuration Retrieval ----------------------------------------------------
+    def configuration(self) -> Dataset:
+        """Printer Configuration Sequence (2000,001E) for the N-GET of PS3.4 H.4.11."""
+        p = self.profile
+        item = Dataset()
+        item.SOPClassesSupported = [uid for uid in (BASIC_GRAYSCALE_PRINT_META,
+                                                    BASIC_COLOR_PRINT_META, PRESENTATION_LUT,
+                                                    BASIC_ANNOTATION_BOX, PRINT_JOB)
+                                    if self._offers(uid)]
+        item.MaximumMemoryAllocation = 0
+        item.MemoryBitDepth = 16 if p.bits_12 else 8
+        item.PrintingBitDepth = 12 if p.bits_12 else 8
+        media = []
+        for medium in p.media:
+            m = Dataset()
+            m.MediumType = medium
+            media.append(m)
+        item.MediaInstalledSequence = Sequence(media)
+        formats = []
+        for size in p.film_sizes:
+            for orientation in ("PORTRAIT", "LANDSCAPE"):
+                f = Dataset()
+                f.FilmSizeID = size
+                f.FilmOrientation = orientation
+                f.Rows = p.max_standard_rows
+                f.Columns = p.max_standard_columns
+                f.ImageDisplayFormat = f"STANDARD\\{p.max_standard_columns},{p.max_standard_rows}"
+                f.PrinterResolutionID = "STANDARD"
+                f.PrinterPixelSpacing = [25.4 / p.standard_dpi, 25.4 / p.standard_dpi]
+                f.RequestedImageSizeFlag = "YES"
+                formats.append(f)
+        item.SupportedImageDisplayFormatsSequence = Sequence(formats)
+        item.DefaultMagnificationType = p.default_magnification
+        item.OtherMagnificationTypesAvailable = [m for m in p.magnification_types
+                                                 if m != p.default_magnification]
+        if p.smoothing_types:
+            item.DefaultSmoothingType = p.smoothing_types[0]
+            item.OtherSmoothingTypesAvailable = list(p.smoothing_types[1:])
+        item.DefaultPrinterResolutionID = "STANDARD"
+        item.MinDensity, item.MaxDensity = p.density_range_hundredths
+        item.ConfigurationInformationDescription = (
+            f"Image Display Formats: {', '.join(p.display_formats)}; "
+            f"Annotation Display Format IDs: {', '.join(p.annotation_formats) or 'none'}")
+        ds = Dataset()
+        ds.PrinterConfigurationSequence = Sequence([item])
+        return ds
+
+    def _offers(self, uid: str) -> bool:
+        return any(cx.abstract_syntax == uid for cx in self.ae.supported_contexts)

@@ -1,0 +1,217 @@
+"""The output spool: films accepted by N-ACTION, kept on disk until rendered.
+
+A print job is saved before its N-ACTION is answered, as one directory under
+``<output>/.spool/``: ``job.json`` (the job and each film's specification and
+metadata) and ``pixels.npz`` (the image boxes' pixels, and Presentation LUT
+tables). The directory is written under a temporary name and renamed into
+place, so a job either is in the spool whole or not at all. It is removed
+only after every film of the job has been written, so a server that dies in
+between renders the job again when it restarts (rendering is idempotent: the
+same names are written again).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from film.model import (
+    AnnotationContent,
+    DecimateCropBehavior,
+    FilmSpec,
+    ImageBoxContent,
+    ImagePixels,
+    MagnificationType,
+    MediumType,
+)
+from lut.polarity import Polarity
+from lut.presentation import PresentationLUT, PresentationLUTShape
+
+LOG = logging.getLogger("print_scp.spool")
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class SpooledFilm:
+    name: str  # output file stem
+    spec: FilmSpec
+    metadata: dict[str, Any]
+
+
+@dataclass
+class SpooledJob:
+    job_uid: str
+    priority: str
+    originator: str
+    created: str  # ISO 8601
+    films: list[SpooledFilm]
+    session_label: str | None = None
+    attempts: int = field(default=0)
+
+
+class Spool:
+    """Durable storage of jobs between N-ACTION and rendering."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.failed_dir = self.root / "failed"
+
+    def _path(self, job_uid: str) -> Path:
+        return self.root / job_uid
+
+    def save(self, job: SpooledJob) -> None:
+        """Write the job whole (temporary directory, fsync, rename)."""
+        final = self._path(job.job_uid)
+        staging = self.root / f".{job.job_uid}.tmp"
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
+        arrays: dict[str, np.ndarray] = {}
+        document = {
+            "format": FORMAT_VERSION,
+            "job_uid": job.job_uid, "priority": job.priority, "originator": job.originator,
+            "created": job.created, "session_label": job.session_label,
+            "films": [
+                {"name": f.name, "spec": _spec_to_json(f.spec, f"f{i}", arrays),
+                 "metadata": f.metadata}
+                for i, f in enumerate(job.films)
+            ],
+        }
+        _write_synced(staging / "pixels.npz", lambda fh: np.savez(fh, **arrays))
+        _write_synced(staging / "job.json",
+                      lambda fh: fh.write(json.dumps(document, default=str).encode()))
+        os.replace(staging, final)
+        _fsync_dir(self.root)
+
+    def load(self, job_uid: str) -> SpooledJob:
+        path = self._path(job_uid)
+        document = json.loads((path / "job.json").read_text())
+        with np.load(path / "pixels.npz", allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+        films = [SpooledFilm(f["name"], _spec_from_json(f["spec"], arrays), f["metadata"])
+                 for f in document["films"]]
+        return SpooledJob(document["job_uid"], document["priority"], document["originator"],
+                          document["created"], films, document.get("session_label"))
+
+    def remove(self, job_uid: str) -> None:
+        shutil.rmtree(self._path(job_uid), ignore_errors=True)
+        _fsync_dir(self.root)
+
+    def quarantine(self, job_uid: str) -> Path:
+        """Move a job that cannot be rendered aside, for a human to look at."""
+        self.failed_dir.mkdir(exist_ok=True)
+        target = self.failed_dir / job_uid
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(self._path(job_uid), target)
+        return target
+
+    def pending(self) -> list[str]:
+        """Job UIDs in the spool, oldest first (left over from a previous run)."""
+        for leftover in self.root.glob(".*.tmp"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        jobs = [p for p in self.root.iterdir()
+                if p.is_dir() and p != self.failed_dir and (p / "job.json").exists()]
+        return [p.name for p in sorted(jobs, key=lambda p: p.stat().st_mtime)]
+
+
+def _write_synced(path: Path, write) -> None:
+    with path.open("wb") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _lut_to_json(lut: PresentationLUT | None, key: str, arrays: dict[str, np.ndarray]
+                 ) -> dict[str, Any] | None:
+    if lut is None:
+        return None
+    if lut.data is not None:
+        arrays[key] = lut.data
+    return {"shape": lut.shape.value if lut.shape else None,
+            "descriptor": list(lut.descriptor) if lut.descriptor else None,
+            "data": key if lut.data is not None else None}
+
+
+def _lut_from_json(doc: dict[str, Any] | None, arrays: dict[str, np.ndarray]
+                   ) -> PresentationLUT | None:
+    if doc is None:
+        return None
+    if doc["shape"] is not None:
+        return PresentationLUT(shape=PresentationLUTShape(doc["shape"]))
+    return PresentationLUT(shape=None, descriptor=tuple(doc["descriptor"]),
+                           data=arrays[doc["data"]])
+
+
+def _spec_to_json(spec: FilmSpec, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    boxes = []
+    for box in spec.image_boxes:
+        key = f"{prefix}_b{box.position}"
+        image = None
+        if box.image is not None:
+            arrays[key] = box.image.pixels
+            image = {"pixels": key, "photometric": box.image.photometric,
+                     "bits_stored": box.image.bits_stored,
+                     "pixel_aspect_ratio": list(box.image.pixel_aspect_ratio)}
+        boxes.append({
+            "position": box.position, "image": image, "polarity": box.polarity.value,
+            "magnification_type": box.magnification_type.value if box.magnification_type else None,
+            "smoothing_type": box.smoothing_type,
+            "requested_image_size_mm": box.requested_image_size_mm,
+            "decimate_crop": box.decimate_crop.value if box.decimate_crop else None,
+            "presentation_lut": _lut_to_json(box.presentation_lut, f"{key}_lut", arrays),
+        })
+    doc = {f.name: getattr(spec, f.name) for f in fields(spec)
+           if f.name not in ("image_boxes", "presentation_lut", "annotations", "custom_layouts")}
+    doc["magnification_type"] = spec.magnification_type.value
+    doc["medium_type"] = spec.medium_type.value
+    doc["image_boxes"] = boxes
+    doc["annotations"] = [{"position": a.position, "text": a.text} for a in spec.annotations]
+    doc["presentation_lut"] = _lut_to_json(spec.presentation_lut, f"{prefix}_lut", arrays)
+    doc["custom_layouts"] = {str(k): [list(c) for c in v] for k, v in spec.custom_layouts.items()}
+    return doc
+
+
+def _spec_from_json(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> FilmSpec:
+    boxes = []
+    for b in doc["image_boxes"]:
+        image = None
+        if b["image"] is not None:
+            image = ImagePixels(arrays[b["image"]["pixels"]], b["image"]["photometric"],
+                                b["image"]["bits_stored"],
+                                tuple(b["image"]["pixel_aspect_ratio"]))
+        boxes.append(ImageBoxContent(
+            position=b["position"], image=image, polarity=Polarity(b["polarity"]),
+            magnification_type=MagnificationType(b["magnification_type"])
+            if b["magnification_type"] else None,
+            smoothing_type=b["smoothing_type"],
+            requested_image_size_mm=b["requested_image_size_mm"],
+            decimate_crop=DecimateCropBehavior(b["decimate_crop"]) if b["decimate_crop"] else None,
+            presentation_lut=_lut_from_json(b["presentation_lut"], arrays),
+        ))
+    values = dict(doc)
+    values["image_boxes"] = boxes
+    values["annotations"] = [AnnotationContent(a["position"], a["text"])
+                             for a in doc["annotations"]]
+    values["magnification_type"] = MagnificationType(doc["magnification_type"])
+    values["medium_type"] = MediumType(doc["medium_type"])
+    values["presentation_lut"] = _lut_from_json(doc["presentation_lut"], arrays)
+    values["custom_layouts"] = {int(k): [tuple(c) for c in v]
+                                for k, v in doc["custom_layouts"].items()}
+    return FilmSpec(**values)

@@ -20,8 +20,11 @@ is aborted.
   event request never interleave with those of a response the reactor is
   sending at the same time (PS3.8 forbids interleaving messages).
 
-With the router installed, any thread may call ``assoc.send_n_event_report``
-at any time, while the peer keeps sending requests.
+With the router installed, any thread may send a request with
+:meth:`DimseRouter.send_request` at any time, while the peer keeps sending
+requests and the reactor keeps serving them. (pynetdicom's own
+``send_n_event_report`` would still pause the reactor while it waits, so a
+peer that releases instead of answering would stall its release.)
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from collections import deque
 from typing import Any, Callable
 
 from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_RELEASE
 
 _POLL_INTERVAL = 0.0005  # s, while a sender waits for its response
 
@@ -66,6 +70,32 @@ class DimseRouter:
         assoc._filmbox_router = router  # type: ignore[attr-defined]
         return router
 
+    def send_request(self, primitive: Any, context_id: int, timeout: float) -> Any | None:
+        """Send a request and wait up to ``timeout`` s for its response.
+
+        Returns None if no response came: timeout, or the peer released or
+        aborted the association meanwhile (its release is not held up).
+        """
+        self.send_msg(primitive, context_id)
+        message_id = primitive.MessageID
+        deadline = time.monotonic() + timeout
+        while True:
+            _, msg = self._take(lambda m: _is_response(m)
+                                and m.MessageIDBeingRespondedTo == message_id)
+            if msg is not None:
+                return msg
+            if self.peer_gone() or time.monotonic() >= deadline:
+                return None
+            time.sleep(_POLL_INTERVAL)
+
+    def peer_gone(self) -> bool:
+        """True once the peer aborted, or asked to release, the association."""
+        assoc = self._assoc
+        if assoc.is_aborted or assoc.is_released or not assoc.dul.is_alive():
+            return True
+        pending = assoc.dul.peek_next_pdu()
+        return isinstance(pending, A_RELEASE) and pending.result is None
+
     def send_msg(self, primitive: Any, context_id: int) -> None:
         """Send one DIMSE message whole; remember the Message ID of a request."""
         if not _is_response(primitive):
@@ -88,7 +118,7 @@ class DimseRouter:
             if msg is not None:
                 self._awaiting.message_id = None
                 return context_id, msg
-            if self._assoc.is_aborted or not self._assoc.dul.is_alive():
+            if self.peer_gone():
                 return None, None
             if deadline is not None and time.monotonic() >= deadline:
                 return None, None

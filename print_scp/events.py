@@ -2,7 +2,8 @@
 
 Each association gets an :class:`EventChannel`, a thread that delivers that
 association's events one at a time, in the order they were posted, through
-pynetdicom's ``send_n_event_report`` made safe by :class:`DimseRouter`. Any
+:class:`DimseRouter`, which lets it wait for the response while the reactor
+goes on serving the peer's requests. Any
 thread may post: a DIMSE handler, the render worker, the printer's state
 machine. A slow or dead peer delays only its own channel.
 """
@@ -14,9 +15,12 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
+from io import BytesIO
 
 from pydicom.dataset import Dataset
 from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.dsutils import encode
 
 from print_scp.dimse_router import DimseRouter
 from print_scp.uids import (
@@ -59,8 +63,10 @@ def event_context_uid(assoc: Association, sop_class_uid: str) -> str | None:
 class EventChannel:
     """Delivers N-EVENT-REPORTs to one association from a thread of its own."""
 
+    response_timeout = 30.0  # s to wait for the peer's N-EVENT-REPORT response
+
     def __init__(self, assoc: Association):
-        DimseRouter.install(assoc)
+        self._router = DimseRouter.install(assoc)
         self._assoc = assoc
         self._queue: queue.Queue[OutboundEvent | None] = queue.Queue()
         self._message_ids = itertools.count(1)
@@ -77,6 +83,14 @@ class EventChannel:
     def post(self, event: OutboundEvent) -> None:
         """Queue an event for delivery; returns at once."""
         self._queue.put(event)
+
+    def deliver_now(self, event: OutboundEvent) -> None:
+        """Send in the caller's thread and wait for the response.
+
+        For a DIMSE handler that must report before it answers (Print Job
+        PENDING before the N-ACTION response names the job).
+        """
+        self._deliver(event)
 
     def close(self) -> None:
         """Stop after the events already posted (or at once if the peer is gone)."""
@@ -99,25 +113,35 @@ class EventChannel:
         if context_uid is None:
             LOG.debug("%s: no context for %s, not sent", self._assoc.name, event.description)
             return
-        meta_uid = context_uid if context_uid != event.sop_class_uid else None
+        context = next(cx for cx in self._assoc.accepted_contexts
+                       if cx.abstract_syntax == context_uid)
+        request = N_EVENT_REPORT()
+        request.MessageID = next(self._message_ids) % 65536
+        request.AffectedSOPClassUID = event.sop_class_uid
+        request.AffectedSOPInstanceUID = event.sop_instance_uid
+        request.EventTypeID = event.event_type_id
         try:
-            status, _reply = self._assoc.send_n_event_report(
-                event.information,
-                event.event_type_id,
-                event.sop_class_uid,
-                event.sop_instance_uid,
-                msg_id=next(self._message_ids) % 65536,
-                meta_uid=meta_uid,
-            )
+            if event.information is not None:
+                syntax = context.transfer_syntax[0]
+                request.EventInformation = BytesIO(encode(
+                    event.information, syntax.is_implicit_VR, syntax.is_little_endian,
+                    syntax.is_deflated))
+            response = self._router.send_request(request, context.context_id,
+                                                 self.response_timeout)
         except Exception as exc:  # a peer that vanished mid-send must not kill the channel
             self.failed += 1
             LOG.warning("%s: N-EVENT-REPORT %s failed: %s",
                         self._assoc.name, event.description, exc)
             return
-        code = getattr(status, "Status", None)
+        code = getattr(response, "Status", None)
         if code is None:
             self.failed += 1
-            LOG.warning("%s: N-EVENT-REPORT %s: no response", self._assoc.name, event.description)
+            if self._router.peer_gone():
+                LOG.info("%s: N-EVENT-REPORT %s: peer left before answering",
+                         self._assoc.name, event.description)
+            else:
+                LOG.warning("%s: N-EVENT-REPORT %s: no response within %.0f s",
+                            self._assoc.name, event.description, self.response_timeout)
         else:
             self.delivered += 1
             LOG.info("%s: N-EVENT-REPORT %s -> 0x%04X", self._assoc.name, event.description, code)
@@ -143,13 +167,19 @@ class EventHub:
         if channel is not None:
             channel.close()
 
-    def post(self, assoc: Association, event: OutboundEvent) -> bool:
-        """Post to one association; False if it is gone or cannot carry the event."""
+    def post(self, assoc: Association, event: OutboundEvent, *, now: bool = False) -> bool:
+        """Post to one association (``now``: send in this thread and wait).
+
+        False if the association is gone or cannot carry the event.
+        """
         with self._lock:
             channel = self._channels.get(assoc)
         if channel is None or not channel.can_carry(event.sop_class_uid):
             return False
-        channel.post(event)
+        if now:
+            channel.deliver_now(event)
+        else:
+            channel.post(event)
         return True
 
     def broadcast(self, event: OutboundEvent) -> int:
@@ -167,17 +197,3 @@ class EventHub:
     def associations(self) -> int:
         with self._lock:
             return len(self._channels)
-
-
-def print_job_event(job_uid: str, event_type_id: int, status: str, info: str,
-                    printer_name: str, film_session_label: str | None = None) -> OutboundEvent:
-    """A Print Job N-EVENT-REPORT (PS3.4 H.4.5.1.1): 1 PENDING … 4 FAILURE."""
-    ds = Dataset()
-    ds.ExecutionStatusInfo = info
-    ds.PrinterName = printer_name
-    if film_session_label is not None:
-        ds.FilmSessionLabel = film_session_label
-    return OutboundEvent(PRINT_JOB, job_uid, event_type_id, ds, f"Print Job {status} ({info})")
-
-
-PRINT_JOB_EVENT_TYPES = {"PENDING": 1, "PRINTING": 2, "DONE": 3, "FAILURE": 4}

@@ -71,7 +71,8 @@ class PrinterProfile:
         default_factory=lambda: {"ANNOTATION": 1, "LABEL": 2, "PATIENT": 4}
     )
     custom_layouts: dict[int, list[tuple[float, float, float, float]]] = field(
-        default_factory=dict
+        default_factory=lambda: {1: [(0.0, 0.0, 1.0, 0.5), (0.0, 0.5, 0.5, 0.5),
+                                     (0.5, 0.5, 0.5, 0.5)]}
     )
     # [density], OD and cd/m²
     density_range: tuple[float, float] = (0.10, 3.60)

@@ -193,11 +193,12 @@ class PrintServer:
         LOG.info("printer event %s sent to %d associations", event.description, count)
 
     def job_created(self, assoc: Association, job: PrintJob) -> None:
+        """Called by the N-ACTION handler: PENDING goes out before the response."""
         with self._lock:
             self._job_associations[job.uid] = assoc
-        self._job_changed(job)
+        self._job_changed(job, now=True)
 
-    def _job_changed(self, job: PrintJob) -> None:
+    def _job_changed(self, job: PrintJob, now: bool = False) -> None:
         with self._lock:
             assoc = self._job_associations.get(job.uid)
             if job.status.value in ("DONE", "FAILURE"):
@@ -210,7 +211,8 @@ class PrintServer:
         if job.session_label:
             info.FilmSessionLabel = job.session_label
         self.hub.post(assoc, OutboundEvent(PRINT_JOB, job.uid, job.status.event_type_id, info,
-                                           f"Print Job {job.status.value} ({job.info})"))
+                                           f"Print Job {job.status.value} ({job.info})"),
+                      now=now)
 
     # -- Printer Configuration Retrieval ----------------------------------------------------
     def configuration(self) -> Dataset:

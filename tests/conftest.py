@@ -1,0 +1,33 @@
+"""Shared pytest fixtures.
+
+DCMTK peer and free ports: the helpers live in tests/dcmtk_peer.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dcmtk_peer import DCMTK_MISSING, DcmprscpServer, dcmtk_available, free_port
+
+
+@pytest.fixture
+def free_tcp_port() -> int:
+    """A TCP port on 127.0.0.1 that was free when the test started."""
+    return free_port()
+
+
+@pytest.fixture
+def dcmprscp(tmp_path: Path) -> Iterator[DcmprscpServer]:
+    """A running DCMTK dcmprscp with the default PrinterProfile, fresh per test.
+
+    ``dcmprscp.endpoint`` says where it listens (127.0.0.1 only) and where it
+    stores; the server is stopped when the test ends.
+    """
+    if not dcmtk_available():
+        pytest.skip(DCMTK_MISSING)
+    server = DcmprscpServer(tmp_path)
+    with server:
+        yield server

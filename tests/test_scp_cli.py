@@ -1,0 +1,187 @@
+"""print-scp as a user runs it: the console script, set-status, SIGTERM, restart recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset
+
+from print_scu.dimse import PrintAssociation, PrinterAddress, grayscale_image_box
+
+PRINTER_INSTANCE = "1.2.840.10008.5.1.1.17"
+START_TIMEOUT = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Serve:
+    """``print-scp serve`` in a child process, stopped (SIGTERM, then SIGKILL) at exit."""
+
+    def __init__(self, output: Path, *extra: str):
+        self.output = output
+        self.port = _free_port()
+        self.log = output.parent / f"serve-{self.port}.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "print_scp.cli", "serve", "--port", str(self.port),
+                 "--output", str(output), "--ae-title", "CLITEST", *extra],
+                stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError(f"print-scp exited: {self.log.read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise AssertionError("print-scp did not listen in time")
+                time.sleep(0.05)
+        self._wait_for_control_socket()
+
+    def _wait_for_control_socket(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not (self.output / ".control.sock").exists():
+            assert time.monotonic() < deadline, "control socket not created"
+            time.sleep(0.05)
+
+    def address(self) -> PrinterAddress:
+        return PrinterAddress("127.0.0.1", self.port, "CLITEST", calling_ae="CLI_SCU",
+                              dimse_timeout=20, acse_timeout=10, network_timeout=20)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        return self.process.returncode
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "print_scp.cli", *args],
+                          capture_output=True, text=True, timeout=30)
+
+
+def _print_uniform_film(address: PrinterAddress, value: int) -> tuple[int, str]:
+    """One STANDARD\\1,1 film of a uniform 8-bit image; (N-ACTION status, job UID)."""
+    with PrintAssociation(address, presentation_lut=False, annotation=False) as scu:
+        session = Dataset()
+        session.NumberOfCopies = 1
+        _, session_uid = scu.create_film_session(session)
+        box = Dataset()
+        box.ImageDisplayFormat = "STANDARD\\1,1"
+        box.FilmSizeID = "8INX10IN"
+        _, refs = scu.create_film_box(box, film_session_uid=session_uid)
+        pixels = np.full((32, 32), value, dtype=np.uint8)
+        scu.set_image_box(refs.image_box_uids[0], grayscale_image_box(1, pixels, 8))
+        status, reply = scu.print_film_box(refs.film_box_uid)
+        job_uid = reply.ReferencedPrintJobSequence[0].ReferencedSOPInstanceUID
+    return status, job_uid
+
+
+def _wait_for(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_help_everywhere() -> None:
+    for args in ((), ("serve",), ("set-status",), ("status",)):
+        result = _cli(*args, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "usage: print-scp" in result.stdout
+
+
+def test_bad_profile_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    profile = tmp_path / "bad.toml"
+    profile.write_text("[density]\ndensity_range = [3.0, 1.0]\n")
+    result = _cli("serve", "--output", str(tmp_path / "out"), "--config", str(profile))
+    assert result.returncode == 2
+    assert "density_range" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_set_status_without_a_printer_says_so(tmp_path: Path) -> None:
+    result = _cli("set-status", "--output", str(tmp_path), "FAILURE", "FILM JAM")
+    assert result.returncode == 2
+    assert "no printer is running" in result.stderr
+
+
+def test_set_status_reaches_connected_scu_and_holds_printing(tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    server = Serve(output)
+    try:
+        with PrintAssociation(server.address(), presentation_lut=False) as watcher:
+            result = _cli("set-status", "--output", str(output), "FAILURE", "FILM JAM")
+            assert result.returncode == 0, result.stderr
+            assert result.stdout.startswith("FAILURE (FILM JAM)")
+            assert _wait_for(lambda: len(watcher.events) >= 1, 10)
+            event = watcher.events.snapshot()[0]
+            assert event.sop_class_uid == "1.2.840.10008.5.1.1.16"
+            assert event.sop_instance_uid == PRINTER_INSTANCE
+            assert event.event_type_id == 3
+            assert event.event_information.PrinterStatusInfo == "FILM JAM"
+            status, printer = watcher.get_printer()
+            assert status == 0 and printer.PrinterStatus == "FAILURE"
+
+            # Accepted while jammed, printed only once the printer is NORMAL again.
+            status, _ = _print_uniform_film(server.address(), 128)
+            assert status == 0
+            time.sleep(1.0)
+            assert not list(output.glob("*.pdf"))
+            assert _cli("set-status", "--output", str(output), "NORMAL").returncode == 0
+            assert _wait_for(lambda: len(list(output.glob("*.json"))) == 1)
+            assert _wait_for(lambda: any(e.event_type_id == 1 for e in watcher.events))
+        shown = _cli("status", "--output", str(output))
+        assert shown.returncode == 0 and shown.stdout.startswith("NORMAL")
+        assert "1 films rendered" in shown.stdout
+    finally:
+        assert server.stop() == 0  # SIGTERM: clean exit
+    assert not (output / ".control.sock").exists()
+
+
+def test_film_spooled_before_a_crash_is_rendered_after_restart(tmp_path: Path) -> None:
+    """SIGKILL after the N-ACTION response but before rendering loses no film."""
+    output = tmp_path / "out"
+    jammed = tmp_path / "jammed.toml"
+    jammed.write_text('[[script]]\nafter_seconds = 0\nstatus = "FAILURE"\ninfo = "FILM JAM"\n')
+    server = Serve(output, "--config", str(jammed))
+    try:
+        assert _wait_for(lambda: "FAILURE" in _cli("status", "--output", str(output)).stdout, 10)
+        status, job_uid = _print_uniform_film(server.address(), 200)
+        assert status == 0
+    finally:
+        server.stop(signal.SIGKILL)
+    assert not list(output.glob("*.pdf"))
+    assert (output / ".spool" / job_uid / "job.json").exists()
+
+    server = Serve(output)
+    try:
+        assert _wait_for(lambda: len(list(output.glob("*.json"))) == 1)
+    finally:
+        assert server.stop() == 0
+    [record] = [json.loads(p.read_text()) for p in output.glob("*.json")]
+    assert record["print_job"]["uid"] == job_uid
+    assert record["association"]["calling_ae"] == "CLI_SCU"
+    assert not (output / ".spool" / job_uid).exists()
+    assert len(list(output.glob("*.pdf"))) == 1

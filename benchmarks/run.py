@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,34 +28,15 @@ from pydicom.dataset import Dataset
 from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType
 from film.render import render_film
 from film.writers import write_film
+from print_scp.launcher import free_port, start_print_scp
 from print_scu.dimse import PrintAssociation, PrinterAddress, grayscale_image_box
 
 IMAGE_SIZE = 2048
-START_TIMEOUT = 20.0  # s
 
 
 def _images(count: int, seed: int = 1) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [rng.integers(0, 256, (IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8) for _ in range(count)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"print-scp exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("print-scp did not start")
 
 
 def print_one_film(port: int, images: list[np.ndarray]) -> float:
@@ -73,7 +52,7 @@ def print_one_film(port: int, images: list[np.ndarray]) -> float:
         box.ImageDisplayFormat = "STANDARD\\2,2"
         box.FilmSizeID = "14INX17IN"
         _, refs = scu.create_film_box(box, film_session_uid=session_uid)
-        for uid, modification in zip(refs.image_box_uids, boxes):
+        for uid, modification in zip(refs.image_box_uids, boxes, strict=True):
             scu.set_image_box(uid, modification)
         status, _ = scu.print_film_box(refs.film_box_uid)
         if status != 0:
@@ -83,13 +62,10 @@ def print_one_film(port: int, images: list[np.ndarray]) -> float:
 
 def bench_ingest(runs: int) -> dict:
     images = _images(4)
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "print_scp.cli", "serve", "--port", str(port),
-             "--output", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = start_print_scp(Path(out), port)
         try:
-            _wait_for_port(port, process)
             print_one_film(port, images)  # warm-up
             times = [print_one_film(port, images) for _ in range(runs)]
         finally:
@@ -116,7 +92,7 @@ def bench_render(runs: int, dpi: int = 300) -> dict:
             if run:  # the first run warms caches
                 render_times.append(rendered - started)
                 write_times.append(written - rendered)
-    total = [r + w for r, w in zip(render_times, write_times)]
+    total = [r + w for r, w in zip(render_times, write_times, strict=True)]
     return {"render": _summary(render_times), "write": _summary(write_times),
             "total": _summary(total), "canvas_px": list(film.density.shape[::-1])}
 

@@ -13,8 +13,6 @@ film printed.
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ import pydicom
 from pydicom.dataset import Dataset
 
 from lut.windowing import to_p_values
+from print_scp.launcher import free_port, start_print_scp
 from print_scu.dimse import (
     PrintAssociation,
     PrinterAddress,
@@ -34,7 +33,6 @@ from print_scu.dimse import (
 
 HERE = Path(__file__).resolve().parent
 IMAGES = HERE / "images"
-START_TIMEOUT = 20.0  # s for the printer to listen
 RENDER_TIMEOUT = 120.0  # s for every film to be rendered
 
 
@@ -66,25 +64,6 @@ FILMS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"print-scp exited with status {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"print-scp did not listen on port {port} within {timeout:.0f} s")
-
-
 def image_box(film: Film, position: int, path: Path, frame: int | None) -> Dataset:
     ds = pydicom.dcmread(path)
     if film.color:
@@ -111,9 +90,9 @@ def print_film(address: PrinterAddress, film: Film) -> None:
             box.AnnotationDisplayFormatID = "LABEL"
         status, refs = printer.create_film_box(box, film_session_uid=session_uid)
         _check(printer, status)
-        for position, (uid, (path, frame)) in enumerate(zip(refs.image_box_uids, film.images), 1):
+        for position, (uid, (path, frame)) in enumerate(zip(refs.image_box_uids, film.images, strict=True), 1):
             _check(printer, printer.set_image_box(uid, image_box(film, position, path, frame)))
-        for position, (uid, text) in enumerate(zip(refs.annotation_boxes, film.annotations), 1):
+        for position, (uid, text) in enumerate(zip(refs.annotation_boxes, film.annotations, strict=True), 1):
             note = Dataset()
             note.AnnotationPosition = position
             note.TextString = text
@@ -137,15 +116,15 @@ def main(argv: list[str] | None = None) -> int:
     output.mkdir(parents=True, exist_ok=True)
     before = set(output.glob("*.pdf"))
     port = free_port()
-    command = [sys.executable, "-m", "print_scp.cli", "serve", "--port", str(port),
-               "--output", str(output)]
-    if args.config:
-        command += ["--config", str(args.config)]
+    extra = ["--config", str(args.config)] if args.config else []
     log_path = output / "print-scp.log"
     with log_path.open("w") as log:
-        printer = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_for_port(port, printer, START_TIMEOUT)
+            printer = start_print_scp(output, port, *extra, log=log)
+        except RuntimeError as exc:
+            print(f"print_examples: {exc}; see {log_path}", file=sys.stderr)
+            return 1
+        try:
             address = PrinterAddress("127.0.0.1", port, "FILMBOX", calling_ae="FILMBOX_DEMO")
             for film in FILMS:
                 print(f"printing: {film.title}", flush=True)

@@ -90,7 +90,10 @@ def p_values_to_density(p: ArrayLike, p_max: int, min_density: float, max_densit
 
 def density_to_p_values(density: ArrayLike, p_max: int, min_density: float,
                         max_density: float, viewing: ViewingConditions) -> np.ndarray:
-    """P-Values (float, not rounded) that print ``density``: the inverse of :func:`p_values_to_density`."""
+    """P-Values (float, not rounded) that print ``density``.
+
+    The exact inverse of :func:`p_values_to_density`.
+    """
     j_min, j_max = _jnd_range(min_density, max_density, viewing)
     j = gsdf.exact_jnd_index(density_to_luminance(density, viewing))
     return (j - j_min) * p_max / (j_max - j_min)

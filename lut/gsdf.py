@@ -59,9 +59,9 @@ def exact_jnd_index(luminance_cd_m2: ArrayLike) -> np.ndarray:
     PS3.14 §7.1 Note 3 allows computing j from L iteratively from the formula
     for L(j). Starting from :func:`jnd_index`, Newton's method on
     log10 L(e^x) converges in a few steps for 0.04..5000 cd/m² (the GSDF's
-    own range is 0.05..4000 cd/m²: clamp first when extrapolating). Printer maths uses this so that a
-    P-Value of 0 lands exactly on the requested Max Density and the mapping
-    from P-Values to density has an exact inverse.
+    own range is 0.05..4000 cd/m²: clamp first when extrapolating). Printer
+    maths uses this so that a P-Value of 0 lands exactly on the requested Max
+    Density and the mapping from P-Values to density has an exact inverse.
     """
     target = np.log10(np.asarray(luminance_cd_m2, dtype=np.float64))
     x = np.log(np.maximum(polynomial.polyval(target, _INVERSE), _LOWEST_SEED))

@@ -117,7 +117,8 @@ class PresentationLUT:
         item = items[0]
         for keyword in ("LUTDescriptor", "LUTData"):
             if item.get(keyword) is None:
-                raise PresentationLUTError(keyword, "missing from the Presentation LUT Sequence item")
+                raise PresentationLUTError(
+                    keyword, "missing from the Presentation LUT Sequence item")
         return cls(shape=None, descriptor=_words(item.LUTDescriptor, "LUTDescriptor"),
                    data=np.asarray(_words(item.LUTData, "LUTData")))
 

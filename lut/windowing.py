@@ -11,7 +11,11 @@ from __future__ import annotations
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import (
-    apply_color_lut, apply_modality_lut, apply_voi, apply_windowing, pixel_array,
+    apply_color_lut,
+    apply_modality_lut,
+    apply_voi,
+    apply_windowing,
+    pixel_array,
 )
 from pydicom.valuerep import DSfloat
 

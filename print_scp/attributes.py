@@ -10,7 +10,7 @@ pynetdicom.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -63,28 +63,32 @@ def read_term(ds: Dataset, keyword: str, allowed: Iterable[str]) -> str | None:
 
 def read_int(ds: Dataset, keyword: str, low: int, high: int) -> int | None:
     """An IS or US value inside [low, high]; outside -> 0x0106 naming the range."""
+    return _read_number(ds, keyword, low, high, _whole_number, "an integer")
+
+
+def _whole_number(value: Any) -> int:
+    """``int(value)``, refusing to drop a fraction (e.g. a DS 2.5 sent for a US)."""
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{value} has a fraction")
+    return int(value)
+
+
+def read_float(ds: Dataset, keyword: str, low: float, high: float) -> float | None:
+    """A DS value inside [low, high]; outside -> 0x0106 naming the range."""
+    return _read_number(ds, keyword, low, high, float, "a number")
+
+
+def _read_number(ds: Dataset, keyword: str, low: Any, high: Any,
+                 convert: Callable[[Any], Any], kind: str) -> Any:
     value = raw_value(ds, keyword)
     if value is None:
         return None
     if isinstance(value, (list, tuple, MultiValue)):
         raise invalid(keyword, "must have one value")
     try:
-        number = int(value)
+        number = convert(value)
     except (TypeError, ValueError) as exc:
-        raise invalid(keyword, f"{value!r} is not an integer") from exc
-    if not low <= number <= high:
-        raise invalid(keyword, f"{number} outside {low}..{high}")
-    return number
-
-
-def read_float(ds: Dataset, keyword: str, low: float, high: float) -> float | None:
-    value = raw_value(ds, keyword)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise invalid(keyword, f"{value!r} is not a number") from exc
+        raise invalid(keyword, f"{value!r} is not {kind}") from exc
     if not low <= number <= high:
         raise invalid(keyword, f"{number:g} outside {low:g}..{high:g}")
     return number

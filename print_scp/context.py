@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +20,9 @@ from print_scp.profile import PrinterProfile
 from print_scp.status import DicomStatusError, Status
 
 LOG = logging.getLogger("print_scp.session")
+# Digits and dots, at most 64 characters (PS3.5 9.1); leading zeros in a
+# component are tolerated, as some older SCUs send them.
+_UID_SYNTAX = re.compile(r"[0-9]+(\.[0-9]+)*\Z")
 
 def new_uid() -> str:
     """A new SOP Instance UID under pydicom's registered root."""
@@ -59,6 +63,9 @@ class AssociationContext:
         """The SCU's instance UID if it gave one (must be new), else a fresh one."""
         if not requested:
             return new_uid()
+        if len(requested) > 64 or not _UID_SYNTAX.match(requested):
+            raise DicomStatusError(Status.INVALID_OBJECT_INSTANCE,
+                                   f"SOP Instance UID {requested!r} is not a UID (PS3.5 9.1)")
         if requested in self.film_boxes or requested in self.image_boxes or (
             self.session is not None and self.session.uid == requested
         ) or requested in self.presentation_luts:

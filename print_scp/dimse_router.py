@@ -108,9 +108,11 @@ class DimseRouter:
         if not block:
             return self._take(lambda msg: not _is_response(msg))
         message_id = getattr(self._awaiting, "message_id", None)
-        wanted: Callable[[Any], bool] = lambda msg: _is_response(msg) and (
-            message_id is None or msg.MessageIDBeingRespondedTo == message_id
-        )
+
+        def wanted(msg: Any) -> bool:
+            return _is_response(msg) and (
+                message_id is None or msg.MessageIDBeingRespondedTo == message_id)
+
         timeout = self._dimse.dimse_timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:

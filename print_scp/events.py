@@ -26,7 +26,6 @@ from print_scp.dimse_router import DimseRouter
 from print_scp.uids import (
     BASIC_COLOR_PRINT_META,
     BASIC_GRAYSCALE_PRINT_META,
-    PRINT_JOB,
     PRINTER,
 )
 

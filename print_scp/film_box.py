@@ -5,10 +5,16 @@ Printing a film box (N-ACTION) lives in :mod:`print_scp.printing`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from film.display_format import DisplayFormatError, DisplayFormatKind, parse_display_format
+from film.display_format import (
+    DisplayFormatError,
+    DisplayFormatKind,
+    parse_display_format,
+)
 from film.layout import FilmLayout, annotation_box_count, layout_film
 from film.model import AnnotationContent, ImageBoxContent
 from film.sizes import film_size_mm
@@ -94,11 +100,17 @@ def create(ctx: AssociationContext, requested_uid: str | None, ds: Dataset,
 
 
 def update(ctx: AssociationContext, uid: str, ds: Dataset) -> Outcome:
-    """N-SET of the film box attributes that may change after creation."""
+    """N-SET of the film box attributes that may change after creation.
+
+    The attributes are applied to a copy of the settings, which replaces
+    them only when every one was accepted: a failed N-SET changes nothing.
+    """
     box = ctx.film_box(uid)
     outcome = Outcome()
     check_known_attributes(ctx, ds, SETTABLE, "Film Box N-SET", outcome)
-    _apply_settable(ctx, box.settings, ds, outcome)
+    settings = replace(box.settings)
+    _apply_settable(ctx, settings, ds, outcome)
+    box.settings = settings
     box.received.update(describe_dataset(ds))
     box.warnings.extend(outcome.warnings)
     outcome.dataset = reply_dataset(box)

@@ -5,6 +5,8 @@ Printing a whole session (N-ACTION) lives in :mod:`print_scp.printing`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydicom.dataset import Dataset
 
 from print_scp.attributes import (
@@ -27,12 +29,16 @@ MISPLACED_ATTRIBUTES = ("Illumination", "ReflectedAmbientLight",
 
 
 def create(ctx: AssociationContext, requested_uid: str | None, ds: Dataset) -> Outcome:
-    """N-CREATE: one Film Session per association; a second one replaces nothing (0x0106)."""
+    """N-CREATE: one Film Session per association; a second one is refused.
+
+    Whatever UID the second one asks for, the answer is 0x0111 (duplicate SOP
+    instance), as DCMTK's dcmprscp answers: the association's Film Session
+    exists already.
+    """
     if ctx.session is not None:
-        raise DicomStatusError(
-            Status.DUPLICATE_SOP_INSTANCE if requested_uid == ctx.session.uid
-            else Status.PROCESSING_FAILURE,
-            "a Film Session already exists on this association")
+        raise DicomStatusError(Status.DUPLICATE_SOP_INSTANCE,
+                               f"Film Session {ctx.session.uid} already exists on this "
+                               "association")
     outcome = Outcome()
     uid = ctx.instance_uid(requested_uid)
     settings = FilmSessionSettings(
@@ -48,10 +54,12 @@ def create(ctx: AssociationContext, requested_uid: str | None, ds: Dataset) -> O
 
 
 def update(ctx: AssociationContext, uid: str, ds: Dataset) -> Outcome:
-    """N-SET of the session's attributes."""
+    """N-SET of the session's attributes; a failed N-SET changes nothing."""
     session = ctx.require_session(uid)
     outcome = Outcome()
-    _apply(ctx, session.settings, ds, outcome, "Film Session N-SET")
+    settings = replace(session.settings)
+    _apply(ctx, settings, ds, outcome, "Film Session N-SET")
+    session.settings = settings
     session.received.update(describe_dataset(ds))
     outcome.dataset = reply_dataset(session.settings)
     return outcome

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 from pydicom.dataset import Dataset
 from pynetdicom.events import Event
 
-from print_scp import annotation_box, film_box, film_session, image_box, presentation_lut
+from print_scp import (
+    annotation_box,
+    film_box,
+    film_session,
+    image_box,
+    presentation_lut,
+)
 from print_scp.context import AssociationContext
 from print_scp.printing import print_film_box, print_film_session
 from print_scp.status import DicomStatusError, Outcome, Status, status_dataset

@@ -207,21 +207,16 @@ def _validate(p: PrinterProfile, source: str) -> None:
         fail("ae_title", f"{p.ae_title!r} must be 1 to 16 characters")
     if not 0 < p.port < 65536:
         fail("port", f"{p.port} is not a TCP port")
-    for size in p.film_sizes:
-        if size not in ALL_FILM_SIZES:
-            fail("film_sizes", f"has unknown Film Size ID {size!r}")
-    for medium in p.media:
-        if medium not in ALL_MEDIA:
-            fail("media", f"has unknown Medium Type {medium!r}")
-    for fmt in p.display_formats:
-        if fmt not in ALL_DISPLAY_FORMATS:
-            fail("display_formats", f"has unknown format {fmt!r}")
-    for mag in p.magnification_types:
-        if mag not in ALL_MAGNIFICATION_TYPES:
-            fail("magnification_types", f"has unknown Magnification Type {mag!r}")
+    for key, known in (("film_sizes", ALL_FILM_SIZES), ("media", ALL_MEDIA),
+                       ("display_formats", ALL_DISPLAY_FORMATS),
+                       ("magnification_types", ALL_MAGNIFICATION_TYPES)):
+        unknown = [value for value in getattr(p, key) if value not in known]
+        if unknown:
+            fail(key, f"has unknown values {unknown} (known: {', '.join(known)})")
     low, high = p.density_range
     if not 0.0 <= low < high <= 5.0:
-        fail("density_range", f"{list(p.density_range)} must be [min, max] OD with 0 <= min < max <= 5")
+        fail("density_range",
+             f"{list(p.density_range)} must be [min, max] OD with 0 <= min < max <= 5")
     if not low <= p.default_min_density < p.default_max_density <= high:
         fail("default_min_density/default_max_density",
              "must lie inside density_range with min < max")

@@ -120,12 +120,15 @@ def status_dataset(
     """A status dataset for a pynetdicom handler's return value.
 
     Error Comment (0000,0902) is limited to 64 characters by its VR (LO): the
-    full message goes to the log. Only N-SET and N-GET responses may carry
-    Attribute Identifier List (0000,1005); pass ``identifier_list=True`` for
-    those and the offending attribute's tag is listed there.
+    full message goes to the log. It starts with ``attribute`` unless its
+    first 64 characters name it already. Only N-SET and N-GET responses may
+    carry Attribute Identifier List (0000,1005); pass ``identifier_list=True``
+    for those and the offending attribute's tag is listed there.
     """
     ds = Dataset()
     ds.Status = int(status)
+    if attribute and comment and attribute not in comment[:64]:
+        comment = f"{attribute}: {comment}"
     if comment:
         ds.ErrorComment = comment[:64]
     tag = _tag_of(attribute)

@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from pydicom.dataset import Dataset
 
+from print_scp.launcher import free_port, start_print_scp
 from print_scu.dimse import PrintAssociation, PrinterAddress, grayscale_image_box
 
 PRINTER_INSTANCE = "1.2.840.10008.5.1.1.17"
 START_TIMEOUT = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Serve:
@@ -32,25 +24,11 @@ class Serve:
 
     def __init__(self, output: Path, *extra: str):
         self.output = output
-        self.port = _free_port()
+        self.port = free_port()
         self.log = output.parent / f"serve-{self.port}.log"
         with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "print_scp.cli", "serve", "--port", str(self.port),
-                 "--output", str(output), "--ae-title", "CLITEST", *extra],
-                stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.process.poll() is not None:
-                raise AssertionError(f"print-scp exited: {self.log.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise AssertionError("print-scp did not listen in time")
-                time.sleep(0.05)
+            self.process = start_print_scp(output, self.port, "--ae-title", "CLITEST", *extra,
+                                           log=log)
         self._wait_for_control_socket()
 
     def _wait_for_control_socket(self) -> None:

@@ -90,9 +90,11 @@ def print_film(address: PrinterAddress, film: Film) -> None:
             box.AnnotationDisplayFormatID = "LABEL"
         status, refs = printer.create_film_box(box, film_session_uid=session_uid)
         _check(printer, status)
-        for position, (uid, (path, frame)) in enumerate(zip(refs.image_box_uids, film.images, strict=True), 1):
+        boxes = zip(refs.image_box_uids, film.images, strict=True)
+        for position, (uid, (path, frame)) in enumerate(boxes, 1):
             _check(printer, printer.set_image_box(uid, image_box(film, position, path, frame)))
-        for position, (uid, text) in enumerate(zip(refs.annotation_boxes, film.annotations, strict=True), 1):
+        notes = zip(refs.annotation_boxes, film.annotations, strict=True)
+        for position, (uid, text) in enumerate(notes, 1):
             note = Dataset()
             note.AnnotationPosition = position
             note.TextString = text

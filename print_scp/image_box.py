@@ -135,6 +135,9 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool,
                     "PixelData"):
         if keyword not in item:
             raise DicomStatusError(Status.MISSING_ATTRIBUTE, f"{keyword} is required", keyword)
+        if raw_value(item, keyword) is None:
+            raise DicomStatusError(Status.MISSING_ATTRIBUTE_VALUE, f"{keyword} has no value",
+                                   keyword)
     samples = read_int(item, "SamplesPerPixel", 1, 3)
     photometric = read_term(item, "PhotometricInterpretation",
                             ("RGB",) if color else ("MONOCHROME1", "MONOCHROME2"))
@@ -143,13 +146,11 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool,
                       "image box")
     rows = read_int(item, "Rows", 1, 65535)
     columns = read_int(item, "Columns", 1, 65535)
-    if rows is None or columns is None or photometric is None:
-        raise DicomStatusError(Status.MISSING_ATTRIBUTE_VALUE, "Rows, Columns and "
-                               "PhotometricInterpretation need values", "Rows")
     if rows > profile.max_image_rows or columns > profile.max_image_columns:
         raise DicomStatusError(Status.INSUFFICIENT_MEMORY,
                                f"image {columns}x{rows} exceeds this printer's "
-                               f"{profile.max_image_columns}x{profile.max_image_rows}", "Rows")
+                               f"{profile.max_image_columns}x{profile.max_image_rows}",
+                               "Rows" if rows > profile.max_image_rows else "Columns")
     allocated = read_int(item, "BitsAllocated", 1, 64)
     stored = read_int(item, "BitsStored", 1, 64)
     high_bit = read_int(item, "HighBit", 0, 63)

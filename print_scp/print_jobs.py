@@ -59,12 +59,19 @@ class PrintJob:
 
 
 Listener = Callable[[PrintJob], None]
+_FINISHED = (ExecutionStatus.DONE, ExecutionStatus.FAILURE)
 
 
 class PrintJobRegistry:
-    """Every print job of this run of the server, by SOP Instance UID."""
+    """The print jobs of this run of the server, by SOP Instance UID.
 
-    def __init__(self) -> None:
+    Finished jobs (DONE or FAILURE) are forgotten, oldest first, beyond the
+    most recent ``keep_finished``, so a server that runs for months does not
+    grow without bound; unfinished jobs are always kept.
+    """
+
+    def __init__(self, keep_finished: int = 1000) -> None:
+        self._keep_finished = keep_finished
         self._lock = threading.Lock()
         self._jobs: dict[str, PrintJob] = {}
         self._listeners: list[Listener] = []
@@ -76,6 +83,9 @@ class PrintJobRegistry:
     def add(self, job: PrintJob) -> None:
         with self._lock:
             self._jobs[job.uid] = job
+            finished = [uid for uid, j in self._jobs.items() if j.status in _FINISHED]
+            for uid in finished[:max(0, len(finished) - self._keep_finished)]:
+                del self._jobs[uid]
 
     def get(self, uid: str) -> PrintJob | None:
         with self._lock:

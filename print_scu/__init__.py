@@ -1,0 +1,1 @@
+"""The print client: DIMSE session driver (the queueing client and CLI are issue #3)."""

@@ -111,6 +111,12 @@ def _check_action(action_type: int) -> None:
                                f"Action Type ID {action_type} (only 1 = print)")
 
 
+# PS3.4 H.4.1.2.4 and H.4.2.2.4: the N-ACTION reply holds Referenced Print Job
+# Sequence (2100,0500). pydicom's keyword ReferencedPrintJobSequence names another
+# tag, (2120,0070), so the tag is used directly.
+REFERENCED_PRINT_JOB_SEQUENCE = 0x21000500
+
+
 def _reply(ctx: AssociationContext, job: PrintJob) -> Dataset | None:
     """N-ACTION reply: Referenced Print Job Sequence when Print Job was negotiated."""
     if not ctx.print_job_negotiated:
@@ -119,7 +125,7 @@ def _reply(ctx: AssociationContext, job: PrintJob) -> Dataset | None:
     item.ReferencedSOPClassUID = PRINT_JOB
     item.ReferencedSOPInstanceUID = job.uid
     ds = Dataset()
-    ds.ReferencedPrintJobSequence = Sequence([item])
+    ds.add_new(REFERENCED_PRINT_JOB_SEQUENCE, "SQ", Sequence([item]))
     return ds
 
 

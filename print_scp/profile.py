@@ -8,7 +8,7 @@ are in OD (not hundredths), luminances in cd/m², resolutions in dpi.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +133,10 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "limits": ("queue_capacity", "max_copies", "max_film_boxes_per_session",
                "max_image_rows", "max_image_columns", "max_associations"),
 }
-_TUPLE_FIELDS = {f.name for f in fields(PrinterProfile) if str(f.type).startswith("tuple")}
+_DEFAULTS = PrinterProfile()
+# Python type of a default -> (what a value must be, what list items must be).
+_KINDS = {bool: ("true or false", "booleans"), int: ("an integer", "integers"),
+          float: ("a number", "numbers"), str: ("a string", "strings")}
 
 
 def load_profile(path: Path | str | None) -> PrinterProfile:
@@ -156,11 +159,16 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile") -> PrinterP
     values: dict[str, Any] = {}
     for section, content in data.items():
         if section == "script":
+            if not isinstance(content, list):
+                raise ProfileError(f"{source}: script must be an array of tables [[script]]")
             values["script"] = tuple(_scripted_event(item, source) for item in content)
             continue
         allowed = _SECTIONS.get(section)
         if allowed is None:
             raise ProfileError(f"{source}: unknown section [{section}]")
+        if not isinstance(content, dict):
+            raise ProfileError(f"{source}: {section} must be a section [{section}], "
+                               f"not {content!r}")
         for key, value in content.items():
             if key not in allowed:
                 raise ProfileError(f"{source}: unknown key {key!r} in [{section}]")
@@ -175,15 +183,35 @@ def _convert(key: str, value: Any, source: str) -> Any:
         try:
             return {int(k): [tuple(float(v) for v in cell) for cell in cells]
                     for k, cells in value.items()}
-        except (TypeError, ValueError) as exc:
+        except (AttributeError, TypeError, ValueError) as exc:
             raise ProfileError(
                 f"{source}: custom_layouts must map an integer id to a list of "
                 f"[x, y, width, height] fractions: {exc}") from exc
     if key == "annotation_formats":
-        return {str(k): int(v) for k, v in value.items()}
-    if key in _TUPLE_FIELDS:
+        try:
+            return {str(k): int(v) for k, v in value.items()}
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ProfileError(
+                f"{source}: annotation_formats must map a format ID to its number of "
+                f"annotation boxes: {exc}") from exc
+    default = getattr(_DEFAULTS, key)
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(_fits(v, default[0]) for v in value):
+            raise ProfileError(f"{source}: {key} must be a list of "
+                               f"{_KINDS[type(default[0])][1]}, not {value!r}")
         return tuple(value)
+    if not _fits(value, default):
+        raise ProfileError(f"{source}: {key} must be {_KINDS[type(default)][0]}, not {value!r}")
     return value
+
+
+def _fits(value: Any, default: Any) -> bool:
+    """True if a TOML value has the type of a field's default (an integer fits a float)."""
+    if isinstance(value, bool) or isinstance(default, bool):
+        return type(value) is type(default)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
 
 
 def _scripted_event(item: dict[str, Any], source: str) -> ScriptedEvent:
@@ -196,6 +224,11 @@ def _scripted_event(item: dict[str, Any], source: str) -> ScriptedEvent:
                            f"{', '.join(PRINTER_STATUSES)}")
     if (event.after_films is None) == (event.after_seconds is None):
         raise ProfileError(f"{source}: [[script]] needs exactly one of after_films, after_seconds")
+    for key, default in (("after_films", 0), ("after_seconds", 0.0)):
+        value = getattr(event, key)
+        if value is not None and (not _fits(value, default) or value < 0):
+            raise ProfileError(f"{source}: [[script]] {key} must be {_KINDS[type(default)][0]} "
+                               f">= 0, not {value!r}")
     return event
 
 
@@ -213,6 +246,8 @@ def _validate(p: PrinterProfile, source: str) -> None:
         unknown = [value for value in getattr(p, key) if value not in known]
         if unknown:
             fail(key, f"has unknown values {unknown} (known: {', '.join(known)})")
+    if len(p.density_range) != 2:
+        fail("density_range", f"{list(p.density_range)} must be [min, max] OD")
     low, high = p.density_range
     if not 0.0 <= low < high <= 5.0:
         fail("density_range",
@@ -231,6 +266,16 @@ def _validate(p: PrinterProfile, source: str) -> None:
         fail("default_medium", f"{p.default_medium!r} is not in media")
     if p.default_magnification not in p.magnification_types:
         fail("default_magnification", f"{p.default_magnification!r} is not in magnification_types")
+    if p.default_destination not in p.destinations:
+        fail("default_destination", f"{p.default_destination!r} is not in destinations")
+    for key, allowed in (("default_orientation", ("PORTRAIT", "LANDSCAPE")),
+                         ("default_priority", ("HIGH", "MED", "LOW"))):
+        if getattr(p, key) not in allowed:
+            fail(key, f"{getattr(p, key)!r} is not one of {', '.join(allowed)}")
+    for key in ("default_border_density", "default_empty_image_density"):
+        value = getattr(p, key)
+        if value not in ("BLACK", "WHITE") and not (value.isdigit() and int(value) <= 500):
+            fail(key, f"{value!r} is not BLACK, WHITE or hundredths of OD (\"0\" to \"500\")")
     for key in ("queue_capacity", "max_copies", "max_film_boxes_per_session",
                 "max_image_rows", "max_image_columns", "max_associations"):
         if getattr(p, key) < 1:

@@ -13,6 +13,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from print_scp.launcher import free_port, start_print_scp
+from print_scp.printing import REFERENCED_PRINT_JOB_SEQUENCE
 from print_scu.dimse import PrintAssociation, PrinterAddress, grayscale_image_box
 
 PRINTER_INSTANCE = "1.2.840.10008.5.1.1.17"
@@ -70,7 +71,7 @@ def _print_uniform_film(address: PrinterAddress, value: int) -> tuple[int, str]:
         pixels = np.full((32, 32), value, dtype=np.uint8)
         scu.set_image_box(refs.image_box_uids[0], grayscale_image_box(1, pixels, 8))
         status, reply = scu.print_film_box(refs.film_box_uid)
-        job_uid = reply.ReferencedPrintJobSequence[0].ReferencedSOPInstanceUID
+        job_uid = reply[REFERENCED_PRINT_JOB_SEQUENCE].value[0].ReferencedSOPInstanceUID
     return status, job_uid
 
 

@@ -267,7 +267,7 @@ def test_event_reports_are_recorded_answered_and_passed_on(free_tcp_port: int) -
         job_ref.ReferencedSOPClassUID = PrintJob
         job_ref.ReferencedSOPInstanceUID = job_uid
         reply = Dataset()
-        reply.ReferencedPrintJobSequence = [job_ref]
+        reply.add_new(0x21000500, "SQ", [job_ref])  # Referenced Print Job Sequence
         return 0x0000, reply
 
     handlers = [(evt.EVT_N_CREATE, on_create), (evt.EVT_N_ACTION, on_action)]
@@ -284,7 +284,7 @@ def test_event_reports_are_recorded_answered_and_passed_on(free_tcp_port: int) -
             received = assoc.events.snapshot()
 
     assert status == 0x0000
-    assert reply.ReferencedPrintJobSequence[0].ReferencedSOPInstanceUID == job_uid
+    assert reply[0x21000500].value[0].ReferencedSOPInstanceUID == job_uid
     assert answers == [0x0000]
     [event] = received
     assert done is event

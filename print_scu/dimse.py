@@ -536,9 +536,10 @@ class PrintAssociation:
         return f"refused contexts: {refused or 'none'}"
 
     def _on_connection_open(self, event: evt.Event) -> None:
-        """EVT_CONN_OPEN: note the connection and set TCP_NODELAY on its socket."""
+        """EVT_CONN_OPEN: note the connection, set TCP_NODELAY, send whole messages only."""
         self._connected = True
         event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _send_whole_messages(event.assoc)
 
     def _record_association_response(self, event: evt.Event) -> None:
         """EVT_ACSE_RECV: keep the A-ASSOCIATE response to explain a rejection."""
@@ -560,6 +561,25 @@ class PrintAssociation:
         if self._on_event is not None:
             self._on_event(received)
         return 0x0000, None
+
+
+def _send_whole_messages(assoc: Any) -> None:
+    """Serialise ``assoc``'s outgoing DIMSE messages.
+
+    pynetdicom answers an incoming N-EVENT-REPORT on a thread of its own. If
+    that answer were sent while this thread is still sending the fragments of
+    a large N-SET, the two messages' P-DATA would interleave, which PS3.8
+    forbids and which corrupts the message the printer is reassembling. One
+    lock around ``dimse.send_msg`` makes each message go out whole.
+    """
+    send = assoc.dimse.send_msg
+    lock = threading.Lock()
+
+    def send_whole(primitive: Any, context_id: int) -> None:
+        with lock:
+            send(primitive, context_id)
+
+    assoc.dimse.send_msg = send_whole
 
 
 def _attribute_list(dataset: Dataset) -> Dataset | None:

@@ -9,22 +9,24 @@ response, the event's response is served as a request, and the association
 is aborted.
 
 :class:`DimseRouter` replaces the association's ``dimse.get_msg`` and
-``dimse.send_msg`` with versions that route by message kind:
+``dimse.send_msg`` (and wraps its ``acse.is_release_requested``) with
+versions that route by message kind:
 
 * the reactor (non-blocking ``get_msg``) only ever receives *requests*;
-* a ``send_*`` call (blocking ``get_msg``) only ever receives the *response*
-  whose Message ID Being Responded To matches the request its own thread
-  sent; requests met while looking are set aside, in arrival order, for the
-  reactor;
+* :meth:`DimseRouter.send_request` only ever receives the *response* whose
+  Message ID Being Responded To matches its request; requests met while
+  looking are set aside, in arrival order, for the reactor;
 * whole messages are sent under one lock, so the P-DATA fragments of an
   event request never interleave with those of a response the reactor is
-  sending at the same time (PS3.8 forbids interleaving messages).
+  sending at the same time (PS3.8 forbids interleaving messages);
+* no request is queued after the reactor has answered the peer's A-RELEASE
+  (pynetdicom's DUL would raise in its own thread).
 
 With the router installed, any thread may send a request with
 :meth:`DimseRouter.send_request` at any time, while the peer keeps sending
 requests and the reactor keeps serving them. (pynetdicom's own
-``send_n_event_report`` would still pause the reactor while it waits, so a
-peer that releases instead of answering would stall its release.)
+``send_n_event_report`` pauses the reactor while it waits, so a peer that
+releases instead of answering would stall its own release.)
 """
 
 from __future__ import annotations
@@ -53,10 +55,14 @@ class DimseRouter:
         self._dimse = assoc.dimse
         self._queue = assoc.dimse.msg_queue
         self._original_send = assoc.dimse.send_msg
+        self._original_release_check = assoc.acse.is_release_requested
         self._lock = threading.Lock()  # guards the queue + set-aside pair
         self._send_lock = threading.Lock()  # one whole message on the wire at a time
         self._set_aside: deque[tuple[int, Any]] = deque()
-        self._awaiting = threading.local()  # Message ID this thread's send_* awaits
+        self._closing = False  # the reactor took the peer's A-RELEASE request
+        # Set once the peer's first request arrived: it has surely processed our
+        # A-ASSOCIATE-AC by then (pynetdicom aborts on P-DATA that comes first).
+        self.peer_ready = threading.Event()
 
     @classmethod
     def install(cls, assoc: Association) -> "DimseRouter":
@@ -67,16 +73,21 @@ class DimseRouter:
         router = cls(assoc)
         assoc.dimse.get_msg = router.get_msg  # type: ignore[method-assign]
         assoc.dimse.send_msg = router.send_msg  # type: ignore[method-assign]
+        assoc.acse.is_release_requested = router._release_requested  # type: ignore[method-assign]
         assoc._filmbox_router = router  # type: ignore[attr-defined]
         return router
 
     def send_request(self, primitive: Any, context_id: int, timeout: float) -> Any | None:
         """Send a request and wait up to ``timeout`` s for its response.
 
-        Returns None if no response came: timeout, or the peer released or
-        aborted the association meanwhile (its release is not held up).
+        Returns None if it was not sent (the association is closing) or no
+        response came: timeout, or the peer released or aborted meanwhile
+        (its release is not held up).
         """
-        self.send_msg(primitive, context_id)
+        with self._send_lock:
+            if self._closing or not self._assoc.is_established:
+                return None
+            self._original_send(primitive, context_id)
         message_id = primitive.MessageID
         deadline = time.monotonic() + timeout
         while True:
@@ -91,34 +102,43 @@ class DimseRouter:
     def peer_gone(self) -> bool:
         """True once the peer aborted, or asked to release, the association."""
         assoc = self._assoc
-        if assoc.is_aborted or assoc.is_released or not assoc.dul.is_alive():
+        if self._closing or assoc.is_aborted or assoc.is_released or not assoc.dul.is_alive():
             return True
         pending = assoc.dul.peek_next_pdu()
         return isinstance(pending, A_RELEASE) and pending.result is None
 
     def send_msg(self, primitive: Any, context_id: int) -> None:
-        """Send one DIMSE message whole; remember the Message ID of a request."""
-        if not _is_response(primitive):
-            self._awaiting.message_id = primitive.MessageID
+        """Send one DIMSE message whole (the reactor's responses)."""
         with self._send_lock:
             self._original_send(primitive, context_id)
 
+    def _release_requested(self) -> bool:
+        """The reactor's release check, taken under the send lock.
+
+        Once the reactor has the peer's A-RELEASE request it answers with
+        A-RELEASE-RP, after which the DUL refuses P-DATA (pynetdicom raises in
+        its DUL thread). Marking the association closing under the send lock
+        guarantees that every event request is queued before the release
+        response or not at all.
+        """
+        with self._send_lock:
+            requested = self._original_release_check()
+            if requested:
+                self._closing = True
+            return requested
+
     def get_msg(self, block: bool = False) -> tuple[int | None, Any]:
-        """Non-blocking: the next request (the reactor). Blocking: this thread's response."""
+        """Non-blocking: the next request (the reactor). Blocking: the next response."""
         if not block:
-            return self._take(lambda msg: not _is_response(msg))
-        message_id = getattr(self._awaiting, "message_id", None)
-
-        def wanted(msg: Any) -> bool:
-            return _is_response(msg) and (
-                message_id is None or msg.MessageIDBeingRespondedTo == message_id)
-
+            context_id, msg = self._take(lambda msg: not _is_response(msg))
+            if msg is not None:
+                self.peer_ready.set()
+            return context_id, msg
         timeout = self._dimse.dimse_timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            context_id, msg = self._take(wanted)
+            context_id, msg = self._take(_is_response)
             if msg is not None:
-                self._awaiting.message_id = None
                 return context_id, msg
             if self.peer_gone():
                 return None, None

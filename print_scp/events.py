@@ -1,7 +1,9 @@
 """N-EVENT-REPORTs from the printer to its SCUs: Printer and Print Job events.
 
 Each association gets an :class:`EventChannel`, a thread that delivers that
-association's events one at a time, in the order they were posted, through
+association's events one at a time, in the order they were posted, once the
+peer has sent its first request (before that it may not have processed the
+A-ASSOCIATE-AC, and pynetdicom aborts on P-DATA that comes first), through
 :class:`DimseRouter`, which lets it wait for the response while the reactor
 goes on serving the peer's requests. Any
 thread may post: a DIMSE handler, the render worker, the printer's state
@@ -30,6 +32,8 @@ from print_scp.uids import (
 )
 
 LOG = logging.getLogger("print_scp.events")
+
+_READY_POLL = 0.1  # s: how often a channel waiting for the peer's first request looks up
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,9 @@ class EventChannel:
             event = self._queue.get()
             if event is None:
                 return
+            while not self._router.peer_ready.wait(_READY_POLL):
+                if not self._assoc.is_established:
+                    break
             if not self._assoc.is_established:
                 LOG.info("%s: association gone, event %s not delivered",
                          self._assoc.name, event.description)

@@ -39,6 +39,7 @@ from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
+from pynetdicom.association import Association
 from pynetdicom.sop_class import (
     BasicAnnotationBox,
     BasicColorImageBox,
@@ -540,6 +541,8 @@ class PrintAssociation:
         self._connected = True
         event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         _send_whole_messages(event.assoc)
+        _keep_responses_from_the_reactor(event.assoc)
+        _guard_pause_flag(event.assoc)  # before the reactor loop first writes the flag
 
     def _record_association_response(self, event: evt.Event) -> None:
         """EVT_ACSE_RECV: keep the A-ASSOCIATE response to explain a rejection."""
@@ -561,6 +564,59 @@ class PrintAssociation:
         if self._on_event is not None:
             self._on_event(received)
         return 0x0000, None
+
+
+class _ReactorOwnsPauseFlag(Association):
+    """An Association whose ``_is_paused`` flag only its reactor thread may change.
+
+    Works around a pynetdicom 3.0 requestor race that hangs the SCU: each
+    incoming N-EVENT-REPORT is served on a thread of its own, and
+    ``Association._serve_request`` sets ``_is_paused`` to True and then False
+    around the handler. If that happens while the reactor is parked at its
+    checkpoint for a ``send_*`` call, the flag reads False for good, and the
+    next ``send_*`` or ``release()`` spins forever in ``while not
+    self._is_paused``. Writes from other threads (other than ``kill()``'s)
+    are ignored, so the flag always tells where the reactor really is; once
+    the reactor thread has ended it reads True, so a late ``send_*`` fails
+    on the dead association instead of spinning.
+    """
+
+    @property
+    def _is_paused(self) -> bool:
+        if self._kill or (self._started.is_set() and not self.is_alive()):
+            return True
+        return self.__dict__.get("_reactor_paused", False)
+
+    @_is_paused.setter
+    def _is_paused(self, value: bool) -> None:
+        if threading.current_thread() is self or (value and self._kill):
+            self.__dict__["_reactor_paused"] = value
+
+
+def _guard_pause_flag(assoc: Association) -> None:
+    """Make ``assoc`` a :class:`_ReactorOwnsPauseFlag`, keeping the flag's value."""
+    assoc.__dict__["_reactor_paused"] = assoc.__dict__.pop("_is_paused", False)
+    assoc.__class__ = _ReactorOwnsPauseFlag
+
+
+def _keep_responses_from_the_reactor(assoc: Any) -> None:
+    """Let only the waiting ``send_*`` call take responses off the queue.
+
+    Works around a pynetdicom 3.0 requestor race that loses responses: right
+    after one ``send_*`` sets the reactor's checkpoint, ``_is_paused`` still
+    reads True until the woken reactor runs, so a quick next ``send_*`` goes
+    ahead while the reactor is about to poll the message queue; the reactor
+    then takes that call's response and drops it ("Received unexpected ...
+    service message") and the call waits out the DIMSE timeout. A requestor's
+    reactor has nothing to serve from the queue (incoming N-EVENT-REPORTs are
+    served on threads of their own), so its non-blocking polls get nothing.
+    """
+    blocking_get = assoc.dimse.get_msg
+
+    def get_msg(block: bool = False) -> Any:
+        return blocking_get(block=True) if block else (None, None)
+
+    assoc.dimse.get_msg = get_msg
 
 
 def _send_whole_messages(assoc: Any) -> None:

@@ -111,6 +111,8 @@ def test_set_status_reaches_connected_scu_and_holds_printing(tmp_path: Path) -> 
     server = Serve(output)
     try:
         with PrintAssociation(server.address(), presentation_lut=False) as watcher:
+            # Events flow once the SCU has made its first request (see print_scp.events).
+            assert watcher.get_printer()[0] == 0
             result = _cli("set-status", "--output", str(output), "FAILURE", "FILM JAM")
             assert result.returncode == 0, result.stderr
             assert result.stdout.startswith("FAILURE (FILM JAM)")

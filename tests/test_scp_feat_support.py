@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
+from scp_harness import film_metadata, wait_for_films
 
 from film.densitometry import measure, read_density_map
 from lut.density import ViewingConditions, p_values_to_density
 from print_scu.dimse import FilmBoxRefs, PrintAssociation, PrinterAddress, ReceivedEvent
-from scp_harness import film_metadata, wait_for_films
 
 SUCCESS = 0x0000
 PRINT_JOB_CLASS = "1.2.840.10008.5.1.1.14"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from pydicom.dataset import Dataset
 
 from lut.presentation import PresentationLUT
-from print_scp.attributes import keywords_of, read_reference
+from print_scp.attributes import keywords_of, read_int, read_reference
 from print_scp.context import AssociationContext
 from print_scp.status import DicomStatusError, Outcome, Status
 from print_scp.uids import PRESENTATION_LUT
@@ -38,3 +39,20 @@ def read_plut_reference(ctx: AssociationContext, ds: Dataset) -> tuple[str, Pres
                                f"ReferencedPresentationLUTSequence: class {class_uid} "
                                "is not Presentation LUT", "ReferencedPresentationLUTSequence")
     return instance_uid, ctx.presentation_lut(instance_uid).lut
+
+
+def apply_viewing_and_lut(ctx: AssociationContext, settings: Any, ds: Dataset) -> None:
+    """Illumination, Reflected Ambient Light (cd/m²) and Referenced Presentation LUT.
+
+    ``settings`` is a Film Box's, or (lenient mode) a Film Session's,
+    settings object: both carry these three.
+    """
+    illumination = read_int(ds, "Illumination", 0, 65535)
+    if illumination is not None:
+        settings.illumination = illumination
+    ambient = read_int(ds, "ReflectedAmbientLight", 0, 65535)
+    if ambient is not None:
+        settings.reflected_ambient_light = ambient
+    reference = read_plut_reference(ctx, ds)
+    if reference is not None:
+        settings.presentation_lut_uid, settings.presentation_lut = reference

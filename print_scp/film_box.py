@@ -27,7 +27,7 @@ from print_scp.attributes import (
     read_term,
     read_text,
 )
-from print_scp.checks import check_known_attributes, read_plut_reference
+from print_scp.checks import apply_viewing_and_lut, check_known_attributes
 from print_scp.context import AssociationContext, new_uid
 from print_scp.objects import (
     AnnotationBox,
@@ -233,15 +233,7 @@ def _apply_settable(ctx: AssociationContext, s: FilmBoxSettings, ds: Dataset,
     info = read_text(ds, "ConfigurationInformation", 1024)
     if info is not None:
         s.configuration_information = info
-    illumination = read_int(ds, "Illumination", 0, 65535)
-    if illumination is not None:
-        s.illumination = illumination
-    ambient = read_int(ds, "ReflectedAmbientLight", 0, 65535)
-    if ambient is not None:
-        s.reflected_ambient_light = ambient
-    reference = read_plut_reference(ctx, ds)
-    if reference is not None:
-        s.presentation_lut_uid, s.presentation_lut = reference
+    apply_viewing_and_lut(ctx, s, ds)
 
 
 def _reference(class_uid: str, instance_uid: str) -> Dataset:

@@ -16,7 +16,7 @@ from print_scp.attributes import (
     read_term,
     read_text,
 )
-from print_scp.checks import check_known_attributes, read_plut_reference
+from print_scp.checks import apply_viewing_and_lut, check_known_attributes
 from print_scp.context import AssociationContext
 from print_scp.objects import FilmSession, FilmSessionSettings
 from print_scp.status import DicomStatusError, Outcome, Status
@@ -113,15 +113,7 @@ def _apply_misplaced(ctx: AssociationContext, s: FilmSessionSettings, ds: Datase
         if keyword in ds:
             ctx.deviation(f"{keyword} sent in the Film Session (belongs to the Film Box)",
                           Status.NO_SUCH_ATTRIBUTE, keyword)
-    illumination = read_int(ds, "Illumination", 0, 65535)
-    if illumination is not None:
-        s.illumination = illumination
-    ambient = read_int(ds, "ReflectedAmbientLight", 0, 65535)
-    if ambient is not None:
-        s.reflected_ambient_light = ambient
-    reference = read_plut_reference(ctx, ds)
-    if reference is not None:
-        s.presentation_lut_uid, s.presentation_lut = reference
+    apply_viewing_and_lut(ctx, s, ds)
 
 
 def reply_dataset(s: FilmSessionSettings) -> Dataset:

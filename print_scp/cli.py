@@ -15,6 +15,8 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from pynetdicom import _config as pynetdicom_config
+
 from print_scp.control import ControlServer, send
 from print_scp.printer import KNOWN_STATUS_INFO, PrinterStatus
 from print_scp.profile import ProfileError, load_profile
@@ -87,6 +89,9 @@ def _serve(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     if not args.verbose:
         logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+        # pynetdicom's own per-message dump handlers: only with --verbose (they
+        # also log a spurious traceback for an N-GET without attribute list).
+        pynetdicom_config.LOG_HANDLER_LEVEL = "none"
     from print_scp.server import PrintServer  # heavy imports after argument checks
 
     try:

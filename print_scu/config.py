@@ -1,0 +1,285 @@
+"""Printer profiles of the print client: where each DICOM printer is and what it supports.
+
+Profiles live in a TOML file, one ``[printers.NAME]`` table per printer whose
+keys are :class:`PrinterConfig` fields, with two optional sub-tables of
+default attributes by DICOM keyword::
+
+    [printers.dryview]
+    host = "10.0.0.7"
+    port = 104
+    called_ae = "DRYVIEW"
+    film_sizes = ["14INX17IN", "8INX10IN"]
+
+    [printers.dryview.session_defaults]      # Film Session N-CREATE
+    MediumType = "BLUE FILM"
+
+    [printers.dryview.film_box_defaults]     # Film Box N-CREATE
+    FilmSizeID = "14INX17IN"
+    MinDensity = 20                          # hundredths of OD
+
+Times are in seconds. Errors name the file, the printer and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from film.display_format import DisplayFormatKind
+from film.sizes import FilmSizeID
+from print_scu.dimse import PrinterAddress
+from print_scu.options import (
+    FILM_BOX_DEFAULT_KEYWORDS,
+    FILM_SESSION_DEFAULT_KEYWORDS,
+    OptionError,
+    check_attribute,
+)
+
+__all__ = [
+    "ConfigError", "PrinterConfig", "adhoc_printer", "default_config_path", "load_printers",
+]
+
+CONFIG_ENV = "FILMBOX_PRINTERS"
+DEFAULT_CONFIG = Path("~/.config/filmbox/printers.toml")
+AE_TITLE_MAX = 16  # characters of an AE VR, PS3.5 Table 6.2-1
+P_VALUE_BITS = (8, 12)
+
+
+class ConfigError(ValueError):
+    """A printer profile that cannot be used; the message names file, printer and key."""
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    """One DICOM printer: its address, what it supports, and the client's policy for it.
+
+    Timeouts, keep-open, poll and backoff times are in seconds; ``max_pdu``
+    in bytes (0: unlimited). Capability flags say which optional SOP classes
+    to propose and what to send: ``color`` uses Basic Color Print
+    Management, ``bits`` is the grayscale P-Value depth (8 or 12). Empty
+    ``film_sizes`` / ``display_formats`` (kinds such as "STANDARD") mean the
+    printer is not restricted. The defaults dicts hold Film Session and Film
+    Box N-CREATE attributes by DICOM keyword (densities in hundredths of OD).
+    Invalid values raise :class:`ConfigError` naming the key.
+    """
+
+    name: str
+    host: str
+    port: int
+    called_ae: str
+    calling_ae: str = "FILMBOX_SCU"
+    implicit_only: bool = False
+    max_pdu: int = 1048576
+    acse_timeout: float = 30.0
+    dimse_timeout: float = 60.0
+    network_timeout: float = 60.0
+    color: bool = False
+    bits: int = 8
+    presentation_lut: bool = False
+    annotation: bool = False
+    print_job: bool = True
+    configuration_retrieval: bool = False
+    film_sizes: tuple[str, ...] = ()
+    display_formats: tuple[str, ...] = ()
+    annotation_format_id: str = "LABEL"
+    annotation_boxes: int = 2
+    session_defaults: dict[str, Any] = field(default_factory=dict)
+    film_box_defaults: dict[str, Any] = field(default_factory=dict)
+    idle_keep_open_s: float = 60.0
+    status_poll_interval_s: float = 300.0
+    retry_backoff_s: float = 2.0
+    retry_backoff_cap_s: float = 300.0
+    max_attempts: int = 20
+
+    def __post_init__(self) -> None:
+        for key, value in dataclasses.asdict(self).items():
+            object.__setattr__(self, key, _convert(key, value))
+        object.__setattr__(self, "session_defaults", _checked_defaults(
+            self.session_defaults, "session_defaults", FILM_SESSION_DEFAULT_KEYWORDS))
+        object.__setattr__(self, "film_box_defaults", _checked_defaults(
+            self.film_box_defaults, "film_box_defaults", FILM_BOX_DEFAULT_KEYWORDS))
+        problem = _first_problem(self)
+        if problem is not None:
+            key, why = problem
+            raise ConfigError(f"{key}: {why}")
+
+    def address(self) -> PrinterAddress:
+        """The network part, for :class:`print_scu.dimse.PrintAssociation`."""
+        return PrinterAddress(
+            host=self.host, port=self.port, called_ae=self.called_ae,
+            calling_ae=self.calling_ae, max_pdu=self.max_pdu, implicit_only=self.implicit_only,
+            acse_timeout=self.acse_timeout, dimse_timeout=self.dimse_timeout,
+            network_timeout=self.network_timeout,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible values (tuples as lists), for the job queue."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(self).items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PrinterConfig:
+        """The inverse of :meth:`to_dict`; unknown or missing keys raise ConfigError."""
+        unknown = sorted(set(data) - _FIELD_TYPES.keys())
+        if unknown:
+            raise ConfigError(f"unknown key {unknown[0]!r} "
+                              f"(known: {', '.join(_FIELD_TYPES)})")
+        missing = [key for key in _REQUIRED if key not in data]
+        if missing:
+            raise ConfigError(f"{missing[0]}: missing (required: {', '.join(_REQUIRED)})")
+        return cls(**data)
+
+
+_FIELD_TYPES: dict[str, Any] = get_type_hints(PrinterConfig)
+_REQUIRED = tuple(f.name for f in dataclasses.fields(PrinterConfig)
+                  if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+
+
+def _convert(key: str, value: Any) -> Any:
+    """``value`` as the field's type; TOML integers are accepted for float fields."""
+    kind = _FIELD_TYPES[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind == tuple[str, ...] and isinstance(value, list):
+        value = tuple(value)
+    if kind == tuple[str, ...]:
+        if not (isinstance(value, tuple) and all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"{key}: must be a list of strings, not {value!r}")
+        return value
+    if kind == dict[str, Any]:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: must be a table of DICOM keyword = value, not {value!r}")
+        return dict(value)
+    # bool is a subclass of int: refuse it where a number is expected, and vice versa
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{key}: must be {_KIND_NAMES[kind]}, not {value!r}")
+    return value
+
+
+_KIND_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _first_problem(config: PrinterConfig) -> tuple[str, str] | None:
+    """(key, why) of the first invalid value, None if all are valid."""
+    for key in ("name", "host", "annotation_format_id"):
+        if not getattr(config, key).strip():
+            return key, "must not be empty"
+    if not 1 <= config.port <= 65535:
+        return "port", f"{config.port} is outside 1..65535"
+    for key in ("called_ae", "calling_ae"):
+        why = _ae_title_problem(getattr(config, key))
+        if why:
+            return key, why
+    if config.max_pdu < 0:
+        return "max_pdu", f"{config.max_pdu} is negative (0 means unlimited)"
+    for key in ("acse_timeout", "dimse_timeout", "network_timeout",
+                "status_poll_interval_s", "retry_backoff_s"):
+        if not getattr(config, key) > 0:
+            return key, f"{getattr(config, key)} s must be positive"
+    if config.idle_keep_open_s < 0:
+        return "idle_keep_open_s", f"{config.idle_keep_open_s} s is negative"
+    if config.retry_backoff_cap_s < config.retry_backoff_s:
+        return "retry_backoff_cap_s", (f"{config.retry_backoff_cap_s} s is below "
+                                       f"retry_backoff_s ({config.retry_backoff_s} s)")
+    if config.max_attempts < 1:
+        return "max_attempts", f"{config.max_attempts} must be at least 1"
+    if config.bits not in P_VALUE_BITS:
+        return "bits", f"{config.bits} is not 8 or 12"
+    if config.annotation_boxes < 1:
+        return "annotation_boxes", f"{config.annotation_boxes} must be at least 1"
+    for size in config.film_sizes:
+        if size not in _FILM_SIZES:
+            return "film_sizes", f"{size!r} is not a Film Size ID ({', '.join(_FILM_SIZES)})"
+    for kind in config.display_formats:
+        if kind not in _DISPLAY_FORMAT_KINDS:
+            return "display_formats", (f"{kind!r} is not an Image Display Format kind "
+                                       f"({', '.join(_DISPLAY_FORMAT_KINDS)})")
+    return None
+
+
+_FILM_SIZES = tuple(size.value for size in FilmSizeID)
+_DISPLAY_FORMAT_KINDS = tuple(kind.value for kind in DisplayFormatKind)
+
+
+def _ae_title_problem(title: str) -> str | None:
+    """Why ``title`` is not a usable AE title (PS3.5 AE VR), None if it is."""
+    if not title.strip():
+        return "must not be empty"
+    if len(title) > AE_TITLE_MAX:
+        return f"{title!r} is longer than {AE_TITLE_MAX} characters"
+    if "\\" in title or not title.isprintable() or not title.isascii():
+        return f"{title!r} holds a backslash or a character outside printable ASCII"
+    return None
+
+
+def _checked_defaults(defaults: dict[str, Any], key: str,
+                      allowed: tuple[str, ...]) -> dict[str, Any]:
+    """Default attributes with their values as sent; ConfigError names ``key.Keyword``."""
+    checked = {}
+    for keyword, value in defaults.items():
+        if keyword not in allowed:
+            raise ConfigError(f"{key}.{keyword}: not an attribute a profile may default here "
+                              f"({', '.join(allowed)})")
+        try:
+            checked[keyword] = check_attribute(keyword, value)
+        except OptionError as exc:
+            raise ConfigError(f"{key}.{keyword}: {exc}") from None
+    return checked
+
+
+def default_config_path() -> Path:
+    """$FILMBOX_PRINTERS if set, else ~/.config/filmbox/printers.toml."""
+    configured = os.environ.get(CONFIG_ENV)
+    return Path(configured) if configured else DEFAULT_CONFIG.expanduser()
+
+
+def load_printers(path: Path | None = None) -> dict[str, PrinterConfig]:
+    """The printers of a TOML profile file, by name (the NAME of ``[printers.NAME]``).
+
+    ``path`` None reads :func:`default_config_path`, and a missing default
+    file means no printers; a missing explicit file is an error. Raises
+    :class:`ConfigError` naming the file, the printer and the key.
+    """
+    source = path if path is not None else default_config_path()
+    if path is None and not source.exists():
+        return {}
+    try:
+        with source.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read printer profiles: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    unknown = sorted(set(data) - {"printers"})
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level key {unknown[0]!r} "
+                          "(printers are [printers.NAME] tables)")
+    tables = data.get("printers", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{source}: printers must be tables [printers.NAME]")
+    printers = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: printer {name!r}: must be a table [printers.{name}]")
+        if "name" in table:
+            raise ConfigError(f"{source}: printer {name!r}: name: set by the table name "
+                              f"[printers.{name}], remove the key")
+        try:
+            printers[name] = PrinterConfig.from_dict({"name": name, **table})
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: printer {name!r}: {exc}") from exc
+    return printers
+
+
+def adhoc_printer(host: str, port: int, called_ae: str, **overrides: Any) -> PrinterConfig:
+    """A printer given on the command line, named "AE@host:port"; ``overrides`` are fields."""
+    return PrinterConfig.from_dict({
+        "name": f"{called_ae}@{host}:{port}", "host": host, "port": port,
+        "called_ae": called_ae, **overrides,
+    })

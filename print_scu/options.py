@@ -1,0 +1,529 @@
+"""Print options of one job and the Film Session, Film Box and Image Box attributes they give.
+
+:class:`PrintOptions` holds one field per ``print-scu`` option, checked when
+built; ``None`` means "the printer's default". Densities are in hundredths
+of OD as DICOM carries them, luminances in cd/m². The ``*_attributes``
+functions merge a printer's configured defaults with the options (options
+win) into N-CREATE attribute lists, refusing what the printer was configured
+not to support.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydicom.datadict import dictionary_description, tag_for_keyword
+from pydicom.dataset import Dataset
+
+from film.display_format import DisplayFormatError, DisplayFormatKind
+from film.display_format import parse_display_format as parse_image_display_format
+from film.model import MagnificationType, MediumType
+from film.sizes import FilmOrientation, FilmSizeID
+from lut.polarity import Polarity
+from lut.presentation import PresentationLUTShape
+from lut.windowing import WINDOW_PRESETS
+
+if TYPE_CHECKING:
+    from print_scu.config import PrinterConfig
+
+__all__ = [
+    "DensityTerm", "FILM_BOX_DEFAULT_KEYWORDS", "FILM_SESSION_DEFAULT_KEYWORDS", "OptionError",
+    "PLUT_SHAPES", "PRESENTATION_LUT_KEYWORDS", "PrintOptions", "PrintPriority",
+    "RequestedResolution", "Trim", "check_attribute", "film_box_attributes", "frame_indices",
+    "image_box_attributes", "p_value_bits", "parse_display_format", "prints_color",
+    "session_attributes",
+]
+
+
+class OptionError(ValueError):
+    """A print option or attribute value that cannot be used; the message says which and why."""
+
+
+class PrintPriority(str, Enum):
+    """Print Priority (2000,0020); also the order in which the queue serves jobs."""
+
+    HIGH = "HIGH"
+    MED = "MED"
+    LOW = "LOW"
+
+
+class DensityTerm(str, Enum):
+    """The named values of Border Density (2010,0100) and Empty Image Density (2010,0110)."""
+
+    BLACK = "BLACK"
+    WHITE = "WHITE"
+
+
+class Trim(str, Enum):
+    """Trim (2010,0140): a box of the border density around each image."""
+
+    YES = "YES"
+    NO = "NO"
+
+
+class RequestedResolution(str, Enum):
+    """Requested Resolution ID (2020,0050)."""
+
+    STANDARD = "STANDARD"
+    HIGH = "HIGH"
+
+
+#: Film Session attributes a printer profile may default (Number of Copies
+#: and Print Priority always come from the job's options).
+FILM_SESSION_DEFAULT_KEYWORDS = (
+    "MediumType", "FilmDestination", "FilmSessionLabel", "MemoryAllocation", "OwnerID",
+)
+#: Film Box attributes a printer profile may default (Image Display Format
+#: comes from the job, Annotation Display Format ID from ``annotation_format_id``).
+FILM_BOX_DEFAULT_KEYWORDS = (
+    "FilmOrientation", "FilmSizeID", "MagnificationType", "SmoothingType", "BorderDensity",
+    "EmptyImageDensity", "MinDensity", "MaxDensity", "Trim", "ConfigurationInformation",
+    "Illumination", "ReflectedAmbientLight", "RequestedResolutionID",
+)
+#: Film Box attributes only a printer supporting the Presentation LUT SOP Class
+#: takes (PS3.4 H.4.2.2.1, introduced with it by Supplement 22).
+PRESENTATION_LUT_KEYWORDS = ("Illumination", "ReflectedAmbientLight")
+
+#: Presentation LUT Shape values ``plut`` may name instead of a LUT file.
+PLUT_SHAPES = frozenset(shape.value for shape in PresentationLUTShape)
+US_MAX = 65535
+_DESTINATION = re.compile(r"MAGAZINE|PROCESSOR|BIN_[1-9][0-9]?")
+_CODE_STRING = re.compile(r"[A-Z0-9_ ]{1,16}")  # CS VR, PS3.5 Table 6.2-1
+_GRID = re.compile(r"\s*([0-9]+)\s*[xX]\s*([0-9]+)\s*")
+_FRAME_RANGE = re.compile(r"\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?")
+ALL_FRAMES = "all"
+
+
+def _name(keyword: str) -> str:
+    """ "Medium Type (2000,0030)" for "MediumType"."""
+    tag = tag_for_keyword(keyword)
+    assert tag is not None, keyword
+    return f"{dictionary_description(tag)} ({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _term(enum_type: type[Enum]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        try:
+            return enum_type(value.strip().upper() if isinstance(value, str) else value).value
+        except ValueError:
+            allowed = ", ".join(member.value for member in enum_type)
+            raise ValueError(f"is not one of {allowed}") from None
+    return check
+
+
+def _integer(low: int, high: int, unit: str = "") -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("is not an integer")
+        if not low <= value <= high:
+            raise ValueError(f"is outside {low}..{high}{unit}")
+        return value
+    return check
+
+
+def _text(max_length: int) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or "\\" in value or not value.isprintable():
+            raise ValueError("is not a single line of text without backslashes")
+        if len(value) > max_length:
+            raise ValueError(f"is longer than {max_length} characters")
+        return value
+    return check
+
+
+def _code_string(value: Any) -> str:
+    if not isinstance(value, str) or not _CODE_STRING.fullmatch(value.strip().upper()):
+        raise ValueError("is not a code string (1 to 16 of A-Z, 0-9, space, underscore)")
+    return value.strip().upper()
+
+
+def _destination(value: Any) -> str:
+    if not isinstance(value, str) or not _DESTINATION.fullmatch(value.strip().upper()):
+        raise ValueError("is not MAGAZINE, PROCESSOR or BIN_i (i = 1..99)")
+    return value.strip().upper()
+
+
+def _density(value: Any) -> str:
+    """BLACK, WHITE or a density in hundredths of OD, as the wire's CS string."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(_integer(0, US_MAX, " hundredths of OD")(value))
+    if isinstance(value, str) and value.strip().isdigit():
+        return str(_integer(0, US_MAX, " hundredths of OD")(int(value)))
+    return _term(DensityTerm)(value)
+
+
+def _trim(value: Any) -> str:
+    if isinstance(value, bool):
+        return Trim.YES.value if value else Trim.NO.value
+    return _term(Trim)(value)
+
+
+def _display_format(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("is not a string")
+    return parse_display_format(value)
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "NumberOfCopies": _integer(1, 2**31 - 1),
+    "PrintPriority": _term(PrintPriority),
+    "MediumType": _term(MediumType),
+    "FilmDestination": _destination,
+    "FilmSessionLabel": _text(64),
+    "MemoryAllocation": _integer(0, 2**31 - 1, " KB"),
+    "OwnerID": _text(16),
+    "ImageDisplayFormat": _display_format,
+    "FilmOrientation": _term(FilmOrientation),
+    "FilmSizeID": _term(FilmSizeID),
+    "MagnificationType": _term(MagnificationType),
+    "SmoothingType": _code_string,
+    "BorderDensity": _density,
+    "EmptyImageDensity": _density,
+    "MinDensity": _integer(0, US_MAX, " hundredths of OD"),
+    "MaxDensity": _integer(0, US_MAX, " hundredths of OD"),
+    "Trim": _trim,
+    "ConfigurationInformation": _text(1024),
+    "Illumination": _integer(0, US_MAX, " cd/m²"),
+    "ReflectedAmbientLight": _integer(0, US_MAX, " cd/m²"),
+    "RequestedResolutionID": _term(RequestedResolution),
+    "Polarity": _term(Polarity),
+}
+
+
+def check_attribute(keyword: str, value: Any) -> Any:
+    """``value`` as sent for the print attribute ``keyword``; OptionError if it is invalid.
+
+    Code strings are accepted in any case and sent upper case. The message
+    names the attribute and its tag, the value and why, e.g. "Medium Type
+    (2000,0030) 'GREEN FILM' is not one of PAPER, ...".
+    """
+    check = _CHECKS.get(keyword)
+    if check is None:
+        raise OptionError(f"{keyword!r} is not a print attribute this client sets "
+                          f"({', '.join(_CHECKS)})")
+    try:
+        return check(value)
+    except OptionError:
+        raise  # already names the attribute
+    except ValueError as exc:
+        raise OptionError(f"{_name(keyword)} {value!r} {exc}") from None
+
+
+def parse_display_format(text: str) -> str:
+    """Image Display Format (2010,0010) for ``text``: "2x3" is "STANDARD\\2,3" (columns x rows).
+
+    Other values are STANDARD\\C,R, ROW\\..., COL\\..., SLIDE or SUPERSLIDE
+    (case and spaces ignored), validated by :mod:`film.display_format`.
+    CUSTOM\\i is refused: its box count is in the printer's configuration,
+    which the client cannot know.
+    """
+    grid = _GRID.fullmatch(text)
+    candidate = f"STANDARD\\{grid[1]},{grid[2]}" if grid else text.strip().upper()
+    if candidate.partition("\\")[0].strip() == DisplayFormatKind.CUSTOM.value:
+        raise OptionError(f"Image Display Format (2010,0010) {text!r}: CUSTOM layouts are "
+                          "defined by the printer, their number of image boxes is unknown "
+                          "to this client")
+    try:
+        return str(parse_image_display_format(candidate))
+    except DisplayFormatError as exc:
+        raise OptionError(f"{exc} (or give columns x rows, e.g. 2x3)") from None
+
+
+def frame_indices(spec: str | None, frame_count: int) -> list[int]:
+    """0-based frame indices selected by ``spec``, in the order given.
+
+    ``spec`` is None or "all" (every frame) or 1-based numbers and ranges,
+    e.g. "1,3-5". A number above ``frame_count`` raises OptionError.
+    """
+    if spec is None or spec.strip().lower() == ALL_FRAMES:
+        return list(range(frame_count))
+    indices = []
+    for first, last in _frame_ranges(spec):
+        if last > frame_count:
+            raise OptionError(f"frames {spec!r}: frame {last} does not exist, "
+                              f"the image has {frame_count} frame(s)")
+        indices.extend(range(first - 1, last))
+    return indices
+
+
+def _frame_ranges(spec: str) -> list[tuple[int, int]]:
+    """(first, last) 1-based ranges of a frame selection such as "1,3-5"."""
+    ranges = []
+    for part in spec.split(","):
+        match = _FRAME_RANGE.fullmatch(part)
+        if not match:
+            raise OptionError(f"frames {spec!r}: {part.strip()!r} is not a frame number "
+                              "or range (e.g. 1,3-5, 1-based) and the selection is not 'all'")
+        first = int(match[1])
+        last = int(match[2]) if match[2] else first
+        if not 1 <= first <= last:
+            raise OptionError(f"frames {spec!r}: {part.strip()!r} is not an increasing "
+                              "range of frame numbers starting at 1")
+        ranges.append((first, last))
+    return ranges
+
+
+@dataclass
+class PrintOptions:
+    """What the user asked for one print job; ``None`` fields take the printer's default.
+
+    ``min_density``/``max_density`` are hundredths of OD, ``border_density``
+    and ``empty_density`` BLACK, WHITE or hundredths of OD, ``illumination``
+    and ``reflected_ambient_light`` cd/m². ``window`` is (center, width) in
+    the units of the image's modality output (HU for CT). ``frames`` picks
+    frames of multi-frame images ("all" or e.g. "1,3-5", 1-based). Values
+    are checked and normalised when built; OptionError names the option.
+    """
+
+    film_size: str | None = None
+    display_format: str = "STANDARD\\1,1"
+    orientation: str | None = None
+    copies: int = 1
+    priority: str = "MED"
+    medium: str | None = None
+    destination: str | None = None
+    label: str | None = None
+    magnification: str | None = None
+    smoothing: str | None = None
+    min_density: int | None = None
+    max_density: int | None = None
+    border_density: str | None = None
+    empty_density: str | None = None
+    trim: bool | None = None
+    polarity: str = "NORMAL"
+    window: tuple[float, float] | None = None
+    window_preset: str | None = None
+    plut: str | None = None
+    illumination: int | None = None
+    reflected_ambient_light: int | None = None
+    bits: int | None = None
+    color: bool | None = None
+    annotations: list[str] = field(default_factory=list)
+    session_print: bool = False
+    implicit_only: bool = False
+    frames: str | None = None
+    keep_monochrome1: bool = False
+
+    def __post_init__(self) -> None:
+        for option, keyword in _OPTION_ATTRIBUTES.items():
+            value = getattr(self, option)
+            if value is not None:
+                try:
+                    setattr(self, option, check_attribute(keyword, value))
+                except OptionError as exc:
+                    raise OptionError(f"{option}: {exc}") from None
+        for option in ("trim", "color", "session_print", "implicit_only", "keep_monochrome1"):
+            value = getattr(self, option)
+            if value is not None and not isinstance(value, bool):
+                raise OptionError(f"{option}: must be true or false, not {value!r}")
+        self._check_window()
+        self._check_plut()
+        if self.bits is not None and self.bits not in (8, 12):
+            raise OptionError(f"bits: P-Values are 8 or 12 bits, not {self.bits!r}")
+        self.annotations = list(self.annotations)
+        for text in self.annotations:
+            try:
+                _text(64)(text)  # Text String (2030,0020) is LO
+            except ValueError as exc:
+                raise OptionError(f"annotations: Text String (2030,0020) {text!r} {exc}") from None
+        if self.frames is not None and self.frames.strip().lower() != ALL_FRAMES:
+            _frame_ranges(self.frames)
+
+    def _check_window(self) -> None:
+        if self.window is not None and self.window_preset is not None:
+            raise OptionError("window and window_preset exclude each other: give one")
+        if self.window is not None:
+            try:
+                center, width = (float(v) for v in self.window)
+            except (TypeError, ValueError):
+                raise OptionError(f"window: {self.window!r} is not (center, width)") from None
+            if not width >= 1:  # PS3.3 C.11.2.1.2.1: Window Width >= 1
+                raise OptionError(f"window: width {width} must be at least 1")
+            self.window = (center, width)
+        if self.window_preset is not None:
+            preset = self.window_preset.strip().lower()
+            if preset not in WINDOW_PRESETS:
+                raise OptionError(f"window_preset: {self.window_preset!r} is not one of "
+                                  f"{', '.join(WINDOW_PRESETS)}")
+            self.window_preset = preset
+
+    def _check_plut(self) -> None:
+        if self.plut is None:
+            return
+        shape = self.plut.strip().upper()
+        if shape in PLUT_SHAPES:
+            self.plut = shape
+        elif not self.plut.strip():
+            raise OptionError("plut: empty (give IDENTITY, LIN OD or a LUT file path)")
+
+    @property
+    def plut_file(self) -> Path | None:
+        """The LUT file named by ``plut``, None for a shape or no Presentation LUT."""
+        if self.plut is None or self.plut in PLUT_SHAPES:
+            return None
+        return Path(self.plut)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible values (the window as a list), for the job queue."""
+        data = dataclasses.asdict(self)
+        if self.window is not None:
+            data["window"] = list(self.window)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PrintOptions:
+        """The inverse of :meth:`to_dict`; unknown keys raise OptionError."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise OptionError(f"unknown print option {unknown[0]!r}")
+        values = dict(data)
+        if values.get("window") is not None:
+            values["window"] = tuple(values["window"])
+        return cls(**values)
+
+
+#: Options that are one DICOM attribute each, checked by :func:`check_attribute`.
+_OPTION_ATTRIBUTES = {
+    "film_size": "FilmSizeID",
+    "display_format": "ImageDisplayFormat",
+    "orientation": "FilmOrientation",
+    "copies": "NumberOfCopies",
+    "priority": "PrintPriority",
+    "medium": "MediumType",
+    "destination": "FilmDestination",
+    "label": "FilmSessionLabel",
+    "magnification": "MagnificationType",
+    "smoothing": "SmoothingType",
+    "min_density": "MinDensity",
+    "max_density": "MaxDensity",
+    "border_density": "BorderDensity",
+    "empty_density": "EmptyImageDensity",
+    "polarity": "Polarity",
+    "illumination": "Illumination",
+    "reflected_ambient_light": "ReflectedAmbientLight",
+}
+
+
+def prints_color(options: PrintOptions, printer: PrinterConfig) -> bool:
+    """True if the job is printed in color (Basic Color Print Management).
+
+    ``options.color`` decides, else the printer's ``color``; asking for
+    color on a printer configured without it raises OptionError.
+    """
+    if options.color and not printer.color:
+        raise OptionError(f"color: printer {printer.name!r} is not configured for color "
+                          "(Basic Color Print Management; set color = true in its profile)")
+    return printer.color if options.color is None else options.color
+
+
+def p_value_bits(options: PrintOptions, printer: PrinterConfig) -> int:
+    """Bits of the grayscale P-Values sent: ``options.bits``, else the printer's ``bits``.
+
+    12 bits on a printer configured for 8 raises OptionError.
+    """
+    bits = printer.bits if options.bits is None else options.bits
+    if bits > printer.bits:
+        raise OptionError(f"bits: printer {printer.name!r} takes {printer.bits}-bit images, "
+                          f"not {bits}")
+    return bits
+
+
+def session_attributes(options: PrintOptions, printer: PrinterConfig) -> Dataset:
+    """Film Session N-CREATE attributes: the printer's session defaults, then the options."""
+    values: dict[str, Any] = dict(printer.session_defaults)
+    values["NumberOfCopies"] = options.copies
+    values["PrintPriority"] = options.priority
+    _override(values, {"MediumType": options.medium, "FilmDestination": options.destination,
+                       "FilmSessionLabel": options.label})
+    return _dataset(values)
+
+
+def film_box_attributes(options: PrintOptions, printer: PrinterConfig) -> Dataset:
+    """Film Box N-CREATE attributes (without Referenced Film Session Sequence).
+
+    The printer's film box defaults, then the options. Raises OptionError
+    for a film size or display format outside the printer's configured
+    lists, annotations on a printer without Basic Annotation Box or beyond
+    its ``annotation_boxes``, a Presentation LUT, Illumination or Reflected
+    Ambient Light on a printer without the Presentation LUT SOP Class, and
+    Min Density not below Max Density.
+    """
+    values: dict[str, Any] = {"ImageDisplayFormat": options.display_format,
+                              **printer.film_box_defaults}
+    _override(values, {
+        "FilmOrientation": options.orientation, "FilmSizeID": options.film_size,
+        "MagnificationType": options.magnification, "SmoothingType": options.smoothing,
+        "BorderDensity": options.border_density, "EmptyImageDensity": options.empty_density,
+        "MinDensity": options.min_density, "MaxDensity": options.max_density,
+        "Trim": options.trim, "Illumination": options.illumination,
+        "ReflectedAmbientLight": options.reflected_ambient_light,
+    })
+    if options.annotations:
+        values["AnnotationDisplayFormatID"] = printer.annotation_format_id
+    _check_film_box(values, options, printer)
+    return _dataset(values)
+
+
+def _check_film_box(values: dict[str, Any], options: PrintOptions,
+                    printer: PrinterConfig) -> None:
+    """Refuse film box values the printer's profile says it does not support."""
+    size = values.get("FilmSizeID")
+    if size is not None and printer.film_sizes and size not in printer.film_sizes:
+        raise OptionError(f"film_size: {size} is not among the film sizes of printer "
+                          f"{printer.name!r} ({', '.join(printer.film_sizes)})")
+    kind = options.display_format.split("\\")[0]
+    if printer.display_formats and kind not in printer.display_formats:
+        raise OptionError(f"display_format: {kind} formats are not supported by printer "
+                          f"{printer.name!r} ({', '.join(printer.display_formats)})")
+    if options.annotations and not printer.annotation:
+        raise OptionError(f"annotations: printer {printer.name!r} is not configured for "
+                          "Basic Annotation Box (annotation = true)")
+    if len(options.annotations) > printer.annotation_boxes:
+        raise OptionError(f"annotations: {len(options.annotations)} texts, but annotation "
+                          f"format {printer.annotation_format_id!r} of printer "
+                          f"{printer.name!r} has {printer.annotation_boxes} boxes")
+    if not printer.presentation_lut:
+        if options.plut is not None:
+            raise OptionError(f"plut: printer {printer.name!r} is configured without the "
+                              "Presentation LUT SOP Class (presentation_lut = false)")
+        for keyword in PRESENTATION_LUT_KEYWORDS:
+            if keyword in values:
+                raise OptionError(f"{_name(keyword)} is only sent to printers supporting the "
+                                  f"Presentation LUT SOP Class; printer {printer.name!r} "
+                                  "is configured without it (presentation_lut = false)")
+    low, high = values.get("MinDensity"), values.get("MaxDensity")
+    if low is not None and high is not None and low >= high:
+        raise OptionError(f"Min Density (2010,0120) {low} must be below Max Density "
+                          f"(2010,0130) {high} (hundredths of OD)")
+
+
+def image_box_attributes(options: PrintOptions) -> dict[str, Any]:
+    """Image Box N-SET attributes besides position and pixels, by DICOM keyword.
+
+    Polarity always; Magnification Type and Smoothing Type when the options
+    set them (they then override the film box's for each image).
+    """
+    values: dict[str, Any] = {"Polarity": options.polarity}
+    _override(values, {"MagnificationType": options.magnification,
+                       "SmoothingType": options.smoothing})
+    return values
+
+
+def _override(values: dict[str, Any], options: dict[str, Any]) -> None:
+    """Set the entries of ``options`` that are not None, checked and as sent."""
+    values.update({keyword: check_attribute(keyword, value)
+                   for keyword, value in options.items() if value is not None})
+
+
+def _dataset(values: dict[str, Any]) -> Dataset:
+    ds = Dataset()
+    for keyword, value in values.items():
+        setattr(ds, keyword, value)
+    return ds

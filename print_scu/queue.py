@@ -1,0 +1,527 @@
+"""The durable print queue: job rows in SQLite, each job's pixels in the spool directory.
+
+A spool directory holds::
+
+    queue.sqlite              jobs, events, id reservations, schema version (WAL, synchronous=FULL)
+    jobs/<id>/film-<n>.npz    the images of film n (0-based) as arrays image0, image1, ...
+    jobs/<id>/film-<n>.json   {"images": [{"photometric", "bits", "source"}, ...]}, same order
+    jobs/.staging-<id>/       a job's pixels while they are being written
+
+Durability: a job first reserves its id (a row in ``reservations`` naming the
+submitting process). Its pixels are written into the staging directory, every
+file and the directory fsync'ed, the directory renamed to ``jobs/<id>`` and
+``jobs/`` fsync'ed; only then is the job row committed, in the transaction
+that drops the reservation. A committed job therefore always has its pixels,
+and a crash in between leaves a reservation of a dead process and perhaps a
+directory, both removed by :meth:`JobQueue.recover`. Each change is one
+transaction committed with synchronous=FULL in WAL mode, so a kill -9 at any
+point loses at most the change in flight.
+
+Concurrency: every call opens its own connection, so one :class:`JobQueue`
+serves any number of threads, and the worker and the CLI (separate processes)
+share the spool. Every change begins with BEGIN IMMEDIATE, which takes the
+database's write lock before anything is read, so two workers never claim the
+same job; the busy timeout makes a writer wait for the lock instead of failing.
+Liveness of a submitting process is checked by its pid, so a spool belongs to
+one host (POSIX).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from print_scu.options import PrintPriority
+from print_scu.prepare import PreparedImage
+
+if TYPE_CHECKING:
+    from print_scu.config import PrinterConfig
+    from print_scu.options import PrintOptions
+
+__all__ = ["JobQueue", "JobRecord", "JobState", "QueueError", "SCHEMA_VERSION"]
+
+#: How long a connection waits for another process's write lock, s.
+BUSY_TIMEOUT_S = 30.0
+
+DATABASE_NAME = "queue.sqlite"
+JOBS_DIR_NAME = "jobs"
+STAGING_PREFIX = ".staging-"
+
+#: Claiming order of Print Priority (2000,0020): lower rank first.
+_PRIORITY_RANK = {PrintPriority.HIGH: 0, PrintPriority.MED: 1, PrintPriority.LOW: 2}
+
+#: Pixel types a job may hold: 8-bit P-Values and RGB, 12-bit P-Values (np.savez without pickle).
+_PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
+
+
+class QueueError(Exception):
+    """A job, spool or database problem; the message names the job, the file or the state."""
+
+
+class JobState(str, Enum):
+    """Where a job is in its life: queued -> printing -> done or failed (or back to queued)."""
+
+    QUEUED = "queued"
+    PRINTING = "printing"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class JobRecord:
+    """One job row. Times are seconds since the epoch; ``films_done`` counts printed films
+    from the first (the next film to print has index ``films_done``); ``worker`` names the
+    worker printing it (or the one that finished it), None while queued."""
+
+    id: int
+    printer: str
+    printer_config: dict[str, Any]  # PrinterConfig.to_dict() at submission
+    options: dict[str, Any]  # PrintOptions.to_dict()
+    priority: str  # Print Priority (2000,0020): HIGH, MED or LOW
+    state: JobState
+    films_total: int
+    films_done: int
+    attempts: int  # deferred attempts since submission or the last retry()
+    last_error: str | None
+    created: float
+    updated: float
+    next_attempt_at: float
+    worker: str | None
+
+
+#: Statements taking the schema from version i to i + 1, at index i (version 0: empty database).
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            printer TEXT NOT NULL,
+            printer_config TEXT NOT NULL,
+            options TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            priority_rank INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            films_total INTEGER NOT NULL,
+            films_done INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created REAL NOT NULL,
+            updated REAL NOT NULL,
+            next_attempt_at REAL NOT NULL,
+            worker TEXT)""",
+        "CREATE INDEX jobs_by_claim_order ON jobs (printer, state, priority_rank, id)",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            job_id INTEGER,
+            printer TEXT NOT NULL,
+            time REAL NOT NULL,
+            text TEXT NOT NULL)""",
+        "CREATE INDEX events_by_job ON events (job_id, id)",
+        """CREATE TABLE reservations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            pid INTEGER NOT NULL,
+            created REAL NOT NULL)""",
+    ),
+)
+
+#: Version of the database layout this module reads and writes (``meta`` table).
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+class JobQueue:
+    """Print jobs of one spool directory, shared by threads and processes."""
+
+    def __init__(self, spool_dir: Path, clock: Callable[[], float] = time.time):
+        """Open (creating or upgrading) ``spool_dir/queue.sqlite`` and ``spool_dir/jobs/``.
+
+        ``clock`` gives the time in seconds since the epoch (tests pass their own).
+        """
+        self.spool_dir = Path(spool_dir)
+        self.db_path = self.spool_dir / DATABASE_NAME
+        self.jobs_dir = self.spool_dir / JOBS_DIR_NAME
+        self._clock = clock
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._connect() as conn:
+                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise QueueError(f"{self.db_path}: cannot use WAL journal mode (got {mode!r}); "
+                                 "put the spool on a local file system")
+            self._upgrade_schema()
+        except sqlite3.DatabaseError as exc:
+            raise QueueError(f"{self.db_path}: not a usable job queue ({exc})") from None
+
+    # -- submitting ---------------------------------------------------------------------
+
+    def submit(self, printer: PrinterConfig, options: PrintOptions,
+               films: list[list[PreparedImage]]) -> int:
+        """Queue a job of ``films`` (each the images of one film, in box order); its id.
+
+        The pixels are on disk (fsync'ed) under ``jobs/<id>/`` before the job row is
+        committed, so the input files may vanish as soon as this returns.
+        """
+        if not films:
+            raise ValueError("a print job needs at least one film")
+        for film in films:
+            for image in film:
+                if image.pixels.dtype not in _PIXEL_DTYPES:
+                    raise ValueError(f"{image.source}: pixels are {image.pixels.dtype}; "
+                                     "the queue stores uint8 or uint16 P-Values/RGB")
+        priority = PrintPriority(options.priority)
+        printer_json = json.dumps(printer.to_dict())
+        options_json = json.dumps(options.to_dict())
+        now = self._clock()
+        with self._write() as conn:
+            job_id = conn.execute("INSERT INTO reservations (pid, created) VALUES (?, ?)",
+                                  (os.getpid(), now)).lastrowid
+        try:
+            self._write_pixels(job_id, films)
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT INTO jobs (id, printer, printer_config, options, priority,"
+                    " priority_rank, state, films_total, created, updated, next_attempt_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (job_id, printer.name, printer_json, options_json, priority.value,
+                     _PRIORITY_RANK[priority], JobState.QUEUED.value, len(films),
+                     now, now, now))
+                conn.execute("DELETE FROM reservations WHERE id = ?", (job_id,))
+        except BaseException:
+            self._abandon(job_id)
+            raise
+        return job_id
+
+    def _abandon(self, job_id: int) -> None:
+        """Undo a submission interrupted before its job row was committed (if it was not)."""
+        try:
+            with self._write() as conn:
+                if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone():
+                    return  # interrupted just after the commit: the job stands
+                conn.execute("DELETE FROM reservations WHERE id = ?", (job_id,))
+        except sqlite3.Error:
+            return  # recover() cleans up once this process has ended
+        shutil.rmtree(self.jobs_dir / f"{STAGING_PREFIX}{job_id}", ignore_errors=True)
+        shutil.rmtree(self._job_dir(job_id), ignore_errors=True)
+
+    def _write_pixels(self, job_id: int, films: list[list[PreparedImage]]) -> None:
+        staging = self.jobs_dir / f"{STAGING_PREFIX}{job_id}"
+        staging.mkdir()
+        for index, film in enumerate(films):
+            arrays = io.BytesIO()
+            np.savez(arrays, **{f"image{k}": image.pixels for k, image in enumerate(film)})
+            described = {"images": [
+                {"photometric": image.photometric, "bits": image.bits, "source": image.source}
+                for image in film]}
+            _write_durably(staging / f"film-{index}.npz", arrays.getvalue())
+            _write_durably(staging / f"film-{index}.json", json.dumps(described).encode())
+        _fsync_directory(staging)
+        os.rename(staging, self._job_dir(job_id))
+        _fsync_directory(self.jobs_dir)
+
+    # -- the worker's side --------------------------------------------------------------
+
+    def claim_next(self, printer_name: str, worker: str) -> JobRecord | None:
+        """Mark the next due job of ``printer_name`` printing by ``worker`` and return it.
+
+        The next job is the queued one of highest Print Priority (HIGH, MED, LOW), then
+        the oldest (lowest id), among those whose ``next_attempt_at`` has come; None if
+        there is none.
+        """
+        now = self._clock()
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id FROM jobs WHERE printer = ? AND state = ? AND next_attempt_at <= ?"
+                " ORDER BY priority_rank, id LIMIT 1",
+                (printer_name, JobState.QUEUED.value, now)).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE jobs SET state = ?, worker = ?, updated = ? WHERE id = ?",
+                         (JobState.PRINTING.value, worker, now, row["id"]))
+            return _record(_job_row(conn, row["id"]))
+
+    def load_film(self, job_id: int, index: int) -> list[PreparedImage]:
+        """The images of film ``index`` (0-based) of a job, in box order."""
+        stem = self._job_dir(job_id) / f"film-{index}"
+        try:
+            described = json.loads(stem.with_suffix(".json").read_bytes())["images"]
+            with np.load(stem.with_suffix(".npz"), allow_pickle=False) as arrays:
+                return [PreparedImage(pixels=arrays[f"image{k}"], photometric=d["photometric"],
+                                      bits=d["bits"], source=d["source"])
+                        for k, d in enumerate(described)]
+        except FileNotFoundError as exc:
+            raise QueueError(f"job {job_id}: film {index + 1} is not in the spool "
+                             f"({exc.filename} is missing)") from None
+
+    def film_done(self, job_id: int, index: int) -> None:
+        """Record film ``index`` (0-based) printed: ``films_done = index + 1``, committed now.
+
+        Recorded whatever the job's state: the film is on the printer.
+        """
+        with self._write() as conn:
+            total = _job_row(conn, job_id)["films_total"]
+            if not 0 <= index < total:
+                raise QueueError(f"job {job_id}: film index {index} is outside 0..{total - 1}")
+            conn.execute("UPDATE jobs SET films_done = ?, updated = ? WHERE id = ?",
+                         (index + 1, self._clock(), job_id))
+
+    def finish(self, job_id: int, state: JobState, error: str | None = None) -> bool:
+        """End a printing job as DONE (all films printed; its pixels are deleted) or FAILED.
+
+        False, and nothing changes, if the job is no longer printing (given back to
+        the queue by :meth:`recover`).
+        """
+        if state not in (JobState.DONE, JobState.FAILED):
+            raise ValueError(f"finish() ends a job as done or failed, not {state.value}")
+        with self._write() as conn:
+            row = _job_row(conn, job_id)
+            if row["state"] != JobState.PRINTING.value:
+                return False
+            films_done = row["films_total"] if state is JobState.DONE else row["films_done"]
+            conn.execute("UPDATE jobs SET state = ?, last_error = ?, films_done = ?, updated = ?"
+                         " WHERE id = ?", (state.value, error, films_done, self._clock(), job_id))
+        if state is JobState.DONE:
+            self._remove_pixels(job_id)
+        return True
+
+    def defer(self, job_id: int, error: str, delay_s: float) -> bool:
+        """Give a printing job back to the queue, due again in ``delay_s`` seconds.
+
+        Counts one more attempt and records ``error``. False, and nothing changes, if
+        the job is no longer printing.
+        """
+        if delay_s < 0:
+            raise ValueError(f"delay_s {delay_s} s must not be negative")
+        now = self._clock()
+        with self._write() as conn:
+            if _job_row(conn, job_id)["state"] != JobState.PRINTING.value:
+                return False
+            conn.execute("UPDATE jobs SET state = ?, worker = NULL, attempts = attempts + 1,"
+                         " last_error = ?, next_attempt_at = ?, updated = ? WHERE id = ?",
+                         (JobState.QUEUED.value, error, now + delay_s, now, job_id))
+        return True
+
+    # -- the user's side ----------------------------------------------------------------
+
+    def cancel(self, job_id: int) -> bool:
+        """Cancel a queued job (its pixels stay, for :meth:`retry`); False if not queued.
+
+        A printing job cannot be cancelled: its worker owns it until it ends or is deferred.
+        """
+        with self._write() as conn:
+            changed = conn.execute(
+                "UPDATE jobs SET state = ?, updated = ? WHERE id = ? AND state = ?",
+                (JobState.CANCELLED.value, self._clock(), job_id, JobState.QUEUED.value))
+            return changed.rowcount == 1
+
+    def retry(self, job_id: int) -> bool:
+        """Queue a failed or cancelled job again, due now, resuming at film ``films_done``.
+
+        Its attempt count starts again from 0 and its last error is cleared; False if
+        the job is not failed or cancelled.
+        """
+        now = self._clock()
+        with self._write() as conn:
+            changed = conn.execute(
+                "UPDATE jobs SET state = ?, worker = NULL, attempts = 0, last_error = NULL,"
+                " next_attempt_at = ?, updated = ? WHERE id = ? AND state IN (?, ?)",
+                (JobState.QUEUED.value, now, now, job_id,
+                 JobState.FAILED.value, JobState.CANCELLED.value))
+            return changed.rowcount == 1
+
+    def get(self, job_id: int) -> JobRecord | None:
+        """The job ``job_id``, None if there is none."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else _record(row)
+
+    def jobs(self, states: Iterable[JobState] | None = None) -> list[JobRecord]:
+        """All jobs, or those in ``states``, oldest first."""
+        query, parameters = "SELECT * FROM jobs", []
+        if states is not None:
+            parameters = [JobState(s).value for s in states]
+            query += f" WHERE state IN ({', '.join('?' * len(parameters))})"
+        with self._connect() as conn:
+            rows = conn.execute(query + " ORDER BY id", parameters).fetchall()
+        return [_record(row) for row in rows]
+
+    def printers_with_work(self) -> list[str]:
+        """Names of printers with queued jobs (due now or later), sorted."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT DISTINCT printer FROM jobs WHERE state = ?"
+                                " ORDER BY printer", (JobState.QUEUED.value,)).fetchall()
+        return [row["printer"] for row in rows]
+
+    # -- crashes ------------------------------------------------------------------------
+
+    def recover(self, alive: Callable[[str], bool]) -> int:
+        """Repair the spool after crashes; the number of jobs given back to the queue.
+
+        Jobs left printing by a worker for which ``alive(worker)`` is false go back to
+        the queue (attempts unchanged; they resume at film ``films_done``), each with an
+        event saying so. Reservations of dead submitting processes are dropped, and job
+        directories without a job row or reservation (a crash between writing the pixels
+        and committing the row) or of done jobs (a crash before their removal) are deleted.
+        """
+        now = self._clock()
+        with self._write() as conn:
+            stranded = [row for row in conn.execute(
+                "SELECT id, printer, worker, films_done FROM jobs WHERE state = ?",
+                (JobState.PRINTING.value,)).fetchall()
+                if row["worker"] is None or not alive(row["worker"])]
+            for row in stranded:
+                conn.execute("UPDATE jobs SET state = ?, worker = NULL, updated = ? WHERE id = ?",
+                             (JobState.QUEUED.value, now, row["id"]))
+                _insert_event(conn, row["id"], row["printer"], now,
+                              f"back in the queue: worker {row['worker']} is gone; "
+                              f"printing resumes at film {row['films_done'] + 1}")
+            dead = [(row["id"],) for row in conn.execute("SELECT id, pid FROM reservations")
+                    if not _process_alive(row["pid"])]
+            conn.executemany("DELETE FROM reservations WHERE id = ?", dead)
+        self._remove_orphans()
+        return len(stranded)
+
+    def _remove_orphans(self) -> None:
+        # List before reading the database: a directory seen here was created after its
+        # reservation was committed, so the read below sees that reservation or its job.
+        entries = list(self.jobs_dir.iterdir())
+        with self._connect() as conn:
+            wanted = {row[0] for row in conn.execute(
+                "SELECT id FROM jobs WHERE state != ? UNION SELECT id FROM reservations",
+                (JobState.DONE.value,))}
+        for entry in entries:
+            job_id = _directory_job_id(entry.name)
+            if job_id is not None and job_id not in wanted:
+                shutil.rmtree(entry, ignore_errors=True)
+        _fsync_directory(self.jobs_dir)
+
+    # -- events -------------------------------------------------------------------------
+
+    def log_event(self, job_id: int | None, printer: str, text: str) -> None:
+        """Record what happened to a job (or, with ``job_id`` None, to a printer)."""
+        with self._write() as conn:
+            _insert_event(conn, job_id, printer, self._clock(), text)
+
+    def events(self, job_id: int | None) -> list[tuple[float, str]]:
+        """(time, text) of a job's events (None: events of no job), oldest first."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT time, text FROM events WHERE job_id IS ? ORDER BY id",
+                                (job_id,)).fetchall()
+        return [(row["time"], row["text"]) for row in rows]
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _job_dir(self, job_id: int) -> Path:
+        return self.jobs_dir / str(job_id)
+
+    def _remove_pixels(self, job_id: int) -> None:
+        shutil.rmtree(self._job_dir(job_id), ignore_errors=True)
+        _fsync_directory(self.jobs_dir)
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own: autocommit, synchronous=FULL, and a busy timeout
+        (sqlite3_busy_timeout) so that waiting for another writer's lock is not an error."""
+        conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA synchronous=FULL")
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE (the write lock before any read), COMMIT."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _upgrade_schema(self) -> None:
+        with self._write() as conn:
+            has_meta = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+            version = 0 if has_meta is None else int(conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()["value"])
+            if version > SCHEMA_VERSION:
+                raise QueueError(f"{self.db_path}: schema version {version} is newer than this "
+                                 f"filmbox's ({SCHEMA_VERSION}); use a newer filmbox or "
+                                 "another spool directory")
+            if version == SCHEMA_VERSION:
+                return
+            for statements in _MIGRATIONS[version:]:
+                for statement in statements:
+                    conn.execute(statement)
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                         (str(SCHEMA_VERSION),))
+
+
+def _job_row(conn: sqlite3.Connection, job_id: int) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if row is None:
+        raise QueueError(f"job {job_id}: no such job")
+    return row
+
+
+def _record(row: sqlite3.Row) -> JobRecord:
+    return JobRecord(
+        id=row["id"], printer=row["printer"], printer_config=json.loads(row["printer_config"]),
+        options=json.loads(row["options"]), priority=row["priority"],
+        state=JobState(row["state"]), films_total=row["films_total"],
+        films_done=row["films_done"], attempts=row["attempts"], last_error=row["last_error"],
+        created=row["created"], updated=row["updated"],
+        next_attempt_at=row["next_attempt_at"], worker=row["worker"])
+
+
+def _insert_event(conn: sqlite3.Connection, job_id: int | None, printer: str, when: float,
+                  text: str) -> None:
+    conn.execute("INSERT INTO events (job_id, printer, time, text) VALUES (?, ?, ?, ?)",
+                 (job_id, printer, when, text))
+
+
+def _directory_job_id(name: str) -> int | None:
+    """The job id of a ``jobs/`` entry (``<id>`` or ``.staging-<id>``), None for others."""
+    digits = name.removeprefix(STAGING_PREFIX)
+    return int(digits) if digits.isdigit() else None
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    with path.open("xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make entries created, renamed or removed in ``directory`` durable."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

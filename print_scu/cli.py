@@ -1,0 +1,558 @@
+"""``print-scu``: print DICOM images on DICOM printers through a durable queue.
+
+    print-scu print   [--printer NAME | --host H --port P --called-ae AET] [options] FILES...
+    print-scu submit  (as print)        queue the job, print its id, return
+    print-scu worker                    deliver queued jobs until SIGTERM/SIGINT
+    print-scu jobs [ID]                 the queue as a table, or one job and its events
+    print-scu cancel ID / retry ID
+    print-scu status [PRINTER]          Printer N-GET: status and identity, and the profile
+    print-scu printers                  the configured printers
+
+Printers come from --config (default $FILMBOX_PRINTERS, else
+~/.config/filmbox/printers.toml); the queue lives in --spool (default
+$FILMBOX_SPOOL, else ~/.local/share/filmbox/spool). User errors end with one
+line on stderr, never a traceback. Exit status: 0 done, 1 failed, 2 usage or
+input error, 3 job not printed yet (still queued).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydicom.dataelem import DataElement
+from pydicom.multival import MultiValue
+from pydicom.uid import UID
+
+from lut.windowing import WINDOW_PRESETS
+from print_scu.config import (
+    ConfigError,
+    PrinterConfig,
+    adhoc_printer,
+    default_config_path,
+    load_printers,
+)
+from print_scu.layout import paginate
+from print_scu.options import (
+    OptionError,
+    PrintOptions,
+    PrintPriority,
+    film_box_attributes,
+    p_value_bits,
+    session_attributes,
+)
+from print_scu.prepare import PrepareError, load_plut, prepare_files
+from print_scu.queue import JobQueue, JobRecord, JobState, QueueError
+from print_scu.session import PrintError, PrinterSession
+from print_scu.worker import Worker
+
+__all__ = ["default_spool_dir", "main"]
+
+SPOOL_ENV = "FILMBOX_SPOOL"
+DEFAULT_SPOOL = Path("~/.local/share/filmbox/spool")
+PRINT_TIMEOUT_S = 3600.0  # longest `print` waits for its printer to take the job, s
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUEUED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+#: Printer attributes shown by `status` (PS3.3 C.13.9), in this order.
+PRINTER_ATTRIBUTES = (
+    "PrinterStatus", "PrinterStatusInfo", "PrinterName", "Manufacturer",
+    "ManufacturerModelName", "DeviceSerialNumber", "SoftwareVersions",
+    "DateOfLastCalibration", "TimeOfLastCalibration",
+)
+
+
+class UserError(Exception):
+    """Something the user can fix; printed as one line, exit status 2."""
+
+
+def default_spool_dir() -> Path:
+    """$FILMBOX_SPOOL if set, else ~/.local/share/filmbox/spool."""
+    configured = os.environ.get(SPOOL_ENV)
+    return Path(configured) if configured else DEFAULT_SPOOL.expanduser()
+
+
+# --------------------------------------------------------------------------
+# arguments
+# --------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path,
+                        help="printer profiles (TOML) [default: $FILMBOX_PRINTERS, else "
+                             "~/.config/filmbox/printers.toml]")
+    common.add_argument("--spool", type=Path,
+                        help="queue directory [default: $FILMBOX_SPOOL, else "
+                             "~/.local/share/filmbox/spool]")
+    parser = argparse.ArgumentParser(
+        prog="print-scu",
+        description="Queueing DICOM print client (Basic Grayscale/Color Print Management).",
+        epilog="Exit status: 0 done, 1 failed, 2 usage or input error, 3 not printed yet "
+               "(the job stays queued).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for name, text in (("print", "queue a job and print it now, showing progress per film"),
+                       ("submit", "queue a job for `print-scu worker` and print its id")):
+        command = sub.add_parser(name, parents=[common], help=text, description=text)
+        _printer_arguments(command)
+        _print_options(command)
+        command.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                             help="DICOM image files, printed in the order given")
+
+    sub.add_parser("worker", parents=[common],
+                   help="deliver queued jobs until SIGTERM or SIGINT",
+                   description="Deliver queued jobs until SIGTERM or SIGINT; the film in "
+                               "flight is finished first.")
+    jobs = sub.add_parser("jobs", parents=[common], help="list jobs, or show one with its events")
+    jobs.add_argument("job", nargs="?", type=int, metavar="ID", help="show this job in detail")
+    jobs.add_argument("--state", action="append", choices=[s.value for s in JobState],
+                      help="only jobs in this state (repeatable)")
+    for name, text in (("cancel", "cancel a queued job"),
+                       ("retry", "queue a failed or cancelled job again")):
+        command = sub.add_parser(name, parents=[common], help=text, description=text)
+        command.add_argument("job", type=int, metavar="ID")
+    status = sub.add_parser("status", parents=[common],
+                            help="ask printers for their status (Printer N-GET)")
+    status.add_argument("printer", nargs="?", metavar="PRINTER",
+                        help="a configured printer [default: all]")
+    _adhoc_arguments(status)
+    sub.add_parser("printers", parents=[common], help="list the configured printers")
+    return parser
+
+
+def _printer_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--printer", "-P", metavar="NAME", help="a printer of --config")
+    _adhoc_arguments(command)
+
+
+def _adhoc_arguments(command: argparse.ArgumentParser) -> None:
+    group = command.add_argument_group("a printer not in --config")
+    group.add_argument("--host", help="printer host name or address")
+    group.add_argument("--port", type=int, help="printer TCP port")
+    group.add_argument("--called-ae", metavar="AET", help="printer AE title")
+    group.add_argument("--calling-ae", metavar="AET", help="our AE title [default FILMBOX_SCU]")
+
+
+def _print_options(command: argparse.ArgumentParser) -> None:
+    """Options named after the DICOM attributes they set (densities in hundredths of OD)."""
+    film = command.add_argument_group("film (Film Session and Film Box)")
+    film.add_argument("--film-size", metavar="ID", help="Film Size ID, e.g. 14INX17IN, 8INX10IN")
+    film.add_argument("--format", dest="display_format", metavar="FORMAT",
+                      help="Image Display Format, e.g. STANDARD\\2,3 or 2x3 (columns x rows) "
+                           "[default 1x1]")
+    film.add_argument("--orientation", metavar="O", help="Film Orientation: PORTRAIT, LANDSCAPE")
+    film.add_argument("--copies", type=int, help="Number of Copies [default 1]")
+    film.add_argument("--priority", type=str.upper, choices=[p.value for p in PrintPriority],
+                      help="Print Priority; also the queue's order [default MED]")
+    film.add_argument("--medium", metavar="M", help="Medium Type, e.g. 'BLUE FILM', PAPER")
+    film.add_argument("--destination", metavar="D",
+                      help="Film Destination: MAGAZINE, PROCESSOR, BIN_i")
+    film.add_argument("--label", help="Film Session Label")
+    film.add_argument("--magnification", metavar="M",
+                      help="Magnification Type: REPLICATE, BILINEAR, CUBIC, NONE")
+    film.add_argument("--smoothing", metavar="S", help="Smoothing Type (printer specific)")
+    film.add_argument("--min-density", type=int, metavar="N", help="Min Density, 1/100 OD")
+    film.add_argument("--max-density", type=int, metavar="N", help="Max Density, 1/100 OD")
+    film.add_argument("--border-density", metavar="D",
+                      help="Border Density: BLACK, WHITE or 1/100 OD")
+    film.add_argument("--empty-density", metavar="D",
+                      help="Empty Image Density: BLACK, WHITE or 1/100 OD")
+    film.add_argument("--trim", action=argparse.BooleanOptionalAction, default=None,
+                      help="Trim: a border-density frame around each image")
+    film.add_argument("--illumination", type=int, metavar="CD_M2",
+                      help="Illumination, cd/m² (printers with Presentation LUT)")
+    film.add_argument("--reflected-ambient-light", type=int, metavar="CD_M2",
+                      help="Reflected Ambient Light, cd/m² (printers with Presentation LUT)")
+    film.add_argument("--annotation", action="append", dest="annotations", metavar="TEXT",
+                      help="an Annotation Box text (repeatable, in box order)")
+    film.add_argument("--session-print", action="store_true",
+                      help="print all films with one Film Session N-ACTION at the end")
+
+    image = command.add_argument_group("images")
+    image.add_argument("--polarity", type=str.upper, choices=("NORMAL", "REVERSE"),
+                       help="Polarity [default NORMAL]")
+    image.add_argument("--window", metavar="C,W",
+                       help="VOI window center,width (HU for CT; write --window=-600,1500 for "
+                            f"a negative center) or a preset: {', '.join(WINDOW_PRESETS)} "
+                            "[default: the file's]")
+    image.add_argument("--plut", metavar="SHAPE|FILE",
+                       help="Presentation LUT: IDENTITY, 'LIN OD' or a LUT file")
+    image.add_argument("--bits", type=int, choices=(8, 12),
+                       help="P-Value bits [default: the printer's]")
+    image.add_argument("--color", action=argparse.BooleanOptionalAction, default=None,
+                       help="print in color (Basic Color Print Management) [default: the "
+                            "printer's]")
+    image.add_argument("--frames", metavar="LIST",
+                       help="frames of multi-frame files: all or e.g. 1,3-5 [default all]")
+    image.add_argument("--keep-monochrome1", action="store_true",
+                       help="send MONOCHROME1 as is (else inverted to MONOCHROME2)")
+
+    network = command.add_argument_group("network")
+    network.add_argument("--implicit-only", action="store_true",
+                         help="propose Implicit VR Little Endian only")
+
+
+def _options(args: argparse.Namespace) -> PrintOptions:
+    """PrintOptions from the command line; unset options keep their defaults."""
+    values: dict[str, Any] = {
+        name: getattr(args, name)
+        for name in ("film_size", "display_format", "orientation", "copies", "priority",
+                     "medium", "destination", "label", "magnification", "smoothing",
+                     "min_density", "max_density", "border_density", "empty_density", "trim",
+                     "polarity", "plut", "illumination", "reflected_ambient_light", "bits",
+                     "color", "annotations", "frames")
+        if getattr(args, name) is not None
+    }
+    for flag in ("session_print", "implicit_only", "keep_monochrome1"):
+        values[flag] = getattr(args, flag)
+    if args.window is not None:
+        values.update(_window(args.window))
+    if "plut" in values and Path(values["plut"]).is_file():
+        values["plut"] = str(Path(values["plut"]).resolve())  # the worker runs elsewhere
+    try:
+        return PrintOptions(**values)
+    except OptionError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _window(text: str) -> dict[str, Any]:
+    """``--window``: "C,W" gives window, a preset name window_preset."""
+    center, comma, width = text.partition(",")
+    if not comma:
+        return {"window_preset": text}
+    try:
+        return {"window": (float(center), float(width))}
+    except ValueError:
+        raise UserError(f"--window {text!r}: give center,width (numbers) or a preset: "
+                        f"{', '.join(WINDOW_PRESETS)}") from None
+
+
+# --------------------------------------------------------------------------
+# printers and spool
+# --------------------------------------------------------------------------
+
+
+def _printers(args: argparse.Namespace) -> dict[str, PrinterConfig]:
+    return load_printers(args.config)
+
+
+def _chosen_printer(args: argparse.Namespace, **adhoc: Any) -> PrinterConfig:
+    """--printer NAME, or --host/--port/--called-ae (``adhoc`` are its capabilities)."""
+    given = [args.host, args.port, args.called_ae]
+    if any(value is not None for value in given):
+        if args.printer is not None:
+            raise UserError("give either --printer or --host/--port/--called-ae, not both")
+        if any(value is None for value in given):
+            raise UserError("a printer not in --config needs all of --host, --port and "
+                            "--called-ae")
+        if args.calling_ae is not None:
+            adhoc["calling_ae"] = args.calling_ae
+        return adhoc_printer(args.host, args.port, args.called_ae, **adhoc)
+    printers = _printers(args)
+    source = args.config or default_config_path()
+    if args.printer is None:
+        if len(printers) == 1:
+            return next(iter(printers.values()))
+        raise UserError(f"which printer? give --printer NAME ({_known(printers, source)}) or "
+                        "--host, --port and --called-ae")
+    if args.printer not in printers:
+        raise UserError(f"unknown printer {args.printer!r} ({_known(printers, source)})")
+    return printers[args.printer]
+
+
+def _known(printers: dict[str, PrinterConfig], source: Path) -> str:
+    if not printers:
+        return f"no printers configured in {source}"
+    return f"{source} has {', '.join(sorted(printers))}"
+
+
+def _queue(args: argparse.Namespace) -> JobQueue:
+    return JobQueue(args.spool or default_spool_dir())
+
+
+# --------------------------------------------------------------------------
+# commands
+# --------------------------------------------------------------------------
+
+
+def _submit(args: argparse.Namespace) -> tuple[JobQueue, PrinterConfig, int, int]:
+    """Prepare the files and queue the job: (queue, printer, job id, films).
+
+    A printer given by --host/--port/--called-ae has no profile: it is taken
+    to support what the options ask for (color, 12 bits, Presentation LUT,
+    annotations), and the printer's answers tell otherwise.
+    """
+    options = _options(args)
+    printer = _chosen_printer(
+        args, color=bool(options.color), bits=options.bits or 8,
+        presentation_lut=any(v is not None for v in (options.plut, options.illumination,
+                                                     options.reflected_ambient_light)),
+        annotation=bool(options.annotations), implicit_only=options.implicit_only)
+    try:
+        session_attributes(options, printer)
+        film_box_attributes(options, printer)
+        if options.plut is not None:
+            load_plut(options.plut, p_value_bits(options, printer))
+        images = prepare_files(args.files, options, printer)
+    except (OptionError, PrepareError) as exc:
+        raise UserError(str(exc)) from None
+    films = paginate(images, options.display_format)
+    queue = _queue(args)
+    job_id = queue.submit(printer, options, films)
+    return queue, printer, job_id, len(films)
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    _, printer, job_id, films = _submit(args)
+    print(job_id)
+    _note(f"job {job_id} queued for {printer.name}: {films} film(s)")
+    return EXIT_OK
+
+
+def _cmd_print(args: argparse.Namespace) -> int:
+    queue, printer, job_id, films = _submit(args)
+    _note(f"job {job_id}: {films} film(s) for {printer.name}")
+
+    def progress(job: JobRecord, index: int) -> None:
+        if job.id == job_id:
+            _note(f"job {job_id}: film {index + 1}/{job.films_total} printed")
+
+    worker = Worker(queue, progress=progress)
+    with _stop_on_signals() as stop:
+        worker.run_until_idle(PRINT_TIMEOUT_S, printers=[printer.name], stop=stop)
+    job = queue.get(job_id)
+    assert job is not None  # submitted above; jobs are never deleted
+    return _report(job)
+
+
+def _report(job: JobRecord) -> int:
+    """One line on how ``job`` ended up; the exit status."""
+    printed = f"{job.films_done}/{job.films_total} film(s) printed"
+    if job.state is JobState.DONE:
+        _note(f"job {job.id}: done, {printed} on {job.printer}")
+        return EXIT_OK
+    if job.state is JobState.FAILED:
+        _note(f"job {job.id} failed ({printed}): {job.last_error}")
+        return EXIT_FAILED
+    if job.state is JobState.CANCELLED:
+        _note(f"job {job.id} was cancelled ({printed})")
+        return EXIT_FAILED
+    if job.state is JobState.PRINTING:
+        _note(f"job {job.id} is being printed by worker {job.worker} ({printed})")
+        return EXIT_QUEUED
+    reason = job.last_error or "not printed yet"
+    _note(f"job {job.id} not printed, it stays queued ({printed}): {reason}; "
+          "`print-scu worker` will retry it")
+    return EXIT_QUEUED
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pynetdicom").setLevel(logging.ERROR)
+    worker = Worker(_queue(args), printers=_printers(args))
+    logging.getLogger("print_scu.worker").info("worker %s started", worker.name)
+    with _stop_on_signals() as stop:
+        worker.run(stop)
+    logging.getLogger("print_scu.worker").info("worker %s stopped", worker.name)
+    return EXIT_OK
+
+
+def _cmd_jobs(args: argparse.Namespace) -> int:
+    queue = _queue(args)
+    if args.job is not None:
+        return _show_job(queue, args.job)
+    jobs = queue.jobs([JobState(s) for s in args.state] if args.state else None)
+    rows = [("ID", "STATE", "PRINTER", "PRIORITY", "FILMS", "ATTEMPTS", "UPDATED", "LAST ERROR")]
+    rows += [(str(j.id), j.state.value, j.printer, j.priority, f"{j.films_done}/{j.films_total}",
+              str(j.attempts), _time(j.updated), j.last_error or "") for j in jobs]
+    _print_table(rows)
+    return EXIT_OK
+
+
+def _show_job(queue: JobQueue, job_id: int) -> int:
+    job = queue.get(job_id)
+    if job is None:
+        raise UserError(f"no job {job_id}")
+    fields = [("job", str(job.id)), ("state", job.state.value), ("printer", job.printer),
+              ("priority", job.priority), ("films", f"{job.films_done}/{job.films_total}"),
+              ("attempts", str(job.attempts)), ("created", _time(job.created)),
+              ("updated", _time(job.updated)), ("worker", job.worker or ""),
+              ("last error", job.last_error or "")]
+    if job.state is JobState.QUEUED:
+        fields.append(("next attempt", _time(job.next_attempt_at)))
+    _print_table(fields)
+    for when, text in queue.events(job_id):
+        print(f"  {_time(when)}  {text}")
+    return EXIT_OK
+
+
+def _cmd_cancel(args: argparse.Namespace) -> int:
+    return _change(args, JobQueue.cancel, "cancelled", "only a queued job can be cancelled")
+
+
+def _cmd_retry(args: argparse.Namespace) -> int:
+    return _change(args, JobQueue.retry, "queued again",
+                   "only a failed or cancelled job can be retried")
+
+
+def _change(args: argparse.Namespace, change: Callable[[JobQueue, int], bool], done: str,
+            rule: str) -> int:
+    queue = _queue(args)
+    job = queue.get(args.job)
+    if job is None:
+        raise UserError(f"no job {args.job}")
+    if not change(queue, args.job):
+        _note(f"job {args.job} is {job.state.value}: {rule}")
+        return EXIT_FAILED
+    _note(f"job {args.job} {done}")
+    return EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    if args.printer is not None or any(
+        value is not None for value in (args.host, args.port, args.called_ae)
+    ):
+        printers = [_chosen_printer(args)]
+    else:
+        printers = list(_printers(args).values())
+        if not printers:
+            raise UserError(f"no printers configured in {args.config or default_config_path()}"
+                            "; give PRINTER or --host, --port and --called-ae")
+    return max(_status_of(printer) for printer in printers)
+
+
+def _status_of(printer: PrinterConfig) -> int:
+    """Print one printer's N-GET answer and profile; 1 if it cannot be reached."""
+    session = PrinterSession(printer)
+    try:
+        attributes = session.printer_attributes()
+        configuration = (session.printer_configuration() if printer.configuration_retrieval
+                         else None)
+    except PrintError as exc:
+        print(f"{printer.name}: unreachable or refused: {exc}")
+        return EXIT_FAILED
+    finally:
+        session.close()
+    print(f"{printer.name} ({printer.called_ae}@{printer.host}:{printer.port})")
+    rows = [(keyword, str(attributes.get(keyword, "")))
+            for keyword in PRINTER_ATTRIBUTES if keyword in attributes]
+    rows += [("profile", _capabilities(printer))]
+    if configuration is not None:
+        rows += [(element.keyword or str(element.tag), _element_text(element))
+                 for item in configuration.get("PrinterConfigurationSequence", [])
+                 for element in item]
+    _print_table([("  " + key, value) for key, value in rows])
+    return EXIT_OK
+
+
+def _element_text(element: DataElement) -> str:
+    """A data element's value on one line: UIDs by name, sequence items comma-separated."""
+    if element.VR == "SQ":
+        items = (" ".join(_element_text(e) for e in item) for item in element.value)
+        return ", ".join(dict.fromkeys(items))  # without repeats, in order
+    values = element.value if isinstance(element.value, (list, MultiValue)) else [element.value]
+    if element.VR == "UI":
+        values = [UID(str(v)).name for v in values]
+    return "\\".join(str(v) for v in values)
+
+
+def _cmd_printers(args: argparse.Namespace) -> int:
+    printers = _printers(args)
+    if not printers:
+        _note(f"no printers configured in {args.config or default_config_path()}")
+        return EXIT_OK
+    rows = [("NAME", "ADDRESS", "CAPABILITIES")]
+    rows += [(p.name, f"{p.called_ae}@{p.host}:{p.port}", _capabilities(p))
+             for p in printers.values()]
+    _print_table(rows)
+    return EXIT_OK
+
+
+def _capabilities(printer: PrinterConfig) -> str:
+    features = ["color" if printer.color else "grayscale", f"{printer.bits} bit"]
+    features += [name for name, present in (
+        ("presentation LUT", printer.presentation_lut), ("annotation", printer.annotation),
+        ("print job", printer.print_job), ("implicit VR only", printer.implicit_only)) if present]
+    if printer.film_sizes:
+        features.append("films " + "/".join(printer.film_sizes))
+    if printer.display_formats:
+        features.append("formats " + "/".join(printer.display_formats))
+    return ", ".join(features)
+
+
+# --------------------------------------------------------------------------
+# plumbing
+# --------------------------------------------------------------------------
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "print": _cmd_print, "submit": _cmd_submit, "worker": _cmd_worker, "jobs": _cmd_jobs,
+    "cancel": _cmd_cancel, "retry": _cmd_retry, "status": _cmd_status,
+    "printers": _cmd_printers,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one print-scu command; the exit status."""
+    args = _parser().parse_args(argv)
+    # The worker's log is for `print-scu worker`; elsewhere jobs and events tell.
+    logging.getLogger("print_scu").addHandler(logging.NullHandler())
+    try:
+        return COMMANDS[args.command](args)
+    except (UserError, ConfigError, OptionError, PrepareError, QueueError) as exc:
+        print(f"print-scu: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # e.g. a spool directory that cannot be created
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"print-scu: error:{where} {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # before a job exists (printing catches SIGINT itself)
+        print("print-scu: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGTERM or SIGINT while the block runs (main thread only)."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda _signum, _frame: stop.set())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _note(text: str) -> None:
+    print(f"print-scu: {text}", file=sys.stderr, flush=True)
+
+
+def _time(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    """Rows as left-aligned columns two spaces apart."""
+    if not rows:
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+              .rstrip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from film.durable import fsync_directory
 from film.model import RenderedFilm
 from lut.density import lightbox_gray_levels
 
@@ -420,15 +421,4 @@ def _staging(directory: Path) -> Iterator[Callable[[Path, bytes], None]]:
     finally:
         for temporary, _ in staged:  # only those not renamed still exist
             temporary.unlink(missing_ok=True)
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make renames in ``directory`` durable (POSIX; a no-op elsewhere)."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    fsync_directory(directory)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from film.durable import fsync_directory, write_durably
 from film.model import (
     AnnotationContent,
     DecimateCropBehavior,
@@ -86,11 +87,10 @@ class Spool:
                 for i, f in enumerate(job.films)
             ],
         }
-        _write_synced(staging / "pixels.npz", lambda fh: np.savez(fh, **arrays))
-        _write_synced(staging / "job.json",
-                      lambda fh: fh.write(json.dumps(document, default=str).encode()))
+        write_durably(staging / "pixels.npz", lambda fh: np.savez(fh, **arrays))
+        write_durably(staging / "job.json", json.dumps(document, default=str).encode())
         os.replace(staging, final)
-        _fsync_dir(self.root)
+        fsync_directory(self.root)
 
     def load(self, job_uid: str) -> SpooledJob:
         path = self._path(job_uid)
@@ -104,7 +104,7 @@ class Spool:
 
     def remove(self, job_uid: str) -> None:
         shutil.rmtree(self._path(job_uid), ignore_errors=True)
-        _fsync_dir(self.root)
+        fsync_directory(self.root)
 
     def quarantine(self, job_uid: str) -> Path:
         """Move a job that cannot be rendered aside, for a human to look at."""
@@ -121,21 +121,6 @@ class Spool:
         jobs = [p for p in self.root.iterdir()
                 if p.is_dir() and p != self.failed_dir and (p / "job.json").exists()]
         return [p.name for p in sorted(jobs, key=lambda p: p.stat().st_mtime)]
-
-
-def _write_synced(path: Path, write) -> None:
-    with path.open("wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _lut_to_json(lut: PresentationLUT | None, key: str, arrays: dict[str, np.ndarray]

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from film.durable import fsync_directory, write_durably
 from print_scu.options import PrintPriority
 from print_scu.prepare import PreparedImage
 
@@ -224,11 +225,11 @@ class JobQueue:
             described = {"images": [
                 {"photometric": image.photometric, "bits": image.bits, "source": image.source}
                 for image in film]}
-            _write_durably(staging / f"film-{index}.npz", arrays.getvalue())
-            _write_durably(staging / f"film-{index}.json", json.dumps(described).encode())
-        _fsync_directory(staging)
+            write_durably(staging / f"film-{index}.npz", arrays.getvalue())
+            write_durably(staging / f"film-{index}.json", json.dumps(described).encode())
+        fsync_directory(staging)
         os.rename(staging, self._job_dir(job_id))
-        _fsync_directory(self.jobs_dir)
+        fsync_directory(self.jobs_dir)
 
     # -- the worker's side --------------------------------------------------------------
 
@@ -404,7 +405,7 @@ class JobQueue:
             job_id = _directory_job_id(entry.name)
             if job_id is not None and job_id not in wanted:
                 shutil.rmtree(entry, ignore_errors=True)
-        _fsync_directory(self.jobs_dir)
+        fsync_directory(self.jobs_dir)
 
     # -- events -------------------------------------------------------------------------
 
@@ -427,7 +428,7 @@ class JobQueue:
 
     def _remove_pixels(self, job_id: int) -> None:
         shutil.rmtree(self._job_dir(job_id), ignore_errors=True)
-        _fsync_directory(self.jobs_dir)
+        fsync_directory(self.jobs_dir)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -511,17 +512,3 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _write_durably(path: Path, data: bytes) -> None:
-    with path.open("xb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make entries created, renamed or removed in ``directory`` durable."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

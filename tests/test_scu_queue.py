@@ -168,7 +168,7 @@ def test_a_submission_that_cannot_write_its_pixels_leaves_nothing(
             raise OSError(28, "No space left on device", str(path))
         path.write_bytes(data)
 
-    monkeypatch.setattr(queue_module, "_write_durably", full_disk)
+    monkeypatch.setattr(queue_module, "write_durably", full_disk)
     with pytest.raises(OSError, match="No space left"):
         queue.submit(printer(), PrintOptions(), seeded_films(9))
     assert writes == ["film-0.npz", "film-0.json", "film-1.npz"]

@@ -133,15 +133,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def _printer_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--printer", "-P", metavar="NAME", help="a printer of --config")
-    _adhoc_arguments(command)
+    adhoc = _adhoc_arguments(command)
+    adhoc.add_argument("--dpi", type=float,
+                       help="printer pixels per inch, for --resample (profiles set dpi)")
 
 
-def _adhoc_arguments(command: argparse.ArgumentParser) -> None:
+def _adhoc_arguments(command: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     group = command.add_argument_group("a printer not in --config")
     group.add_argument("--host", help="printer host name or address")
     group.add_argument("--port", type=int, help="printer TCP port")
     group.add_argument("--called-ae", metavar="AET", help="printer AE title")
     group.add_argument("--calling-ae", metavar="AET", help="our AE title [default FILMBOX_SCU]")
+    return group
 
 
 def _print_options(command: argparse.ArgumentParser) -> None:
@@ -197,6 +200,10 @@ def _print_options(command: argparse.ArgumentParser) -> None:
                        help="frames of multi-frame files: all or e.g. 1,3-5 [default all]")
     image.add_argument("--keep-monochrome1", action="store_true",
                        help="send MONOCHROME1 as is (else inverted to MONOCHROME2)")
+    image.add_argument("--resample", action="store_true",
+                       help="resample each image to its image box's size at the printer's "
+                            "resolution, so the printer need not magnify; off: leave "
+                            "magnification to the printer")
 
     network = command.add_argument_group("network")
     network.add_argument("--implicit-only", action="store_true",
@@ -214,7 +221,7 @@ def _options(args: argparse.Namespace) -> PrintOptions:
                      "color", "annotations", "frames")
         if getattr(args, name) is not None
     }
-    for flag in ("session_print", "implicit_only", "keep_monochrome1"):
+    for flag in ("session_print", "implicit_only", "keep_monochrome1", "resample"):
         values[flag] = getattr(args, flag)
     if args.window is not None:
         values.update(_window(args.window))
@@ -295,7 +302,7 @@ def _submit(args: argparse.Namespace) -> tuple[JobQueue, PrinterConfig, int, int
     """
     options = _options(args)
     printer = _chosen_printer(
-        args, color=bool(options.color), bits=options.bits or 8,
+        args, dpi=args.dpi, color=bool(options.color), bits=options.bits or 8,
         presentation_lut=any(v is not None for v in (options.plut, options.illumination,
                                                      options.reflected_ambient_light)),
         annotation=bool(options.annotations), implicit_only=options.implicit_only)

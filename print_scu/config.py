@@ -8,6 +8,7 @@ default attributes by DICOM keyword::
     host = "10.0.0.7"
     port = 104
     called_ae = "DRYVIEW"
+    dpi = 320                                # printer pixels per inch, for --resample
     film_sizes = ["14INX17IN", "8INX10IN"]
 
     [printers.dryview.session_defaults]      # Film Session N-CREATE
@@ -27,7 +28,8 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from types import NoneType
+from typing import Any, get_args, get_type_hints
 
 from film.display_format import DisplayFormatKind
 from film.sizes import FilmSizeID
@@ -62,8 +64,10 @@ class PrinterConfig:
     to propose and what to send: ``color`` uses Basic Color Print
     Management, ``bits`` is the grayscale P-Value depth (8 or 12). Empty
     ``film_sizes`` / ``display_formats`` (kinds such as "STANDARD") mean the
-    printer is not restricted. The defaults dicts hold Film Session and Film
-    Box N-CREATE attributes by DICOM keyword (densities in hundredths of OD).
+    printer is not restricted. ``dpi`` is the printer's resolution in
+    printer pixels per inch (None: unknown), needed to resample images to
+    their image boxes. The defaults dicts hold Film Session and Film Box
+    N-CREATE attributes by DICOM keyword (densities in hundredths of OD).
     Invalid values raise :class:`ConfigError` naming the key.
     """
 
@@ -85,6 +89,7 @@ class PrinterConfig:
     configuration_retrieval: bool = False
     film_sizes: tuple[str, ...] = ()
     display_formats: tuple[str, ...] = ()
+    dpi: float | None = None
     annotation_format_id: str = "LABEL"
     annotation_boxes: int = 2
     session_defaults: dict[str, Any] = field(default_factory=dict)
@@ -144,6 +149,10 @@ _REQUIRED = tuple(f.name for f in dataclasses.fields(PrinterConfig)
 def _convert(key: str, value: Any) -> Any:
     """``value`` as the field's type; TOML integers are accepted for float fields."""
     kind = _FIELD_TYPES[key]
+    if NoneType in get_args(kind):  # an optional field: None, or a value of its other type
+        if value is None:
+            return None
+        [kind] = [arg for arg in get_args(kind) if arg is not NoneType]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind == tuple[str, ...] and isinstance(value, list):
@@ -191,6 +200,8 @@ def _first_problem(config: PrinterConfig) -> tuple[str, str] | None:
         return "max_attempts", f"{config.max_attempts} must be at least 1"
     if config.bits not in P_VALUE_BITS:
         return "bits", f"{config.bits} is not 8 or 12"
+    if config.dpi is not None and not config.dpi > 0:
+        return "dpi", f"{config.dpi} printer pixels per inch must be positive"
     if config.annotation_boxes < 1:
         return "annotation_boxes", f"{config.annotation_boxes} must be at least 1"
     for size in config.film_sizes:

@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DensityTerm", "FILM_BOX_DEFAULT_KEYWORDS", "FILM_SESSION_DEFAULT_KEYWORDS", "OptionError",
     "PLUT_SHAPES", "PRESENTATION_LUT_KEYWORDS", "PrintOptions", "PrintPriority",
-    "RequestedResolution", "Trim", "check_attribute", "film_box_attributes", "frame_indices",
-    "image_box_attributes", "p_value_bits", "parse_display_format", "prints_color",
-    "session_attributes",
+    "RequestedResolution", "Trim", "check_attribute", "film_box_attributes", "film_geometry",
+    "frame_indices", "image_box_attributes", "p_value_bits", "parse_display_format",
+    "prints_color", "session_attributes",
 ]
 
 
@@ -277,8 +277,11 @@ class PrintOptions:
     and ``empty_density`` BLACK, WHITE or hundredths of OD, ``illumination``
     and ``reflected_ambient_light`` cd/m². ``window`` is (center, width) in
     the units of the image's modality output (HU for CT). ``frames`` picks
-    frames of multi-frame images ("all" or e.g. "1,3-5", 1-based). Values
-    are checked and normalised when built; OptionError names the option.
+    frames of multi-frame images ("all" or e.g. "1,3-5", 1-based).
+    ``resample`` resizes each image to its image box at the printer's dpi
+    (:mod:`print_scu.resample`) instead of leaving magnification to the
+    printer. Values are checked and normalised when built; OptionError
+    names the option.
     """
 
     film_size: str | None = None
@@ -309,6 +312,7 @@ class PrintOptions:
     implicit_only: bool = False
     frames: str | None = None
     keep_monochrome1: bool = False
+    resample: bool = False
 
     def __post_init__(self) -> None:
         for option, keyword in _OPTION_ATTRIBUTES.items():
@@ -318,7 +322,8 @@ class PrintOptions:
                     setattr(self, option, check_attribute(keyword, value))
                 except OptionError as exc:
                     raise OptionError(f"{option}: {exc}") from None
-        for option in ("trim", "color", "session_print", "implicit_only", "keep_monochrome1"):
+        for option in ("trim", "color", "session_print", "implicit_only", "keep_monochrome1",
+                       "resample"):
             value = getattr(self, option)
             if value is not None and not isinstance(value, bool):
                 raise OptionError(f"{option}: must be true or false, not {value!r}")
@@ -435,6 +440,19 @@ def p_value_bits(options: PrintOptions, printer: PrinterConfig) -> int:
     return bits
 
 
+def film_geometry(options: PrintOptions, printer: PrinterConfig) -> tuple[str, str]:
+    """(Film Size ID, Film Orientation) the job's films are taken to have.
+
+    The option, else the printer's film box default, else 14INX17IN and
+    PORTRAIT (the defaults the client assumes for a printer that says nothing).
+    """
+    size = options.film_size or printer.film_box_defaults.get("FilmSizeID",
+                                                              FilmSizeID.IN_14X17.value)
+    orientation = options.orientation or printer.film_box_defaults.get(
+        "FilmOrientation", FilmOrientation.PORTRAIT.value)
+    return size, orientation
+
+
 def session_attributes(options: PrintOptions, printer: PrinterConfig) -> Dataset:
     """Film Session N-CREATE attributes: the printer's session defaults, then the options."""
     values: dict[str, Any] = dict(printer.session_defaults)
@@ -453,7 +471,9 @@ def film_box_attributes(options: PrintOptions, printer: PrinterConfig) -> Datase
     lists, annotations on a printer without Basic Annotation Box or beyond
     its ``annotation_boxes``, a Presentation LUT, Illumination or Reflected
     Ambient Light on a printer without the Presentation LUT SOP Class, and
-    Min Density not below Max Density.
+    Min Density not below Max Density. With ``options.resample`` the film
+    size and orientation the images were resampled for are always sent, and
+    Magnification Type NONE unless the options choose one.
     """
     values: dict[str, Any] = {"ImageDisplayFormat": options.display_format,
                               **printer.film_box_defaults}
@@ -465,6 +485,9 @@ def film_box_attributes(options: PrintOptions, printer: PrinterConfig) -> Datase
         "Trim": options.trim, "Illumination": options.illumination,
         "ReflectedAmbientLight": options.reflected_ambient_light,
     })
+    if options.resample:
+        values["FilmSizeID"], values["FilmOrientation"] = film_geometry(options, printer)
+        values["MagnificationType"] = options.magnification or MagnificationType.NONE.value
     if options.annotations:
         values["AnnotationDisplayFormatID"] = printer.annotation_format_id
     _check_film_box(values, options, printer)

@@ -34,6 +34,7 @@ from print_scu.options import (
     p_value_bits,
     prints_color,
 )
+from print_scu.resample import resample_images
 
 __all__ = ["PrepareError", "PreparedImage", "load_plut", "prepare_files"]
 
@@ -70,7 +71,9 @@ def prepare_files(paths: list[Path], options: PrintOptions,
     applies to grayscale printers only (RGB has no inverted form). Raises
     PrepareError for the first file that cannot be printed, OptionError for
     options the printer cannot honour (color on a grayscale printer, 12 bits
-    on an 8-bit one).
+    on an 8-bit one, resampling for a printer of unknown dpi). With
+    ``options.resample`` each image is resized to its image box
+    (:func:`print_scu.resample.resample_images`).
     """
     color = prints_color(options, printer)
     bits = RGB_BITS if color else p_value_bits(options, printer)
@@ -92,7 +95,7 @@ def prepare_files(paths: list[Path], options: PrintOptions,
                 raise PrepareError(f"{path}: cannot decode or convert frame {index + 1} of "
                                    f"{frame_count} ({_syntax(ds)}): {exc}") from exc
             images.append(PreparedImage(pixels, photometric, bits, f"{path}#{index + 1}"))
-    return images
+    return resample_images(images, options, printer) if options.resample else images
 
 
 def read_image(path: Path) -> Dataset:

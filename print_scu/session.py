@@ -45,7 +45,9 @@ from print_scu.dimse import (
 from print_scu.options import OptionError, PrintOptions, prints_color
 from print_scu.prepare import PreparedImage, PrepareError, load_plut
 
-__all__ = ["PrintError", "PrinterSession", "PrinterState", "RETRYABLE_STATUSES"]
+__all__ = [
+    "PrintError", "PrinterSession", "PrinterState", "RETRYABLE_STATUSES", "supported_film_sizes",
+]
 
 #: Failure statuses worth another attempt later: print queue full (0xC601,
 #: 0xC602, PS3.4 H.4.1.2.4 and H.4.2.2.4) and resource limitation (0x0213).
@@ -349,12 +351,31 @@ class PrinterSession:
         job.association, job.film_session_uid, job.plut_uid = assoc, None, None
         try:
             attributes = job_options.session_attributes(job.options, self.printer)
+            film_size = job_options.film_box_attributes(job.options, self.printer).get(
+                "FilmSizeID")
         except OptionError as exc:
             raise PrintError(f"{job.label}: {exc}") from exc
+        self._check_film_size(job, film_size)
         _status, job.film_session_uid = self._call(assoc.create_film_session, attributes)
         self._check(assoc, f"{job.label}: film session")
         if job.options.plut is not None:
             job.plut_uid = self._create_plut(job, assoc, images)
+
+    def _check_film_size(self, job: _Job, film_size: str | None) -> None:
+        """Refuse a film size the printer's Printer Configuration does not list.
+
+        Asked only of a printer with ``configuration_retrieval`` and no
+        ``film_sizes`` in its profile, for a job that names its film size;
+        a printer that lists no sizes is not restricted. The PrintError is
+        final: the printer will not grow the size.
+        """
+        if film_size is None or self.printer.film_sizes or not self.printer.configuration_retrieval:
+            return
+        supported = supported_film_sizes(self.printer_configuration())
+        if supported and film_size not in supported:
+            raise PrintError(f"{job.label}: Film Size ID (2010,0050) {film_size} is not "
+                             f"supported by printer {self.printer.name} (its Printer "
+                             f"Configuration lists {', '.join(supported)})")
 
     def _create_plut(self, job: _Job, assoc: PrintAssociation,
                      images: list[PreparedImage]) -> str | None:
@@ -437,6 +458,22 @@ def _image_box(position: int, image: PreparedImage, color: bool,
         return color_image_box(position, image.pixels, **attributes)
     return grayscale_image_box(position, image.pixels, image.bits, image.photometric,
                                **attributes)
+
+
+def supported_film_sizes(configuration: Dataset | None) -> tuple[str, ...]:
+    """Film Size IDs of a Printer Configuration Retrieval reply, in order, without repeats.
+
+    From the Film Size ID (2010,0050) of every Supported Image Display
+    Formats Sequence (2000,00A8) item of every Printer Configuration Sequence
+    (2000,001E) item (PS3.3 C.13.10); empty if there are none.
+    """
+    if configuration is None:
+        return ()
+    sizes = (str(display_format.FilmSizeID)
+             for item in configuration.get("PrinterConfigurationSequence", [])
+             for display_format in item.get("SupportedImageDisplayFormatsSequence", [])
+             if display_format.get("FilmSizeID"))
+    return tuple(dict.fromkeys(sizes))
 
 
 def _print_job_uid(reply: Dataset | None) -> str | None:

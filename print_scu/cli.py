@@ -50,7 +50,7 @@ from print_scu.options import (
     p_value_bits,
     session_attributes,
 )
-from print_scu.prepare import PrepareError, load_plut, prepare_files
+from print_scu.prepare import PrepareError, inline_plut, prepare_files
 from print_scu.queue import JobQueue, JobRecord, JobState, QueueError
 from print_scu.session import PrintError, PrinterSession
 from print_scu.worker import Worker
@@ -225,8 +225,6 @@ def _options(args: argparse.Namespace) -> PrintOptions:
         values[flag] = getattr(args, flag)
     if args.window is not None:
         values.update(_window(args.window))
-    if "plut" in values and Path(values["plut"]).is_file():
-        values["plut"] = str(Path(values["plut"]).resolve())  # the worker runs elsewhere
     try:
         return PrintOptions(**values)
     except OptionError as exc:
@@ -309,8 +307,8 @@ def _submit(args: argparse.Namespace) -> tuple[JobQueue, PrinterConfig, int, int
     try:
         session_attributes(options, printer)
         film_box_attributes(options, printer)
-        if options.plut is not None:
-            load_plut(options.plut, p_value_bits(options, printer))
+        if options.plut is not None:  # stored as a table: the file may vanish after submit
+            options.plut = inline_plut(options.plut, p_value_bits(options, printer))
         images = prepare_files(args.files, options, printer)
     except (OptionError, PrepareError) as exc:
         raise UserError(str(exc)) from None

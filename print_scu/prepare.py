@@ -181,6 +181,10 @@ def _rgb(ds: Dataset, index: int) -> np.ndarray:
     return np.rint(pixels * (255.0 / top)).astype(np.uint8)
 
 
+#: Prefix of a Presentation LUT table stored inline in a job's options (see inline_plut).
+INLINE_TABLE = "TABLE:"
+
+
 def load_plut(spec: str | None, bits: int) -> Dataset | None:
     """Presentation LUT N-CREATE attribute list for ``spec``, None when ``spec`` is None.
 
@@ -197,6 +201,14 @@ def load_plut(spec: str | None, bits: int) -> Dataset | None:
     shape = spec.strip().upper()
     if shape in PLUT_SHAPES:
         return PresentationLUT(shape=PresentationLUTShape(shape)).to_dataset()
+    if spec.startswith(INLINE_TABLE):
+        source, data = "stored Presentation LUT", spec[len(INLINE_TABLE):].encode("ascii")
+        try:
+            lut = _text_lut(Path(source), data)
+            lut.check_bits(bits)
+        except PresentationLUTError as exc:
+            raise PrepareError(f"{source}: not a usable Presentation LUT: {exc}") from None
+        return lut.to_dataset()
     path = Path(spec)
     try:
         data = path.read_bytes()
@@ -209,6 +221,20 @@ def load_plut(spec: str | None, bits: int) -> Dataset | None:
     except PresentationLUTError as exc:
         raise PrepareError(f"{path}: not a usable Presentation LUT: {exc}") from None
     return lut.to_dataset()
+
+
+def inline_plut(spec: str | None, bits: int) -> str | None:
+    """``spec`` with a LUT file replaced by its table, for storing in a queued job.
+
+    A job keeps every option at submit time so its input files may vanish
+    afterwards; a LUT file is one of them. Shapes pass through unchanged.
+    """
+    dataset = load_plut(spec, bits)
+    if dataset is None or "PresentationLUTShape" in dataset:
+        return spec
+    lut = PresentationLUT.from_dataset(dataset)
+    numbers = [*lut.descriptor, *(int(v) for v in lut.data)]
+    return INLINE_TABLE + " ".join(str(n) for n in numbers)
 
 
 def _dicom_lut(path: Path) -> PresentationLUT:

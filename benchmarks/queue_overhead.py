@@ -70,13 +70,9 @@ def direct(printer, options: PrintOptions, films) -> float:
     return time.perf_counter() - started
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--films", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args(argv)
-    films = _films(args.films)
+def measure(film_count: int, runs: int) -> dict:
+    """Median seconds of ``film_count`` films through the queue and direct, alternating."""
+    films = _films(film_count)
     options = PrintOptions(display_format="STANDARD\\2,2")
     port = free_port()
     with tempfile.TemporaryDirectory() as work:
@@ -87,16 +83,26 @@ def main(argv: list[str] | None = None) -> int:
         queued, sent = [], []
         try:
             direct(printer, options, films[:1])  # warm-up
-            for run in range(args.runs):
+            for run in range(runs):
                 queued.append(through_queue(work_dir / f"spool{run}", printer, options, films))
                 sent.append(direct(printer, options, films))
         finally:
             printer_process.terminate()
             printer_process.wait(timeout=60)
-    result = {"films": args.films, "runs": args.runs,
+    result = {"films": film_count, "runs": runs,
               "queue_median_s": statistics.median(queued),
               "direct_median_s": statistics.median(sent)}
     result["ratio"] = result["queue_median_s"] / result["direct_median_s"]
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--films", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    result = measure(args.films, args.runs)
     print(f"{args.films} films x {BOXES} images {IMAGE_SIDE}²: queue "
           f"{result['queue_median_s']:.3f} s, direct {result['direct_median_s']:.3f} s, "
           f"ratio {result['ratio']:.2f}")

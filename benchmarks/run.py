@@ -34,13 +34,15 @@ from print_scu.dimse import PrintAssociation, PrinterAddress, grayscale_image_bo
 IMAGE_SIZE = 2048
 
 
-def _images(count: int, seed: int = 1) -> list[np.ndarray]:
+def random_images(count: int, side: int = IMAGE_SIZE, seed: int = 1) -> list[np.ndarray]:
+    """``count`` uniformly random 8-bit images of ``side`` × ``side`` pixels."""
     rng = np.random.default_rng(seed)
-    return [rng.integers(0, 256, (IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8) for _ in range(count)]
+    return [rng.integers(0, 256, (side, side), dtype=np.uint8) for _ in range(count)]
 
 
-def print_one_film(port: int, images: list[np.ndarray]) -> float:
-    """Seconds from association request to release for one STANDARD\\2,2 film."""
+def print_one_film(port: int, images: list[np.ndarray],
+                   display_format: str = "STANDARD\\2,2") -> float:
+    """Seconds from association request to release for one 14×17 in film of ``images``."""
     boxes = [grayscale_image_box(i, image, 8) for i, image in enumerate(images, 1)]
     started = time.perf_counter()
     with PrintAssociation(PrinterAddress("127.0.0.1", port, "FILMBOX", calling_ae="BENCH"),
@@ -49,7 +51,7 @@ def print_one_film(port: int, images: list[np.ndarray]) -> float:
         session.NumberOfCopies = 1
         _, session_uid = scu.create_film_session(session)
         box = Dataset()
-        box.ImageDisplayFormat = "STANDARD\\2,2"
+        box.ImageDisplayFormat = display_format
         box.FilmSizeID = "14INX17IN"
         _, refs = scu.create_film_box(box, film_session_uid=session_uid)
         for uid, modification in zip(refs.image_box_uids, boxes, strict=True):
@@ -61,7 +63,7 @@ def print_one_film(port: int, images: list[np.ndarray]) -> float:
 
 
 def bench_ingest(runs: int) -> dict:
-    images = _images(4)
+    images = random_images(4)
     port = free_port()
     with tempfile.TemporaryDirectory() as out:
         process = start_print_scp(Path(out), port)
@@ -71,16 +73,21 @@ def bench_ingest(runs: int) -> dict:
         finally:
             process.terminate()
             process.wait(timeout=60)
-    return _summary(times, pixel_bytes=4 * IMAGE_SIZE * IMAGE_SIZE)
+    return summary(times, pixel_bytes=4 * IMAGE_SIZE * IMAGE_SIZE)
 
 
-def bench_render(runs: int, dpi: int = 300) -> dict:
-    images = _images(4)
-    spec = FilmSpec(
-        film_size_id="14INX17IN", orientation="PORTRAIT", image_display_format="STANDARD\\2,2",
+def film_spec(images: list[np.ndarray], display_format: str = "STANDARD\\2,2",
+              dpi: int = 300) -> FilmSpec:
+    """A 14×17 in portrait film of 8-bit MONOCHROME2 ``images`` at ``dpi``, bilinear."""
+    return FilmSpec(
+        film_size_id="14INX17IN", orientation="PORTRAIT", image_display_format=display_format,
         image_boxes=[ImageBoxContent(i, ImagePixels(image, "MONOCHROME2", 8))
                      for i, image in enumerate(images, 1)],
         magnification_type=MagnificationType.BILINEAR, resolution_dpi=dpi)
+
+
+def bench_render(runs: int, dpi: int = 300) -> dict:
+    spec = film_spec(random_images(4), dpi=dpi)
     render_times, write_times = [], []
     with tempfile.TemporaryDirectory() as out:
         for run in range(runs + 1):
@@ -93,11 +100,12 @@ def bench_render(runs: int, dpi: int = 300) -> dict:
                 render_times.append(rendered - started)
                 write_times.append(written - rendered)
     total = [r + w for r, w in zip(render_times, write_times, strict=True)]
-    return {"render": _summary(render_times), "write": _summary(write_times),
-            "total": _summary(total), "canvas_px": list(film.density.shape[::-1])}
+    return {"render": summary(render_times), "write": summary(write_times),
+            "total": summary(total), "canvas_px": list(film.density.shape[::-1])}
 
 
-def _summary(times: list[float], pixel_bytes: int | None = None) -> dict:
+def summary(times: list[float], pixel_bytes: int | None = None) -> dict:
+    """Median, min and max of ``times`` (s), and MiB/s of ``pixel_bytes`` at the median."""
     result = {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
               "runs": len(times)}
     if pixel_bytes:

@@ -73,8 +73,6 @@ class EventChannel:
         self._assoc = assoc
         self._queue: queue.Queue[OutboundEvent | None] = queue.Queue()
         self._message_ids = itertools.count(1)
-        self.delivered = 0
-        self.failed = 0
         self._thread = threading.Thread(
             target=self._run, name=f"events-{assoc.name}", daemon=True
         )
@@ -110,7 +108,6 @@ class EventChannel:
             if not self._assoc.is_established:
                 LOG.info("%s: association gone, event %s not delivered",
                          self._assoc.name, event.description)
-                self.failed += 1
                 continue
             self._deliver(event)
 
@@ -135,13 +132,11 @@ class EventChannel:
             response = self._router.send_request(request, context.context_id,
                                                  self.response_timeout)
         except Exception as exc:  # a peer that vanished mid-send must not kill the channel
-            self.failed += 1
             LOG.warning("%s: N-EVENT-REPORT %s failed: %s",
                         self._assoc.name, event.description, exc)
             return
         code = getattr(response, "Status", None)
         if code is None:
-            self.failed += 1
             if self._router.peer_gone():
                 LOG.info("%s: N-EVENT-REPORT %s: peer left before answering",
                          self._assoc.name, event.description)
@@ -149,7 +144,6 @@ class EventChannel:
                 LOG.warning("%s: N-EVENT-REPORT %s: no response within %.0f s",
                             self._assoc.name, event.description, self.response_timeout)
         else:
-            self.delivered += 1
             LOG.info("%s: N-EVENT-REPORT %s -> 0x%04X", self._assoc.name, event.description, code)
 
 

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ class SpooledJob:
     created: str  # ISO 8601
     films: list[SpooledFilm]
     session_label: str | None = None
-    attempts: int = field(default=0)
 
 
 class Spool:

@@ -14,8 +14,9 @@ reported as the ratio A/B of the medians:
    suite waits until print-scp has written the previous film, so background
    rendering does not overlap the next ingest.
 2. render: 14×17 in at 150/300/600 dpi with 1, 4 and 20 images (render_film +
-   write_film) against Pillow encoding the same final canvases (8-bit light
-   box PNG + 16-bit density PNG, the writer's compress level) alone.
+   write_film) against encoding the same final canvases (8-bit light box PNG
+   + 16-bit density PNG) alone: with Pillow at the writer's zlib settings
+   (level 1, Z_RLE; the issue's baseline) and with the writer's own encoder.
 3. end to end: N films from ``print-scu print`` processes (each its own
    spool) until every PDF exists, 1/4/16 concurrent processes; 8×10 in films
    of one 512² image at the printer's standard 150 dpi, print-scp with two
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,8 +52,9 @@ from PIL import Image
 from run import film_spec, print_one_film, random_images, summary
 
 from film.model import FilmSpec
+from film.png import encode_raster, png_file
 from film.render import render_film
-from film.writers import PNG_COMPRESS_LEVEL, write_film
+from film.writers import write_film
 from print_scp.launcher import free_port, start_print_scp
 
 FORMATS = {1: "STANDARD\\1,1", 4: "STANDARD\\2,2", 9: "STANDARD\\3,3", 16: "STANDARD\\4,4",
@@ -166,14 +169,24 @@ def smooth_images(count: int, side: int) -> list[np.ndarray]:
             for _ in range(count)]
 
 
-def _encode(pixels: np.ndarray, dpi: int) -> None:
-    Image.fromarray(pixels).save(io.BytesIO(), format="PNG", compress_level=PNG_COMPRESS_LEVEL,
-                                 dpi=(dpi, dpi))
+def _pillow_encode(pixels: np.ndarray, dpi: int) -> None:
+    """Pillow's PNG at the writer's zlib settings (level 1, run-length strategy)."""
+    Image.fromarray(pixels).save(io.BytesIO(), format="PNG", compress_level=1,
+                                 compress_type=zlib.Z_RLE, dpi=(dpi, dpi))
+
+
+def _filmbox_encode(pixels: np.ndarray, dpi: int) -> None:
+    """The writer's own PNG encoder alone (film.png)."""
+    png_file(encode_raster(pixels), dpi)
 
 
 def render_case(workdir: Path, images: list[np.ndarray], count: int, dpi: int,
                 runs: int) -> dict:
-    """render_film + write_film vs Pillow encoding the two final PNG canvases, alternating."""
+    """render_film + write_film vs encoding the two final PNG canvases alone, alternating.
+
+    Two baselines: Pillow at the writer's zlib settings (the issue's "bare
+    encode") and the writer's own encoder (film.png), which is the stricter.
+    """
     spec = film_spec(images, FORMATS[count], dpi)
     written: list = []
 
@@ -188,18 +201,23 @@ def render_case(workdir: Path, images: list[np.ndarray], count: int, dpi: int,
     with Image.open(written[0].png) as light, Image.open(written[0].density_png) as density:
         canvases = [np.asarray(light), np.asarray(density).astype(np.uint16)]
 
-    def pillow() -> float:
-        started = time.perf_counter()
-        for canvas in canvases:
-            _encode(canvas, dpi)
-        return time.perf_counter() - started
+    def bare(encode: Callable[[np.ndarray, int], None]) -> Callable[[], float]:
+        def case() -> float:
+            started = time.perf_counter()
+            for canvas in canvases:
+                encode(canvas, dpi)
+            return time.perf_counter() - started
+        return case
 
-    times = alternate({"filmbox": ours, "pillow": pillow}, runs, warm_up=False)
+    times = alternate({"filmbox": ours, "pillow": bare(_pillow_encode),
+                       "encoder": bare(_filmbox_encode)}, runs, warm_up=False)
     for files in written:
         for path in (files.pdf, files.png, files.density_png, files.json):
             path.unlink()
     return {"filmbox": summary(times["filmbox"]), "pillow": summary(times["pillow"]),
+            "encoder": summary(times["encoder"]),
             "ratio": _ratio(times, "filmbox", "pillow"),
+            "ratio_to_own_encoder": _ratio(times, "filmbox", "encoder"),
             "canvas_px": list(canvases[0].shape[1::-1])}
 
 
@@ -316,10 +334,11 @@ def _print_table(results: dict) -> None:
     print(f"  ratio print-scp/dcmprscp: with dcmprscu {ingest['ratio_scp_with_dcmprscu']:.2f}, "
           f"with print-scu {ingest['ratio_scp_with_own_scu']:.2f}; "
           f"print-scu/dcmprscu to print-scp {ingest['ratio_scu_to_print_scp']:.2f}")
-    print("2. render + write 14×17 in vs Pillow encoding the same two PNG canvases")
+    print("2. render + write 14×17 in vs encoding the same two PNG canvases alone")
     for name, r in results["render"].items():
         row(f"{name} filmbox", r["filmbox"], f"{r['canvas_px'][0]}×{r['canvas_px'][1]} px")
-        row(f"{name} Pillow", r["pillow"], f"ratio {r['ratio']:.2f}")
+        row(f"{name} Pillow encode", r["pillow"], f"ratio {r['ratio']:.2f}")
+        row(f"{name} film.png encode", r["encoder"], f"ratio {r['ratio_to_own_encoder']:.2f}")
     print("3. end to end, print-scu print → every PDF exists (8×10 in, 1 × 512², 150 dpi)")
     for name, r in results["end_to_end"].items():
         row(name, r, f"{r['films_per_min']:.0f} films/min, print-scp peak RSS "

@@ -65,4 +65,4 @@ def pixels_to_density(pixels: np.ndarray, bits_stored: int, photometric: str,
     if pixels.size and (pixels.min() < 0 or pixels.max() >= table.size):
         raise ValueError(f"pixel values {pixels.min()}..{pixels.max()} are outside "
                          f"0..{table.size - 1} for Bits Stored {bits_stored}")
-    return table[pixels]
+    return table.take(pixels)  # np.take: same result as table[pixels], about twice as fast

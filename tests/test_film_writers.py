@@ -151,16 +151,16 @@ def test_rewriting_replaces_the_files(tmp_path):
 
 
 def test_failing_encoder_leaves_no_file(tmp_path, monkeypatch):
-    real_encode = writers._encode_png
+    real_encode = writers.encode_raster
     calls = []
 
-    def encode_then_fail(pixels, dpi):
+    def encode_then_fail(pixels):
         calls.append(pixels.dtype)
         if len(calls) == 2:  # the density PNG, after the light-box PNG was staged
             raise RuntimeError("disk on fire")
-        return real_encode(pixels, dpi)
+        return real_encode(pixels)
 
-    monkeypatch.setattr(writers, "_encode_png", encode_then_fail)
+    monkeypatch.setattr(writers, "encode_raster", encode_then_fail)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write_film(make_film(), tmp_path, "film-0002", {})
     assert os.listdir(tmp_path) == []

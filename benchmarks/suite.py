@@ -20,7 +20,7 @@ reported as the ratio A/B of the medians:
 3. end to end: N films from ``print-scu print`` processes (each its own
    spool) until every PDF exists, 1/4/16 concurrent processes; 8×10 in films
    of one 512² image at the printer's standard 150 dpi, print-scp with two
-   render threads; films per minute and print-scp's peak RSS (VmHWM), a fresh
+   render processes; films per minute and print-scp's peak RSS (VmHWM), a fresh
    print-scp per run. The 100-film cases run once (no median), to fit the
    suite in about 10 minutes.
 4. queue overhead: benchmarks/queue_overhead.py (queue / direct).
@@ -245,7 +245,7 @@ def bench_end_to_end(workdir: Path, runs: int, film_counts: list[int]) -> dict:
         for concurrency in (1, 4, 16):
             durations, peaks = [], []
             for _ in range(runs if films < 100 else 1):
-                with _PrintScp(workdir, "--render-threads", "2") as printer:
+                with _PrintScp(workdir, "--render-processes", "2") as printer:
                     durations.append(_print_films(workdir, printer, files[:films], concurrency))
                     peaks.append(printer.peak_rss_mib())
             median = statistics.median(durations)

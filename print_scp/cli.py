@@ -45,8 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--ae-title", "-a", help="AE title (default: the profile's, FILMBOX)")
     serve.add_argument("--strict", action="store_true",
                        help="answer deviations from the standard with failures")
-    serve.add_argument("--render-threads", type=int, default=1,
-                       help="films rendered in parallel (default 1)")
+    serve.add_argument("--render-processes", type=int, default=2,
+                       help="films rendered in parallel, each in its own process (default 2)")
     serve.add_argument("--verbose", "-v", action="store_true", help="log every DIMSE detail")
 
     for name, text in (("set-status", "change the printer's status (sends N-EVENT-REPORTs)"),
@@ -105,7 +105,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.strict:
         changes["strict"] = True
     profile = replace(profile, **changes)
-    server = PrintServer(profile, args.output, render_threads=max(1, args.render_threads))
+    server = PrintServer(profile, args.output, render_processes=max(1, args.render_processes))
     try:
         host, port = server.start(args.host, args.port)
     except OSError as exc:

@@ -1,24 +1,29 @@
 """The render worker: turns spooled print jobs into PDF, PNG, density map and JSON.
 
-Runs in threads of its own, never on a DIMSE thread. Jobs are taken by Print
-Priority (HIGH, MED, LOW), then in order of arrival. While the printer is in
-FAILURE (e.g. FILM JAM) nothing is printed, as on a real printer; jobs wait
-PENDING and resume when the printer returns to NORMAL or WARNING.
+``processes`` scheduler threads each take the next job, by Print Priority
+(HIGH, MED, LOW) then in order of arrival, and render its films one by one in
+a pool of as many processes (``print_scp.render_process``), so rendering
+uses every core and never runs on, or competes with, a DIMSE thread. While
+the printer is in FAILURE (e.g. FILM JAM) nothing is printed, as on a real
+printer; jobs wait PENDING and resume when the printer returns to NORMAL or
+WARNING. A render process that dies (killed, out of memory) fails its job
+and is replaced.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import multiprocessing
 import queue
 import threading
-from datetime import datetime
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from film.render import render_film
-from film.writers import write_film
 from print_scp.print_jobs import ExecutionStatus, PrintJob, PrintJobRegistry
 from print_scp.printer import Printer, PrinterStatus
+from print_scp.render_process import render_spooled_film
 from print_scp.spool import Spool
 
 LOG = logging.getLogger("print_scp.render")
@@ -27,11 +32,24 @@ _PRIORITY_RANK = {"HIGH": 0, "MED": 1, "LOW": 2}
 _IDLE_POLL = 0.2  # s, how often a waiting worker looks at the printer and for stop
 
 
+def _process_context() -> multiprocessing.context.BaseContext:
+    """forkserver where there is one (no fork of a threaded server), else spawn.
+
+    The fork server preloads the render modules once, so a new render
+    process starts in milliseconds.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["print_scp.render_process"])
+    return context
+
+
 class RenderWorker:
-    """Renders spooled jobs in ``threads`` threads until stopped."""
+    """Renders spooled jobs with ``processes`` render processes until stopped."""
 
     def __init__(self, spool: Spool, output_dir: Path, jobs: PrintJobRegistry,
-                 printer: Printer, printer_name: str, threads: int = 1):
+                 printer: Printer, printer_name: str, processes: int = 2):
         self._spool = spool
         self._output_dir = Path(output_dir)
         self._jobs = jobs
@@ -40,8 +58,11 @@ class RenderWorker:
         self._queue: queue.PriorityQueue[tuple[int, int, str]] = queue.PriorityQueue()
         self._sequence = itertools.count()
         self._stop = threading.Event()
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, name=f"render-{i}", daemon=True)
-                         for i in range(threads)]
+                         for i in range(processes)]
         self.films_rendered = 0
 
     def start(self) -> None:
@@ -67,11 +88,32 @@ class RenderWorker:
         self._queue.put((_PRIORITY_RANK.get(priority, 1), next(self._sequence), job_uid))
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Finish the job in hand, then stop; queued jobs stay in the spool."""
+        """Finish the film in hand, then stop; queued jobs stay in the spool."""
         self._stop.set()
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout)
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def _render_in_process(self, job_uid: str, index: int) -> str:
+        """Run one film in the pool (started on first use); the film's name."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self._processes, mp_context=_process_context())
+            pool = self._pool
+        future = pool.submit(render_spooled_film, str(self._spool.root), job_uid, index,
+                             str(self._output_dir))
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            with self._pool_lock:  # replace the pool once, whichever thread sees it first
+                if self._pool is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
+            raise
 
     def idle(self) -> bool:
         return self._queue.unfinished_tasks == 0
@@ -103,16 +145,16 @@ class RenderWorker:
             return
         self._jobs.set_status(job_uid, ExecutionStatus.PRINTING)
         try:
-            for film in spooled.films:
-                started = datetime.now()
-                rendered = render_film(film.spec)
-                metadata = dict(film.metadata)
-                metadata["rendered"] = {"started": started.isoformat(),
-                                        "finished": datetime.now().isoformat()}
-                write_film(rendered, self._output_dir, film.name, metadata)
+            for index in range(len(spooled.films)):
+                if self._stop.is_set():
+                    return  # stays in the spool; rendered again (whole) after a restart
+                name = self._render_in_process(job_uid, index)
                 self.films_rendered += 1
-                LOG.info("printed film %s (%s)", film.name, job_uid)
+                LOG.info("printed film %s (%s)", name, job_uid)
                 self._printer.film_printed()
+        except BrokenProcessPool:
+            self._fail(job_uid, "the render process died (killed, or out of memory)")
+            return
         except OSError as exc:
             self._fail(job_uid, f"cannot write output: {exc.strerror or exc}", info="PRINTER DOWN")
             return

@@ -62,7 +62,7 @@ def set_tcp_nodelay(event: evt.Event) -> None:
 class PrintServer:
     """A running (or ready to run) virtual printer."""
 
-    def __init__(self, profile: PrinterProfile, output_dir: Path, *, render_threads: int = 1,
+    def __init__(self, profile: PrinterProfile, output_dir: Path, *, render_processes: int = 2,
                  acse_timeout: float = 30, dimse_timeout: float = 60,
                  network_timeout: float = 120):
         self.profile = profile
@@ -72,7 +72,7 @@ class PrintServer:
         self.jobs = PrintJobRegistry()
         self.spool = Spool(self.output_dir / ".spool")
         self.worker = RenderWorker(self.spool, self.output_dir, self.jobs, self.printer,
-                                   profile.printer_name, threads=render_threads)
+                                   profile.printer_name, processes=render_processes)
         self.print_queue = PrintQueue(profile, self.spool, self.jobs, self.worker)
         self.hub = EventHub()
         self._contexts: dict[Association, AssociationContext] = {}

@@ -17,9 +17,11 @@ directory, both removed by :meth:`JobQueue.recover`. Each change is one
 transaction committed with synchronous=FULL in WAL mode, so a kill -9 at any
 point loses at most the change in flight.
 
-Concurrency: every call opens its own connection, so one :class:`JobQueue`
-serves any number of threads, and the worker and the CLI (separate processes)
-share the spool. Every change begins with BEGIN IMMEDIATE, which takes the
+Concurrency: each thread has a connection of its own, kept open for the
+life of the :class:`JobQueue` (closing the last connection of a WAL database
+checkpoints it: a cost per operation otherwise), so one queue serves any
+number of threads, and the worker and the CLI (separate processes) share the
+spool. Every change begins with BEGIN IMMEDIATE, which takes the
 database's write lock before anything is read, so two workers never claim the
 same job; the busy timeout makes a writer wait for the lock instead of failing.
 Liveness of a submitting process is checked by its pid, so a spool belongs to
@@ -34,8 +36,9 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -142,6 +145,10 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
+#: An event log entry: (job id, or None for the printer itself; printer name; text).
+EventEntry = tuple[int | None, str, str]
+
+
 class JobQueue:
     """Print jobs of one spool directory, shared by threads and processes."""
 
@@ -154,10 +161,11 @@ class JobQueue:
         self.db_path = self.spool_dir / DATABASE_NAME
         self.jobs_dir = self.spool_dir / JOBS_DIR_NAME
         self._clock = clock
+        self._local = threading.local()  # .conn: this thread's connection
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         try:
-            with self._connect() as conn:
-                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            conn = self._connect()
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":
                 raise QueueError(f"{self.db_path}: cannot use WAL journal mode (got {mode!r}); "
                                  "put the spool on a local file system")
@@ -265,8 +273,9 @@ class JobQueue:
             raise QueueError(f"job {job_id}: film {index + 1} is not in the spool "
                              f"({exc.filename} is missing)") from None
 
-    def film_done(self, job_id: int, index: int) -> None:
-        """Record film ``index`` (0-based) printed: ``films_done = index + 1``, committed now.
+    def film_done(self, job_id: int, index: int, events: Sequence[EventEntry] = ()) -> None:
+        """Record film ``index`` (0-based) printed: ``films_done = index + 1``, committed now,
+        with ``events`` (see :meth:`log_events`) in the same transaction.
 
         Recorded whatever the job's state: the film is on the printer.
         """
@@ -276,6 +285,7 @@ class JobQueue:
                 raise QueueError(f"job {job_id}: film index {index} is outside 0..{total - 1}")
             conn.execute("UPDATE jobs SET films_done = ?, updated = ? WHERE id = ?",
                          (index + 1, self._clock(), job_id))
+            _insert_events(conn, events, self._clock())
 
     def finish(self, job_id: int, state: JobState, error: str | None = None) -> bool:
         """End a printing job as DONE (all films printed; its pixels are deleted) or FAILED.
@@ -343,8 +353,8 @@ class JobQueue:
 
     def get(self, job_id: int) -> JobRecord | None:
         """The job ``job_id``, None if there is none."""
-        with self._connect() as conn:
-            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        conn = self._connect()
+        row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else _record(row)
 
     def jobs(self, states: Iterable[JobState] | None = None) -> list[JobRecord]:
@@ -353,15 +363,15 @@ class JobQueue:
         if states is not None:
             parameters = [JobState(s).value for s in states]
             query += f" WHERE state IN ({', '.join('?' * len(parameters))})"
-        with self._connect() as conn:
-            rows = conn.execute(query + " ORDER BY id", parameters).fetchall()
+        conn = self._connect()
+        rows = conn.execute(query + " ORDER BY id", parameters).fetchall()
         return [_record(row) for row in rows]
 
     def printers_with_work(self) -> list[str]:
         """Names of printers with queued jobs (due now or later), sorted."""
-        with self._connect() as conn:
-            rows = conn.execute("SELECT DISTINCT printer FROM jobs WHERE state = ?"
-                                " ORDER BY printer", (JobState.QUEUED.value,)).fetchall()
+        conn = self._connect()
+        rows = conn.execute("SELECT DISTINCT printer FROM jobs WHERE state = ?"
+                            " ORDER BY printer", (JobState.QUEUED.value,)).fetchall()
         return [row["printer"] for row in rows]
 
     # -- crashes ------------------------------------------------------------------------
@@ -397,10 +407,10 @@ class JobQueue:
         # List before reading the database: a directory seen here was created after its
         # reservation was committed, so the read below sees that reservation or its job.
         entries = list(self.jobs_dir.iterdir())
-        with self._connect() as conn:
-            wanted = {row[0] for row in conn.execute(
-                "SELECT id FROM jobs WHERE state != ? UNION SELECT id FROM reservations",
-                (JobState.DONE.value,))}
+        conn = self._connect()
+        wanted = {row[0] for row in conn.execute(
+            "SELECT id FROM jobs WHERE state != ? UNION SELECT id FROM reservations",
+            (JobState.DONE.value,))}
         for entry in entries:
             job_id = _directory_job_id(entry.name)
             if job_id is not None and job_id not in wanted:
@@ -411,14 +421,19 @@ class JobQueue:
 
     def log_event(self, job_id: int | None, printer: str, text: str) -> None:
         """Record what happened to a job (or, with ``job_id`` None, to a printer)."""
-        with self._write() as conn:
-            _insert_event(conn, job_id, printer, self._clock(), text)
+        self.log_events([(job_id, printer, text)])
+
+    def log_events(self, events: Sequence[EventEntry]) -> None:
+        """Record (job id or None, printer, text) entries in one transaction."""
+        if events:
+            with self._write() as conn:
+                _insert_events(conn, events, self._clock())
 
     def events(self, job_id: int | None) -> list[tuple[float, str]]:
         """(time, text) of a job's events (None: events of no job), oldest first."""
-        with self._connect() as conn:
-            rows = conn.execute("SELECT time, text FROM events WHERE job_id IS ? ORDER BY id",
-                                (job_id,)).fetchall()
+        conn = self._connect()
+        rows = conn.execute("SELECT time, text FROM events WHERE job_id IS ? ORDER BY id",
+                            (job_id,)).fetchall()
         return [(row["time"], row["text"]) for row in rows]
 
     # -- plumbing -----------------------------------------------------------------------
@@ -430,29 +445,29 @@ class JobQueue:
         shutil.rmtree(self._job_dir(job_id), ignore_errors=True)
         fsync_directory(self.jobs_dir)
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection of its own: autocommit, synchronous=FULL, and a busy timeout
-        (sqlite3_busy_timeout) so that waiting for another writer's lock is not an error."""
-        conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        try:
+    def _connect(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use: autocommit, synchronous=FULL,
+        and a busy timeout (sqlite3_busy_timeout) so that waiting for another writer's
+        lock is not an error. Closed when the queue object is garbage-collected."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA synchronous=FULL")
-            yield conn
-        finally:
-            conn.close()
+            self._local.conn = conn
+        return conn
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE (the write lock before any read), COMMIT."""
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def _upgrade_schema(self) -> None:
         with self._write() as conn:
@@ -488,6 +503,11 @@ def _record(row: sqlite3.Row) -> JobRecord:
         films_done=row["films_done"], attempts=row["attempts"], last_error=row["last_error"],
         created=row["created"], updated=row["updated"],
         next_attempt_at=row["next_attempt_at"], worker=row["worker"])
+
+
+def _insert_events(conn: sqlite3.Connection, events: Sequence[EventEntry], now: float) -> None:
+    for job_id, printer, text in events:
+        _insert_event(conn, job_id, printer, now, text)
 
 
 def _insert_event(conn: sqlite3.Connection, job_id: int | None, printer: str, when: float,

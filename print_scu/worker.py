@@ -30,14 +30,14 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from print_scu.config import ConfigError, PrinterConfig
 from print_scu.dimse import ReceivedEvent
 from print_scu.options import OptionError, PrintOptions
-from print_scu.queue import JobQueue, JobRecord, JobState
+from print_scu.queue import EventEntry, JobQueue, JobRecord, JobState
 from print_scu.session import PrintError, PrinterSession, PrinterState
 
 __all__ = ["Worker", "describe_event", "worker_alive", "worker_name"]
@@ -327,13 +327,15 @@ class _PrinterThread(threading.Thread):
             if not options.session_print:
                 self.remember_print_job(session.last_print_job_uid, job.id,
                                         f"film {index + 1}/{job.films_total}")
-                self.film_printed(job, index)
-            self.record_warnings(job.id)
-            self.record_events()
+            notes = self.collect_warnings(job.id) + self.collect_events()
+            if options.session_print:
+                self.queue.log_events(notes)
+            else:
+                self.film_printed(job, index, notes)  # one commit: progress and what it said
         return True
 
-    def film_printed(self, job: JobRecord, index: int) -> None:
-        self.queue.film_done(job.id, index)
+    def film_printed(self, job: JobRecord, index: int, notes: Sequence[EventEntry] = ()) -> None:
+        self.queue.film_done(job.id, index, notes)
         LOG.info("job %d: film %d/%d printed on %s", job.id, index + 1, job.films_total,
                  self.printer)
         if self.worker.progress is not None:
@@ -430,24 +432,33 @@ class _PrinterThread(threading.Thread):
 
     def record_events(self) -> None:
         """Write the N-EVENT-REPORTs received so far to the queue's event log."""
+        self.queue.log_events(self.collect_events())
+
+    def collect_events(self) -> list[EventEntry]:
+        """Log and take the N-EVENT-REPORTs received so far, as event log entries."""
+        entries: list[EventEntry] = []
         while True:
             try:
                 received = self.events.get_nowait()
             except queue.Empty:
-                return
+                return entries
             event, job_id = received.event, received.job_id
             text = describe_event(event)
             if event.sop_class_uid == PRINT_JOB_CLASS and event.sop_instance_uid in self.print_jobs:
                 job_id, label = self.print_jobs[event.sop_instance_uid]
                 text += f" [{label}]"
             LOG.info("printer %s: %s", self.printer, text)
-            self.queue.log_event(job_id, self.printer, text)
+            entries.append((job_id, self.printer, text))
 
     def record_warnings(self, job_id: int) -> None:
+        self.queue.log_events(self.collect_warnings(job_id))
+
+    def collect_warnings(self, job_id: int) -> list[EventEntry]:
+        """Log and take the session's warning statuses so far, as event log entries."""
         session = self.session
         if session is None:
-            return
+            return []
         warnings, session.warnings = session.warnings, []
         for text in warnings:
             LOG.warning("printer %s: %s", self.printer, text)
-            self.queue.log_event(job_id, self.printer, f"warning: {text}")
+        return [(job_id, self.printer, f"warning: {text}") for text in warnings]

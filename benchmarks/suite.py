@@ -17,8 +17,8 @@ reported as the ratio A/B of the medians:
    write_film) against encoding the same final canvases (8-bit light box PNG
    + 16-bit density PNG) alone: with Pillow at the writer's zlib settings
    (level 1, Z_RLE; the issue's baseline) and with the writer's own encoder.
-3. end to end: N films from ``print-scu print`` processes (each its own
-   spool) until every PDF exists, 1/4/16 concurrent processes; 8×10 in films
+3. end to end: N films from one ``print-scu print --associations A``
+   until every PDF exists, over A = 1/4/16 concurrent associations; 8×10 in films
    of one 512² image at the printer's standard 150 dpi, print-scp with two
    render processes; films per minute and print-scp's peak RSS (VmHWM), a fresh
    print-scp per run. The 100-film cases run once (no median), to fit the
@@ -256,20 +256,18 @@ def bench_end_to_end(workdir: Path, runs: int, film_counts: list[int]) -> dict:
 
 
 def _print_films(workdir: Path, printer: _PrintScp, files: list[Path], concurrency: int) -> float:
-    """Seconds from starting the print-scu processes until every film's PDF exists."""
-    shares = [files[i::concurrency] for i in range(min(concurrency, len(files)))]
-    spools = [Path(tempfile.mkdtemp(prefix="spool_", dir=workdir)) for _ in shares]
+    """Seconds from starting ``print-scu print --associations N`` until every film's PDF
+    exists (the films divided in order into N jobs, delivered over N associations)."""
+    spool = Path(tempfile.mkdtemp(prefix="spool_", dir=workdir))
     started = time.perf_counter()
-    processes = [subprocess.Popen(
+    run = subprocess.run(
         [sys.executable, "-m", "print_scu.cli", "print", "--spool", str(spool),
          "--host", "127.0.0.1", "--port", str(printer.port), "--called-ae", "FILMBOX",
-         "--film-size", "8INX10IN", "--format", "STANDARD\\1,1", *map(str, share)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for spool, share in zip(spools, shares, strict=True)]
-    for process in processes:
-        _, error = process.communicate(timeout=PDF_WAIT_S)
-        if process.returncode != 0:
-            raise RuntimeError(f"print-scu exited {process.returncode}: {error.decode()[-2000:]}")
+         "--film-size", "8INX10IN", "--format", "STANDARD\\1,1",
+         "--associations", str(concurrency), *map(str, files)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=PDF_WAIT_S, check=False)
+    if run.returncode != 0:
+        raise RuntimeError(f"print-scu exited {run.returncode}: {run.stderr.decode()[-2000:]}")
     _wait_for_pdfs(printer.output, len(files))
     return time.perf_counter() - started
 

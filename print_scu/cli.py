@@ -63,6 +63,7 @@ PRINT_TIMEOUT_S = 3600.0  # longest `print` waits for its printer to take the jo
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUEUED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+_EXIT_SEVERITY = (EXIT_OK, EXIT_QUEUED, EXIT_FAILED)  # of several jobs, the worst is reported
 
 #: Printer attributes shown by `status` (PS3.3 C.13.9), in this order.
 PRINTER_ATTRIBUTES = (
@@ -107,13 +108,22 @@ def _parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, parents=[common], help=text, description=text)
         _printer_arguments(command)
         _print_options(command)
+        if name == "print":
+            command.add_argument(
+                "--associations", type=_positive_int, default=1, metavar="N",
+                help="print over up to N concurrent associations: the films are divided "
+                     "into up to N film sessions (jobs), in order [default 1; not with "
+                     "--session-print]")
         command.add_argument("files", nargs="+", type=Path, metavar="FILE",
                              help="DICOM image files, printed in the order given")
 
-    sub.add_parser("worker", parents=[common],
-                   help="deliver queued jobs until SIGTERM or SIGINT",
-                   description="Deliver queued jobs until SIGTERM or SIGINT; the film in "
-                               "flight is finished first.")
+    worker = sub.add_parser("worker", parents=[common],
+                            help="deliver queued jobs until SIGTERM or SIGINT",
+                            description="Deliver queued jobs until SIGTERM or SIGINT; the film "
+                                        "in flight is finished first.")
+    worker.add_argument("--associations", type=_positive_int, default=1, metavar="N",
+                        help="jobs delivered to each printer at once, each over its own "
+                             "association [default 1]")
     jobs = sub.add_parser("jobs", parents=[common], help="list jobs, or show one with its events")
     jobs.add_argument("job", nargs="?", type=int, metavar="ID", help="show this job in detail")
     jobs.add_argument("--state", action="append", choices=[s.value for s in JobState],
@@ -291,8 +301,17 @@ def _queue(args: argparse.Namespace) -> JobQueue:
 # --------------------------------------------------------------------------
 
 
-def _submit(args: argparse.Namespace) -> tuple[JobQueue, PrinterConfig, int, int]:
-    """Prepare the files and queue the job: (queue, printer, job id, films).
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _submit(args: argparse.Namespace, jobs: int = 1
+            ) -> tuple[JobQueue, PrinterConfig, list[int], int]:
+    """Prepare the files and queue them as up to ``jobs`` jobs, the films divided in
+    order: (queue, printer, job ids, films).
 
     A printer given by --host/--port/--called-ae has no profile: it is taken
     to support what the options ask for (color, 12 bits, Presentation LUT,
@@ -314,31 +333,43 @@ def _submit(args: argparse.Namespace) -> tuple[JobQueue, PrinterConfig, int, int
         raise UserError(str(exc)) from None
     films = paginate(images, options.display_format)
     queue = _queue(args)
-    job_id = queue.submit(printer, options, films)
-    return queue, printer, job_id, len(films)
+    parts = min(jobs, len(films))
+    bounds = [len(films) * i // parts for i in range(parts + 1)]
+    job_ids = [queue.submit(printer, options, films[start:end])
+               for start, end in zip(bounds, bounds[1:], strict=False)]
+    return queue, printer, job_ids, len(films)
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
-    _, printer, job_id, films = _submit(args)
+    _, printer, (job_id,), films = _submit(args)
     print(job_id)
     _note(f"job {job_id} queued for {printer.name}: {films} film(s)")
     return EXIT_OK
 
 
 def _cmd_print(args: argparse.Namespace) -> int:
-    queue, printer, job_id, films = _submit(args)
-    _note(f"job {job_id}: {films} film(s) for {printer.name}")
+    if args.associations > 1 and args.session_print:
+        raise UserError("--associations and --session-print exclude each other: a film "
+                        "session printed as a whole needs one association")
+    queue, printer, job_ids, films = _submit(args, jobs=args.associations)
+    for job_id in job_ids:
+        job = queue.get(job_id)
+        assert job is not None  # submitted above; jobs are never deleted
+        _note(f"job {job_id}: {job.films_total} film(s) for {printer.name}")
 
     def progress(job: JobRecord, index: int) -> None:
-        if job.id == job_id:
-            _note(f"job {job_id}: film {index + 1}/{job.films_total} printed")
+        if job.id in job_ids:
+            _note(f"job {job.id}: film {index + 1}/{job.films_total} printed")
 
-    worker = Worker(queue, progress=progress)
+    worker = Worker(queue, progress=progress, associations=args.associations)
     with _stop_on_signals() as stop:
         worker.run_until_idle(PRINT_TIMEOUT_S, printers=[printer.name], stop=stop)
-    job = queue.get(job_id)
-    assert job is not None  # submitted above; jobs are never deleted
-    return _report(job)
+    statuses = []
+    for job_id in job_ids:
+        job = queue.get(job_id)
+        assert job is not None
+        statuses.append(_report(job))
+    return max(statuses, key=_EXIT_SEVERITY.index)
 
 
 def _report(job: JobRecord) -> int:
@@ -366,7 +397,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pynetdicom").setLevel(logging.ERROR)
-    worker = Worker(_queue(args), printers=_printers(args))
+    worker = Worker(_queue(args), printers=_printers(args), associations=args.associations)
     logging.getLogger("print_scu.worker").info("worker %s started", worker.name)
     with _stop_on_signals() as stop:
         worker.run(stop)

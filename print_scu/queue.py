@@ -162,6 +162,9 @@ class JobQueue:
         self.jobs_dir = self.spool_dir / JOBS_DIR_NAME
         self._clock = clock
         self._local = threading.local()  # .conn: this thread's connection
+        # Threads of one process take turns at writing here, not in SQLite's busy
+        # handler, which sleeps up to 100 ms between its attempts at a held lock.
+        self._write_lock = threading.Lock()
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         try:
             conn = self._connect()
@@ -461,13 +464,14 @@ class JobQueue:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE (the write lock before any read), COMMIT."""
         conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _upgrade_schema(self) -> None:
         with self._write() as conn:

@@ -131,16 +131,20 @@ class Worker:
     which :func:`worker_alive` can check). ``printers`` overrides the
     printer configuration a job was submitted with, by printer name.
     ``progress`` is called after each printed film with the job and the
-    film's index (0-based), on the printer's thread.
+    film's index (0-based), on the printer's thread. ``associations`` jobs
+    are delivered to each printer at once, each over its own association.
     """
 
     def __init__(self, queue: JobQueue, name: str | None = None,
                  printers: dict[str, PrinterConfig] | None = None,
-                 progress: ProgressCallback | None = None) -> None:
+                 progress: ProgressCallback | None = None, associations: int = 1) -> None:
+        if associations < 1:
+            raise ValueError(f"associations must be at least 1, not {associations}")
         self.queue = queue
         self.name = name or worker_name()
         self.printers = dict(printers or {})
         self.progress = progress
+        self.associations = associations
 
     def run(self, stop: threading.Event) -> None:
         """Deliver jobs until ``stop`` is set; the films in flight finish first.
@@ -149,12 +153,14 @@ class Worker:
         worker has not finished when stopped go back to the queue.
         """
         self.queue.recover(worker_alive)
-        threads: dict[str, _PrinterThread] = {}
+        threads: dict[tuple[str, int], _PrinterThread] = {}
         try:
             while not stop.is_set():
                 for printer in self.queue.printers_with_work():
-                    if printer not in threads or not threads[printer].is_alive():
-                        threads[printer] = self._start(printer, stop, linger=True)
+                    for slot in range(self.associations):
+                        key = (printer, slot)
+                        if key not in threads or not threads[key].is_alive():
+                            threads[key] = self._start(printer, slot, stop, linger=True)
                 stop.wait(TICK_S)
         finally:
             stop.set()
@@ -173,17 +179,19 @@ class Worker:
         self.queue.recover(worker_alive)
         stop = stop or threading.Event()
         wanted = None if printers is None else set(printers)
-        threads = [self._start(printer, stop, linger=False)
+        threads = [self._start(printer, slot, stop, linger=False)
                    for printer in self.queue.printers_with_work()
-                   if wanted is None or printer in wanted]
+                   if wanted is None or printer in wanted
+                   for slot in range(self.associations)]
         deadline = time.monotonic() + timeout_s
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         stop.set()
         self._finish(threads)
 
-    def _start(self, printer: str, stop: threading.Event, linger: bool) -> _PrinterThread:
-        thread = _PrinterThread(self, printer, stop, linger)
+    def _start(self, printer: str, slot: int, stop: threading.Event,
+               linger: bool) -> _PrinterThread:
+        thread = _PrinterThread(self, printer, slot, stop, linger)
         thread.start()
         return thread
 
@@ -198,11 +206,12 @@ class Worker:
 
 
 class _PrinterThread(threading.Thread):
-    """Delivers the jobs of one printer over one association at a time."""
+    """Delivers jobs of one printer over one association at a time (``slot`` of the
+    worker's ``associations`` per printer)."""
 
-    def __init__(self, worker: Worker, printer: str, stop: threading.Event,
+    def __init__(self, worker: Worker, printer: str, slot: int, stop: threading.Event,
                  linger: bool) -> None:
-        super().__init__(name=f"print-{printer}", daemon=True)
+        super().__init__(name=f"print-{printer}-{slot}", daemon=True)
         self.worker = worker
         self.queue = worker.queue
         self.printer = printer

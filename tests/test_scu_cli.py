@@ -136,6 +136,48 @@ def test_print_lays_out_windows_and_reverses_films_on_print_scp(tmp_path: Path, 
     np.testing.assert_allclose(measured, expected, atol=DENSITY_TOLERANCE_OD + 0.001)
 
 
+def test_associations_divide_the_films_into_jobs_printed_concurrently(tmp_path: Path) -> None:
+    values = [10, 40, 70, 100, 130, 160, 190, 220]  # one film each, in this order
+    files = uniform_files(tmp_path / "in", values)
+    with running_printer(tmp_path / "out", standard_dpi=DPI) as server:
+        run = print_scu("print", "--spool", str(tmp_path / "spool"), *printer_args(server),
+                        "--format", "1x1", "--window=128,256", f"--min-density={MIN_DENSITY}",
+                        f"--max-density={MAX_DENSITY}", "--associations", "4", *map(str, files))
+        films = printed_films(tmp_path / "out", len(values))
+        density = {film["name"]: density_map(tmp_path / "out", film)[0] for film in films}
+
+    assert run.returncode == 0, run.stderr
+    jobs = JobQueue(tmp_path / "spool").jobs()
+    assert [(j.state, j.films_total, j.films_done) for j in jobs] == [(JobState.DONE, 2, 2)] * 4
+    # Jobs hold consecutive films; window 128,256 maps pixel value x to P-Value x.
+    by_association: dict[str, list[dict]] = {}
+    for film in films:
+        by_association.setdefault(film["association"]["peer"], []).append(film)
+    assert len(by_association) == 4
+    printed = []
+    for peer_films in by_association.values():
+        peer_films.sort(key=lambda f: f["print_job"]["created"])
+        printed.append([round(centre_density(density[f["name"]], rects(f)[1]), 3)
+                        for f in peer_films])
+    expected = [[round(float(expected_od(v)), 3) for v in values[k:k + 2]]
+                for k in range(0, len(values), 2)]
+    np.testing.assert_allclose(sorted(printed), sorted(expected),
+                               atol=DENSITY_TOLERANCE_OD + 0.001)
+    # The associations were open at the same time: each started before another's last film.
+    spans = sorted((f[0]["association"]["started"], f[-1]["print_job"]["created"])
+                   for f in by_association.values())
+    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
+
+
+def test_associations_and_session_print_exclude_each_other(tmp_path: Path) -> None:
+    files = uniform_files(tmp_path / "in", [10, 20])
+    run = print_scu("print", "--spool", str(tmp_path / "spool"), "--host", "127.0.0.1",
+                    "--port", "9", "--called-ae", "X", "--associations", "2", "--session-print",
+                    *map(str, files))
+    assert run.returncode == 2
+    assert "--associations and --session-print" in run.stderr
+
+
 def test_profile_printer_session_print_12_bit_plut_and_annotations(tmp_path: Path) -> None:
     values = [0, 1000, 2048, 4095]
     source = tmp_path / "in"

@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 FILMS  ?= films
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,10 @@ test: $(VENV)/.installed
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/suite.py
+
+fuzz: $(VENV)/.installed
+	$(PY) benchmarks/fuzz.py --cases 20000
 
 clean:
 	rm -rf $(VENV) $(FILMS) .pytest_cache

@@ -90,6 +90,20 @@ def _wait_for_pdfs(directory: Path, count: int, timeout_s: float = PDF_WAIT_S) -
         time.sleep(0.01)
 
 
+def _vm_hwm_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
+def _descendants(pid: int) -> list[int]:
+    """Process ids below ``pid`` (Linux /proc/<pid>/task/<tid>/children)."""
+    children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]
+    return children + [grandchild for child in children for grandchild in _descendants(child)]
+
+
 class _PrintScp:
     """print-scp in its own process for a ``with`` block; counts the films it wrote."""
 
@@ -109,13 +123,12 @@ class _PrintScp:
             self.process.terminate()
             self.process.wait(timeout=60)
 
-    def peak_rss_mib(self) -> float:
-        """VmHWM of the print-scp process, MiB."""
+    def peak_rss_mib(self) -> tuple[float, float]:
+        """Peak RSS (VmHWM) in MiB of the print-scp process, and of it plus its descendants
+        (fork server, render processes) summed: pages they share are counted in each."""
         assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmHWM in /proc status")
+        own = _vm_hwm_mib(self.process.pid)
+        return own, own + sum(_vm_hwm_mib(pid) for pid in _descendants(self.process.pid))
 
     def timed(self, send: Callable[[], float]) -> Callable[[], float]:
         """``send`` then wait (untimed) until this printer wrote the film."""
@@ -251,7 +264,11 @@ def bench_end_to_end(workdir: Path, runs: int, film_counts: list[int]) -> dict:
             median = statistics.median(durations)
             results[f"{films} films x {concurrency} assoc"] = {
                 **summary(durations), "films_per_min": 60.0 * films / median,
-                "peak_rss_mib": max(peaks)}
+                "peak_rss_mib": max(p[0] for p in peaks),
+                "peak_rss_with_render_processes_mib": max(p[1] for p in peaks),
+                # the issue's bound: 150 MiB + 3 x the pixel bytes of the films in flight
+                # (at most one film per association)
+                "rss_target_mib": 150 + 3 * min(films, concurrency) * images.nbytes / 2**20}
     return results
 
 
@@ -340,7 +357,9 @@ def _print_table(results: dict) -> None:
     print("3. end to end, print-scu print → every PDF exists (8×10 in, 1 × 512², 150 dpi)")
     for name, r in results["end_to_end"].items():
         row(name, r, f"{r['films_per_min']:.0f} films/min, print-scp peak RSS "
-                     f"{r['peak_rss_mib']:.0f} MiB")
+                     f"{r['peak_rss_mib']:.0f} MiB (with render processes "
+                     f"{r['peak_rss_with_render_processes_mib']:.0f}; target "
+                     f"{r['rss_target_mib']:.0f} MiB)")
     queue = results["queue_overhead"]
     print(f"4. queue overhead, {queue['films']} films: queue {queue['queue_median_s']:.3f} s, "
           f"direct {queue['direct_median_s']:.3f} s, ratio {queue['ratio']:.2f}")

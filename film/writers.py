@@ -45,8 +45,8 @@ from film.png import PngRaster, encode_raster, png_file
 from lut.density import lightbox_gray_levels
 
 __all__ = [
-    "CREATOR", "DENSITY_UNITS_PER_OD", "FilmFiles", "safe_stem", "validate_stem",
-    "write_film",
+    "CREATOR", "DENSITY_UNITS_PER_OD", "FilmFiles", "remove_staging_leftovers", "safe_stem",
+    "validate_stem", "write_film",
 ]
 
 CREATOR = "filmbox print-scp"
@@ -57,6 +57,7 @@ MAX_STEM_LENGTH = 128
 
 _STEM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
+_STAGED = re.compile(r"\.[A-Za-z0-9._-]+\.[0-9a-f]{12}\.tmp")  # see _staging
 _PDF_COLOR_SPACES = {1: "/DeviceGray", 3: "/DeviceRGB"}
 _PDF_NAME_DELIMITERS = frozenset(b"#()<>[]{}/%")
 _JSON_RESERVED_KEY = "film"
@@ -342,6 +343,20 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, PurePath):
         return str(value)
     raise TypeError(f"metadata value of type {type(value).__name__} is not JSON serialisable")
+
+
+def remove_staging_leftovers(out_dir: Path) -> list[Path]:
+    """Delete the temporary files a writer killed while staging left in ``out_dir``.
+
+    Only names of the writer's own pattern (``.<file name>.<12 hex>.tmp``) are
+    touched; call it when no writer is running there. Returns what was removed.
+    """
+    removed = []
+    for path in Path(out_dir).iterdir():
+        if _STAGED.fullmatch(path.name) and path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 @contextmanager

@@ -39,10 +39,17 @@ def raw_value(ds: Dataset, keyword: str) -> Any:
 
 
 def read_text(ds: Dataset, keyword: str, max_length: int = 64) -> str | None:
+    """A text value as sent, without leading and trailing white space.
+
+    Several values (backslash-separated, PS3.5 6.1.2.3) come back joined with
+    the backslash they were sent with, so the text is what the SCU sent.
+    """
     value = raw_value(ds, keyword)
     if value is None:
         return None
-    if not isinstance(value, str):
+    if isinstance(value, (list, tuple, MultiValue)):
+        value = "\\".join(str(v) for v in value)
+    elif not isinstance(value, str):
         value = str(value)
     value = value.strip()
     if len(value) > max_length:

@@ -13,11 +13,15 @@ from print_scp.context import AssociationContext
 from print_scp.status import DicomStatusError, Outcome, Status
 from print_scp.uids import PRESENTATION_LUT
 
+# Allowed in every data set: it says how the data set's text is encoded (PS3.5 6.1.2.2),
+# and pydicom decodes the text with it.
+CHARACTER_SET_KEYWORD = "SpecificCharacterSet"
+
 
 def check_known_attributes(ctx: AssociationContext, ds: Dataset, allowed: Iterable[str],
                            what: str, outcome: Outcome) -> None:
     """Attributes the operation does not define: 0x0105 when strict, else ignored with 0x0107."""
-    allowed = set(allowed)
+    allowed = {*allowed, CHARACTER_SET_KEYWORD}
     unknown = [name for name in keywords_of(ds) if name not in allowed]
     if not unknown:
         return
@@ -47,7 +51,8 @@ def apply_viewing_and_lut(ctx: AssociationContext, settings: Any, ds: Dataset) -
     ``settings`` is a Film Box's, or (lenient mode) a Film Session's,
     settings object: both carry these three.
     """
-    illumination = read_int(ds, "Illumination", 0, 65535)
+    # L0 = 0 would make every density undefined (PS3.14: D = -log10((L - La) / L0)).
+    illumination = read_int(ds, "Illumination", 1, 65535)
     if illumination is not None:
         settings.illumination = illumination
     ambient = read_int(ds, "ReflectedAmbientLight", 0, 65535)

@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="answer deviations from the standard with failures")
     serve.add_argument("--render-processes", type=int, default=2,
                        help="films rendered in parallel, each in its own process (default 2)")
+    for name, key, what in (
+            ("acse", "acse_timeout_s", "a new connection has to send its A-ASSOCIATE-RQ"),
+            ("dimse", "dimse_timeout_s", "the printer waits for an N-EVENT-REPORT response"),
+            ("network", "network_timeout_s", "an association may stay idle, or a PDU stall")):
+        serve.add_argument(f"--{name}-timeout", type=_seconds, dest=key, metavar="SECONDS",
+                           help=f"seconds {what} (default: the profile's [network] {key})")
     serve.add_argument("--verbose", "-v", action="store_true", help="log every DIMSE detail")
 
     for name, text in (("set-status", "change the printer's status (sends N-EVENT-REPORTs)"),
@@ -61,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
                              help="Printer Status Info, e.g. 'FILM JAM' (PS3.3 C.13.9.1 "
                                   "defined terms: " + ", ".join(KNOWN_STATUS_INFO[:8]) + ", ...)")
     return parser
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text} must be a number of seconds > 0")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +121,9 @@ def _serve(args: argparse.Namespace) -> int:
         changes["ae_title"] = args.ae_title
     if args.strict:
         changes["strict"] = True
+    for key in ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s"):
+        if getattr(args, key) is not None:
+            changes[key] = getattr(args, key)
     profile = replace(profile, **changes)
     server = PrintServer(profile, args.output, render_processes=max(1, args.render_processes))
     try:

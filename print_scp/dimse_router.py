@@ -31,6 +31,7 @@ releases instead of answering would stall its own release.)
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -38,9 +39,86 @@ from collections import deque
 from typing import Any, Callable
 
 from pynetdicom.association import Association
-from pynetdicom.pdu_primitives import A_RELEASE
+from pynetdicom.events import Event
+from pynetdicom.fsm import TRANSITION_TABLE
+from pynetdicom.pdu import P_DATA_TF
+from pynetdicom.pdu_primitives import A_RELEASE, P_DATA
+
+from print_scp.idle_wait import IDLE_WAIT_S, notify_reactor_on_input
+
+LOG = logging.getLogger("print_scp.dimse_router")
 
 _POLL_INTERVAL = 0.0005  # s, while a sender waits for its response
+SOP_CLASS_NOT_SUPPORTED = 0x0122  # PS3.7 C.5: the status of a request no handler serves
+
+
+def abort_on_undecodable_input(event: Event) -> None:
+    """EVT_CONN_OPEN handler: input pynetdicom cannot decode aborts the association.
+
+    pynetdicom 3.0.4 turns some received PDUs into primitives inside its DUL
+    state machine, where an exception kills the DUL thread without an
+    A-ABORT; no EVT_ABORTED or EVT_CONN_CLOSE follows, so the association's
+    state and event channel would never be released. Two inputs do that:
+
+    * a DIMSE message whose command set lacks Command Field or Command Data
+      Set Type, has an unknown Command Field, or whose PDV is too short for
+      its message control header (``DIMSEServiceProvider.receive_primitive``);
+    * an A-ABORT PDU whose source is not 0, 1 or 2 (``A_ABORT_RQ.to_primitive``),
+      and likewise any other non-P-DATA PDU that cannot become a primitive.
+
+    Both are treated as pynetdicom treats a PDU it cannot decode: Evt19
+    (invalid PDU), which sends A-ABORT and ends the association the normal
+    way. So is a PDU longer than the Maximum Length Received this printer
+    announced (PS3.8 D.1): pynetdicom would read whatever length the peer
+    announces (up to 4 GiB) into memory. An event the state machine has no
+    transition for is dropped rather than raised in the DUL thread (a peer
+    sending A-RELEASE-RQ twice gets the association aborted by the second
+    one, and our queued A-RELEASE-RP then met state Sta13). Installed at
+    connection open, before the DUL reads its first PDU.
+    """
+    assoc = event.assoc
+    dimse, dul = assoc.dimse, assoc.dul
+    receive_message = dimse.receive_primitive
+    decode_pdu = dul._decode_pdu
+    socket_recv = dul.socket.recv
+
+    def bounded_recv(count: int) -> bytearray:
+        limit = assoc.acceptor.maximum_length
+        if limit and count > limit:
+            LOG.warning("%s: PDU of %d bytes announced, above the %d this printer accepts: "
+                        "aborting the association", assoc.name, count, limit)
+            dul.event_queue.put("Evt19")
+            return bytearray()  # the DUL sees a short PDU and stops reading
+        return socket_recv(count)
+
+    def receive_primitive(primitive: P_DATA) -> None:
+        try:
+            receive_message(primitive)
+        except Exception as exc:  # anything pynetdicom raises on a malformed message
+            LOG.warning("%s: undecodable DIMSE message (%s: %s): aborting the association",
+                        assoc.name, type(exc).__name__, exc)
+            dimse.message = None
+            dul.event_queue.put("Evt19")
+
+    def checked_decode_pdu(data: bytearray) -> tuple[Any, str]:
+        pdu, fsm_event = decode_pdu(data)
+        if not isinstance(pdu, P_DATA_TF):
+            pdu.to_primitive()  # raises here, where the DUL answers Evt19, not in the FSM
+        return pdu, fsm_event
+
+    fsm = dul.state_machine
+    do_action = fsm.do_action
+
+    def do_valid_action(fsm_event: str) -> None:
+        if (fsm_event, fsm.current_state) not in TRANSITION_TABLE:
+            LOG.info("%s: %s ignored in state %s", assoc.name, fsm_event, fsm.current_state)
+            return
+        do_action(fsm_event)
+
+    dimse.receive_primitive = receive_primitive  # type: ignore[method-assign]
+    dul._decode_pdu = checked_decode_pdu  # type: ignore[method-assign]
+    dul.socket.recv = bounded_recv  # type: ignore[method-assign]
+    fsm.do_action = do_valid_action  # type: ignore[method-assign]
 
 
 def _is_response(msg: Any) -> bool:
@@ -50,8 +128,9 @@ def _is_response(msg: Any) -> bool:
 class DimseRouter:
     """Routes an acceptor's incoming DIMSE messages to the thread that awaits them."""
 
-    def __init__(self, assoc: Association):
+    def __init__(self, assoc: Association, serves: Callable[[Any], bool] | None = None):
         self._assoc = assoc
+        self._serves = serves
         self._dimse = assoc.dimse
         self._queue = assoc.dimse.msg_queue
         self._original_send = assoc.dimse.send_msg
@@ -63,14 +142,24 @@ class DimseRouter:
         # Set once the peer's first request arrived: it has surely processed our
         # A-ASSOCIATE-AC by then (pynetdicom aborts on P-DATA that comes first).
         self.peer_ready = threading.Event()
+        # Set when a DIMSE message or an ACSE primitive arrives: the idle reactor
+        # waits on it instead of polling (print_scp.idle_wait).
+        self._input = threading.Event()
+        notify_reactor_on_input(assoc, self._input.set)
 
     @classmethod
-    def install(cls, assoc: Association) -> "DimseRouter":
-        """Route ``assoc``'s messages; idempotent."""
+    def install(cls, assoc: Association,
+                serves: Callable[[Any], bool] | None = None) -> "DimseRouter":
+        """Route ``assoc``'s messages; idempotent (the first ``serves`` stays).
+
+        ``serves(request)`` says whether the reactor may serve a request;
+        any other is answered here with 0x0122 SOP Class Not Supported (see
+        :meth:`_admit`). None serves all.
+        """
         existing = getattr(assoc, "_filmbox_router", None)
         if existing is not None:
             return existing
-        router = cls(assoc)
+        router = cls(assoc, serves)
         assoc.dimse.get_msg = router.get_msg  # type: ignore[method-assign]
         assoc.dimse.send_msg = router.send_msg  # type: ignore[method-assign]
         assoc.acse.is_release_requested = router._release_requested  # type: ignore[method-assign]
@@ -128,11 +217,15 @@ class DimseRouter:
             return requested
 
     def get_msg(self, block: bool = False) -> tuple[int | None, Any]:
-        """Non-blocking: the next request (the reactor). Blocking: the next response."""
+        """The reactor's call (``block`` False): the next request, waiting up to
+        IDLE_WAIT_S for one (or for a release or abort to look at). Blocking: the
+        next response."""
         if not block:
-            context_id, msg = self._take(lambda msg: not _is_response(msg))
-            if msg is not None:
-                self.peer_ready.set()
+            self._input.clear()  # cleared before looking: an arrival after it wakes the wait
+            context_id, msg = self._next_request()
+            if msg is None:
+                self._input.wait(IDLE_WAIT_S)
+                context_id, msg = self._next_request()
             return context_id, msg
         timeout = self._dimse.dimse_timeout
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -145,6 +238,56 @@ class DimseRouter:
             if deadline is not None and time.monotonic() >= deadline:
                 return None, None
             time.sleep(_POLL_INTERVAL)
+
+    def _next_request(self) -> tuple[int | None, Any]:
+        """The next request for the reactor, if one is queued (those not admitted are
+        answered on the spot)."""
+        while True:
+            context_id, msg = self._take(lambda msg: not _is_response(msg))
+            if msg is None:
+                return None, None
+            self.peer_ready.set()
+            if self._admit(context_id, msg):
+                return context_id, msg
+
+    def _admit(self, context_id: int, request: Any) -> bool:
+        """True to hand a request to the reactor; otherwise it is dealt with here.
+
+        pynetdicom 3.0.4 silently drops a request whose command set lacks a
+        required element (the peer would wait for ever), and picks the service
+        class from the message's SOP Class UID, not from its context (an
+        N-ACTION naming a storage class is answered with a C-STORE-RSP, one
+        naming no known class is not answered at all). So:
+
+        * an invalid request (PS3.7 10.3: a required command element missing)
+          aborts the association, as any PDU that cannot be understood;
+        * a request ``serves`` refuses is answered 0x0122 SOP Class Not
+          Supported (PS3.7 C.5.x) on its context.
+
+        Requests on a context that was not accepted are left to pynetdicom,
+        which aborts the association.
+        """
+        if not request.is_valid_request:
+            LOG.warning("%s: %s request without a required command element: aborting",
+                        self._assoc.name, request.msg_type)
+            self._assoc.abort()
+            return False
+        if (self._serves is None or self._serves(request)
+                or context_id not in self._assoc._accepted_cx):
+            return True
+        class_uid = (getattr(request, "AffectedSOPClassUID", None)
+                     or getattr(request, "RequestedSOPClassUID", None))
+        LOG.warning("%s: %s for SOP class %s -> 0x0122 (not served)", self._assoc.name,
+                    request.msg_type, class_uid)
+        response = type(request)()
+        response.MessageIDBeingRespondedTo = request.MessageID
+        response.Status = SOP_CLASS_NOT_SUPPORTED
+        try:
+            response.AffectedSOPClassUID = class_uid
+        except (TypeError, ValueError):  # not a UID pynetdicom can encode: leave it out
+            pass
+        self.send_msg(response, context_id)
+        return False
 
     def _take(self, wanted: Callable[[Any], bool]) -> tuple[int | None, Any]:
         """The first message ``wanted`` accepts: set-aside ones first, then the queue.

@@ -66,11 +66,11 @@ def event_context_uid(assoc: Association, sop_class_uid: str) -> str | None:
 class EventChannel:
     """Delivers N-EVENT-REPORTs to one association from a thread of its own."""
 
-    response_timeout = 30.0  # s to wait for the peer's N-EVENT-REPORT response
-
     def __init__(self, assoc: Association):
         self._router = DimseRouter.install(assoc)
         self._assoc = assoc
+        # s to wait for the peer's N-EVENT-REPORT response: the DIMSE timeout
+        self.response_timeout: float = assoc.dimse_timeout
         self._queue: queue.Queue[OutboundEvent | None] = queue.Queue()
         self._message_ids = itertools.count(1)
         self._thread = threading.Thread(

@@ -148,7 +148,12 @@ def _session_for(ctx: AssociationContext, ds: Dataset) -> FilmSession:
     if class_uid != BASIC_FILM_SESSION:
         raise invalid("ReferencedFilmSessionSequence",
                       f"class {class_uid} is not Basic Film Session")
-    return ctx.require_session(instance_uid)
+    if ctx.session is None or ctx.session.uid != instance_uid:
+        # N-CREATE has no "no such SOP instance" (PS3.7 10.1.5.1.6): the reference
+        # is an invalid attribute value, as DCMTK's dcmprscp answers too.
+        raise invalid("ReferencedFilmSessionSequence", f"no Film Session {instance_uid} "
+                      "on this association")
+    return ctx.session
 
 
 def _create_settings(ctx: AssociationContext, ds: Dataset,

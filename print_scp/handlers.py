@@ -11,9 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydicom.dataset import Dataset
+from pynetdicom.dimse_primitives import (
+    C_ECHO,
+    N_ACTION,
+    N_CREATE,
+    N_DELETE,
+    N_EVENT_REPORT,
+    N_GET,
+    N_SET,
+)
 from pynetdicom.events import Event
 
 from print_scp import (
@@ -23,6 +32,7 @@ from print_scp import (
     image_box,
     presentation_lut,
 )
+from print_scp.character_set import declare_character_set
 from print_scp.context import AssociationContext
 from print_scp.printing import print_film_box, print_film_session
 from print_scp.status import DicomStatusError, Outcome, Status, status_dataset
@@ -39,6 +49,7 @@ from print_scp.uids import (
     PRINTER_CONFIGURATION_RETRIEVAL,
     PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE,
     PRINTER_INSTANCE,
+    VERIFICATION,
 )
 
 if TYPE_CHECKING:
@@ -85,6 +96,7 @@ class Handlers:
             reply.AffectedSOPInstanceUID = outcome.instance_uid
             if outcome.dataset is not None and status is Status.SUCCESS:
                 outcome.dataset.AffectedSOPInstanceUID = outcome.instance_uid
+        declare_character_set(outcome.dataset)
         return reply, outcome.dataset
 
     def _check_context(self, ctx: AssociationContext, event: Event, class_uid: str) -> None:
@@ -160,6 +172,14 @@ class Handlers:
         status, _ = self._run(event, f"N-DELETE {_name(class_uid)}", class_uid, uid,
                               _operation(operations, class_uid, "N-DELETE"))
         return status
+
+    def n_event_report(self, event: Event) -> HandlerResult:
+        """An SCU's N-EVENT-REPORT: the printer only reports events (PS3.4 H.4.4, H.4.5)."""
+        name = f"N-EVENT-REPORT {_name(str(event.request.AffectedSOPClassUID))}"
+        LOG.warning("%s %s -> 0x%04X: the printer sends events, it does not receive them",
+                    _peer(event), name, Status.UNRECOGNIZED_OPERATION)
+        return status_dataset(Status.UNRECOGNIZED_OPERATION,
+                              "N-EVENT-REPORT is sent by the printer, not to it"), None
 
     def n_get(self, event: Event) -> HandlerResult:
         req = event.request
@@ -264,6 +284,7 @@ class _Undecodable(Dataset):
         raise self._error
 
 
+_N_SERVICES = (N_ACTION, N_CREATE, N_DELETE, N_EVENT_REPORT, N_GET, N_SET)
 _NAMES = {
     BASIC_FILM_SESSION: "Film Session", BASIC_FILM_BOX: "Film Box",
     BASIC_GRAYSCALE_IMAGE_BOX: "Grayscale Image Box", BASIC_COLOR_IMAGE_BOX: "Color Image Box",
@@ -271,6 +292,19 @@ _NAMES = {
     PRINTER: "Printer", PRINT_JOB: "Print Job",
     PRINTER_CONFIGURATION_RETRIEVAL: "Printer Configuration",
 }
+
+
+def serves(request: Any) -> bool:
+    """True for the requests these handlers answer: DIMSE-N on a print SOP class, C-ECHO.
+
+    The association's :class:`~print_scp.dimse_router.DimseRouter` answers
+    any other request with 0x0122 SOP Class Not Supported itself.
+    """
+    if isinstance(request, C_ECHO):
+        return str(request.AffectedSOPClassUID) == VERIFICATION
+    class_uid = getattr(request, "AffectedSOPClassUID", None) or getattr(
+        request, "RequestedSOPClassUID", None)
+    return isinstance(request, _N_SERVICES) and str(class_uid) in _NAMES
 
 
 def _name(class_uid: str) -> str:

@@ -30,6 +30,7 @@ from print_scp.checks import check_known_attributes, read_plut_reference
 from print_scp.context import AssociationContext
 from print_scp.film_box import film_layout
 from print_scp.objects import FilmBox, ImageBox
+from print_scp.profile import PrinterProfile
 from print_scp.status import DicomStatusError, Outcome, Status
 from print_scp.uids import BASIC_COLOR_IMAGE_BOX
 
@@ -75,7 +76,7 @@ def update(ctx: AssociationContext, uid: str, ds: Dataset, requested_class_uid: 
     item = read_single_item(ds, sequence)
     if item is None:
         raise DicomStatusError(Status.MISSING_ATTRIBUTE, f"{sequence} is required", sequence)
-    image = read_image(ctx, item, color, outcome)
+    image = read_image(ctx, item, color, outcome, held_elsewhere=_bytes_held(ctx, box))
 
     lut = reference[1] if reference else film_box.settings.presentation_lut
     if lut is not None:
@@ -125,9 +126,13 @@ def _check_position(ctx: AssociationContext, film_box: FilmBox, box: ImageBox,
                   f"(this box is {box.position})")
 
 
-def read_image(ctx: AssociationContext, item: Dataset, color: bool,
-               outcome: Outcome) -> ImagePixels:
-    """The pixels of an image sequence item, after checking every attribute."""
+def read_image(ctx: AssociationContext, item: Dataset, color: bool, outcome: Outcome,
+               held_elsewhere: int) -> ImagePixels:
+    """The pixels of an image sequence item, after checking every attribute.
+
+    ``held_elsewhere``: bytes of pixels the association's other image boxes
+    hold; with this image they must stay within ``max_session_bytes``.
+    """
     profile = ctx.profile
     check_known_attributes(ctx, item, _ITEM_ATTRIBUTES, "image sequence item", outcome)
     for keyword in ("SamplesPerPixel", "PhotometricInterpretation", "Rows", "Columns",
@@ -167,6 +172,7 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool,
         raise invalid("BitsStored", "this printer prints 8-bit images only")
     if high_bit != stored - 1:
         raise invalid("HighBit", f"{high_bit} must be BitsStored - 1 = {stored - 1}")
+    _check_memory(profile, rows * columns * samples * (allocated // 8), held_elsewhere)
     aspect = _aspect_ratio(item)
     planar = read_int(item, "PlanarConfiguration", 0, 1) if color else None
     if color and planar != 1:
@@ -174,6 +180,24 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool,
                       Status.INVALID_ATTRIBUTE_VALUE, "PlanarConfiguration")
     pixels = _pixels(item, rows, columns, samples, allocated, stored, planar)
     return ImagePixels(pixels, photometric, stored, aspect)
+
+
+def _bytes_held(ctx: AssociationContext, except_box: ImageBox) -> int:
+    """Bytes of pixels in the association's image boxes, but ``except_box`` (being replaced)."""
+    return sum(box.content.image.pixels.nbytes for _, box in ctx.image_boxes.values()
+               if box is not except_box and box.content.image is not None)
+
+
+def _check_memory(profile: PrinterProfile, image_bytes: int, held_elsewhere: int) -> None:
+    """C605 (PS3.4 H.4.3.1.2.1.2) for an image the printer will not hold, before it is copied."""
+    if image_bytes > profile.max_image_bytes:
+        raise DicomStatusError(Status.INSUFFICIENT_MEMORY,
+                               f"{image_bytes} B > max_image_bytes {profile.max_image_bytes}",
+                               "PixelData")
+    if held_elsewhere + image_bytes > profile.max_session_bytes:
+        raise DicomStatusError(Status.INSUFFICIENT_MEMORY,
+                               f"{held_elsewhere + image_bytes} B held > max_session_bytes "
+                               f"{profile.max_session_bytes}", "PixelData")
 
 
 def _aspect_ratio(item: Dataset) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from print_scp.objects import FilmBox, FilmSession
 from print_scp.print_jobs import PrintJob, PrintJobRegistry
 from print_scp.profile import PrinterProfile
 from print_scp.render_worker import RenderWorker
-from print_scp.spool import Spool, SpooledFilm, SpooledJob
+from print_scp.spool import Spool, SpooledFilm, SpooledJob, is_disk_full
 from print_scp.status import DicomStatusError, Outcome, Status
 from print_scp.uids import PRINT_JOB
 
@@ -39,11 +39,15 @@ class PrintQueue:
     worker: RenderWorker
 
     def submit(self, ctx: AssociationContext, session: FilmSession,
-               boxes: list[FilmBox]) -> PrintJob:
-        """Spool the films (durably) and queue them; C601 when the queue is full."""
+               boxes: list[FilmBox], queue_full: Status) -> PrintJob:
+        """Spool the films (durably) and queue them.
+
+        ``queue_full`` answers when they cannot be queued: the queue holds
+        ``queue_capacity`` films, or the spool's disk is full.
+        """
         pending = self.jobs.pending_films()
         if pending + len(boxes) > self.profile.queue_capacity:
-            raise DicomStatusError(Status.PRINT_QUEUE_FULL,
+            raise DicomStatusError(queue_full,
                                    f"print queue full ({pending} films waiting, capacity "
                                    f"{self.profile.queue_capacity})")
         job_uid = new_uid()
@@ -55,8 +59,14 @@ class PrintQueue:
             films.append(SpooledFilm(name, film_spec(ctx.profile, session, box),
                                      film_metadata(ctx, session, box, job_uid, name, created)))
         settings = session.settings
-        self.spool.save(SpooledJob(job_uid, settings.print_priority, ctx.calling_ae,
-                                   created.isoformat(), films, settings.film_session_label))
+        try:
+            self.spool.save(SpooledJob(job_uid, settings.print_priority, ctx.calling_ae,
+                                       created.isoformat(), films, settings.film_session_label))
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            raise DicomStatusError(queue_full, f"print queue full: no room to spool "
+                                   f"({exc.strerror})") from exc
         job = PrintJob(job_uid, settings.print_priority, ctx.calling_ae,
                        self.profile.printer_name, [f.name for f in films],
                        settings.film_session_label, created)
@@ -77,7 +87,8 @@ def print_film_box(ctx: AssociationContext, queue: PrintQueue, uid: str,
     outcome = Outcome()
     if not box.has_images():
         outcome.warn(Status.FILM_BOX_EMPTY_PAGE, "film box holds no image: empty page printed")
-    job = queue.submit(ctx, session, [box])
+    # PS3.4 Table H.4-9: C602 "Unable to create Print Job SOP Instance; print queue is full"
+    job = queue.submit(ctx, session, [box], Status.PRINT_QUEUE_FULL_ALT)
     outcome.dataset = _reply(ctx, job)
     return outcome, job
 
@@ -100,7 +111,8 @@ def print_film_session(ctx: AssociationContext, queue: PrintQueue, uid: str,
         outcome.warn(Status.SESSION_EMPTY_PAGE, "film session holds no image: empty pages")
     if not boxes:
         raise DicomStatusError(Status.SESSION_HAS_NO_FILM_BOX, "no unprinted film box left")
-    job = queue.submit(ctx, session, boxes)
+    # PS3.4 H.4.1.2.4.2: C601 "Unable to create Print Job SOP Instance; print queue is full"
+    job = queue.submit(ctx, session, boxes, Status.PRINT_QUEUE_FULL)
     outcome.dataset = _reply(ctx, job)
     return outcome, job
 

@@ -2,18 +2,45 @@
 
 A profile is a TOML file (see ``examples/printers/*.toml``); every key is
 optional and the defaults describe a permissive "virtual" printer. Densities
-are in OD (not hundredths), luminances in cd/m², resolutions in dpi.
+are in OD (not hundredths), luminances in cd/m², resolutions in dpi,
+retention in days, timeouts in seconds, sizes in bytes. Relative paths (the
+``[tls]`` files) are relative to the profile file's directory.
+
+``[network]`` timeouts, as pynetdicom 3.0.4 and this printer apply them:
+
+* ``acse_timeout_s``: from the TCP connection to the A-ASSOCIATE-RQ. A peer
+  that connects and sends nothing is disconnected when it expires (the
+  DUL's ARTIM timer, and the association thread's wait for the request);
+  with TLS the handshake must also finish within it.
+* ``network_timeout_s``: a peer that stops sending part-way through a PDU
+  is disconnected when no byte of it has arrived for this long (a socket
+  timeout on every read). An established association that receives no
+  PDU for this long is aborted (A-ABORT): an idle SCU must release.
+* ``dimse_timeout_s``: how long the printer waits for the SCU's response
+  to an N-EVENT-REPORT it sent (Print Job and Printer events).
+
+``[limits]`` bound memory: an image box holds at most ``max_image_bytes``
+of pixels (Rows x Columns x Samples per Pixel x Bits Allocated / 8), an
+association at most ``max_session_bytes`` in all its image boxes (C605 on
+the Image Box N-SET that would pass either), and a DIMSE message being
+received at most ``max_image_bytes`` + 1 MiB (``print_scp.input_limits``).
+The printer's image memory is thus at most about ``max_associations x
+(max_session_bytes + 3 x max_image_bytes)`` (during an N-SET: the message
+received, its decoded data set, and the image it replaces), plus the film
+being rendered in each render process.
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from film.display_format import DisplayFormatError, parse_display_format
 from film.sizes import FilmSizeID
+from print_scp.tls import TlsSettings, server_context
 
 ALL_FILM_SIZES = tuple(size.value for size in FilmSizeID)
 ALL_MEDIA = ("PAPER", "CLEAR FILM", "BLUE FILM", "MAMMO CLEAR FILM", "MAMMO BLUE FILM")
@@ -99,7 +126,20 @@ class PrinterProfile:
     max_film_boxes_per_session: int = 100
     max_image_rows: int = 8192
     max_image_columns: int = 8192
+    max_image_bytes: int = 64 * 1024 * 1024  # pixel data of one image box
+    max_session_bytes: int = 512 * 1024 * 1024  # pixel data of all image boxes of an association
     max_associations: int = 32
+    # [network], seconds
+    acse_timeout_s: float = 30.0
+    dimse_timeout_s: float = 60.0
+    network_timeout_s: float = 120.0
+    # [access]
+    allowed_calling_aes: tuple[str, ...] = ()  # empty: any calling AE title
+    require_called_ae: bool = False  # True: the called AE title must be ae_title
+    # [output]
+    retention_days: float = 0.0  # rendered films are deleted after this; 0: kept forever
+    # [tls]: None serves plain TCP
+    tls: TlsSettings | None = None
     # [[script]]
     script: tuple[ScriptedEvent, ...] = ()
 
@@ -131,8 +171,13 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "defaults": ("default_film_size", "default_orientation", "default_medium",
                  "default_destination", "default_magnification", "default_priority"),
     "limits": ("queue_capacity", "max_copies", "max_film_boxes_per_session",
-               "max_image_rows", "max_image_columns", "max_associations"),
+               "max_image_rows", "max_image_columns", "max_image_bytes", "max_session_bytes",
+               "max_associations"),
+    "network": ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s"),
+    "access": ("allowed_calling_aes", "require_called_ae"),
+    "output": ("retention_days",),
 }
+AE_TITLE_MAX = 16  # characters of an AE VR, PS3.5 Table 6.2-1
 _DEFAULTS = PrinterProfile()
 # Python type of a default -> (what a value must be, what list items must be).
 _KINDS = {bool: ("true or false", "booleans"), int: ("an integer", "integers"),
@@ -151,17 +196,26 @@ def load_profile(path: Path | str | None) -> PrinterProfile:
         raise ProfileError(f"cannot read printer profile {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
-    return profile_from_dict(data, source=str(path))
+    return profile_from_dict(data, source=str(path), base_dir=path.parent)
 
 
-def profile_from_dict(data: dict[str, Any], source: str = "profile") -> PrinterProfile:
-    """Build and validate a profile from parsed TOML."""
+def profile_from_dict(data: dict[str, Any], source: str = "profile",
+                      base_dir: Path | None = None) -> PrinterProfile:
+    """Build and validate a profile from parsed TOML.
+
+    Relative paths resolve against ``base_dir`` (None: the working directory).
+    """
     values: dict[str, Any] = {}
     for section, content in data.items():
         if section == "script":
             if not isinstance(content, list):
                 raise ProfileError(f"{source}: script must be an array of tables [[script]]")
             values["script"] = tuple(_scripted_event(item, source) for item in content)
+            continue
+        if section == "tls":
+            if not isinstance(content, dict):
+                raise ProfileError(f"{source}: tls must be a section [tls], not {content!r}")
+            values["tls"] = _tls_settings(content, source, base_dir or Path.cwd())
             continue
         allowed = _SECTIONS.get(section)
         if allowed is None:
@@ -196,9 +250,10 @@ def _convert(key: str, value: Any, source: str) -> Any:
                 f"annotation boxes: {exc}") from exc
     default = getattr(_DEFAULTS, key)
     if isinstance(default, tuple):
-        if not isinstance(value, list) or not all(_fits(v, default[0]) for v in value):
+        sample = default[0] if default else ""  # the lists empty by default hold strings
+        if not isinstance(value, list) or not all(_fits(v, sample) for v in value):
             raise ProfileError(f"{source}: {key} must be a list of "
-                               f"{_KINDS[type(default[0])][1]}, not {value!r}")
+                               f"{_KINDS[type(sample)][1]}, not {value!r}")
         return tuple(value)
     if not _fits(value, default):
         raise ProfileError(f"{source}: {key} must be {_KINDS[type(default)][0]}, not {value!r}")
@@ -212,6 +267,42 @@ def _fits(value: Any, default: Any) -> bool:
     if isinstance(default, float):
         return isinstance(value, (int, float))
     return isinstance(value, type(default))
+
+
+def _tls_settings(content: dict[str, Any], source: str, base_dir: Path) -> TlsSettings:
+    """[tls]: readable PEM files that make a working TLS server context."""
+    known = [f.name for f in fields(TlsSettings)]
+    for key, value in content.items():
+        if key not in known:
+            raise ProfileError(f"{source}: unknown key {key!r} in [tls] "
+                               f"(known: {', '.join(known)})")
+        if key == "verify_client" and not isinstance(value, bool):
+            raise ProfileError(f"{source}: [tls] verify_client must be true or false, "
+                               f"not {value!r}")
+        if key != "verify_client" and not (isinstance(value, str) and value):
+            raise ProfileError(f"{source}: [tls] {key} must be a path (a string), not {value!r}")
+    for key in ("certificate", "private_key"):
+        if key not in content:
+            raise ProfileError(f"{source}: [tls] needs {key} (a PEM file)")
+    if content.get("verify_client") and "ca_certificates" not in content:
+        raise ProfileError(f"{source}: [tls] verify_client = true needs ca_certificates "
+                           "(the CA that signs client certificates)")
+    paths = {key: base_dir / value for key, value in content.items() if key != "verify_client"}
+    for key, path in paths.items():
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            raise ProfileError(f"{source}: [tls] {key}: cannot read {path}: "
+                               f"{exc.strerror or exc}") from exc
+    settings = TlsSettings(**paths, verify_client=content.get("verify_client", False))
+    try:
+        server_context(settings)
+    except OSError as exc:  # ssl.SSLError included
+        raise ProfileError(f"{source}: [tls] certificate, private_key and ca_certificates "
+                           f"must be PEM files of a matching certificate and key (and "
+                           f"CA certificates): {exc}") from exc
+    return settings
 
 
 def _scripted_event(item: dict[str, Any], source: str) -> ScriptedEvent:
@@ -236,8 +327,8 @@ def _validate(p: PrinterProfile, source: str) -> None:
     def fail(key: str, why: str) -> None:
         raise ProfileError(f"{source}: {key} {why}")
 
-    if not 0 < len(p.ae_title.strip()) <= 16:
-        fail("ae_title", f"{p.ae_title!r} must be 1 to 16 characters")
+    if not 0 < len(p.ae_title.strip()) <= AE_TITLE_MAX:
+        fail("ae_title", f"{p.ae_title!r} must be 1 to {AE_TITLE_MAX} characters")
     if not 0 < p.port < 65536:
         fail("port", f"{p.port} is not a TCP port")
     for key, known in (("film_sizes", ALL_FILM_SIZES), ("media", ALL_MEDIA),
@@ -255,9 +346,11 @@ def _validate(p: PrinterProfile, source: str) -> None:
     if not low <= p.default_min_density < p.default_max_density <= high:
         fail("default_min_density/default_max_density",
              "must lie inside density_range with min < max")
-    for key in ("illumination", "reflected_ambient_light", "paper_illumination"):
-        if getattr(p, key) < 0:
-            fail(key, "must be >= 0 cd/m²")
+    for key in ("illumination", "paper_illumination"):
+        if not getattr(p, key) > 0:  # L0 = 0 would print every P-Value alike (PS3.14)
+            fail(key, "must be > 0 cd/m²")
+    if not p.reflected_ambient_light >= 0:
+        fail("reflected_ambient_light", "must be >= 0 cd/m²")
     if not 0 < p.standard_dpi <= p.high_dpi <= 1200:
         fail("standard_dpi/high_dpi", "must satisfy 0 < standard_dpi <= high_dpi <= 1200")
     if p.default_film_size not in p.film_sizes:
@@ -277,9 +370,25 @@ def _validate(p: PrinterProfile, source: str) -> None:
         if value not in ("BLACK", "WHITE") and not (value.isdigit() and int(value) <= 500):
             fail(key, f"{value!r} is not BLACK, WHITE or hundredths of OD (\"0\" to \"500\")")
     for key in ("queue_capacity", "max_copies", "max_film_boxes_per_session",
-                "max_image_rows", "max_image_columns", "max_associations"):
+                "max_image_rows", "max_image_columns", "max_image_bytes", "max_session_bytes",
+                "max_associations"):
         if getattr(p, key) < 1:
             fail(key, "must be at least 1")
+    if p.max_session_bytes < p.max_image_bytes:
+        fail("max_session_bytes", f"{p.max_session_bytes} is less than max_image_bytes "
+             f"{p.max_image_bytes}: no image of the largest size could be stored")
+    for key in ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s"):
+        value = getattr(p, key)
+        if not (math.isfinite(value) and value > 0):
+            fail(key, f"{value} must be a number of seconds > 0")
+    for title in p.allowed_calling_aes:
+        if not (0 < len(title.strip()) <= AE_TITLE_MAX and title.isascii()
+                and title.isprintable() and "\\" not in title):
+            fail("allowed_calling_aes", f"{title!r} is not an AE title (1 to {AE_TITLE_MAX} "
+                 "printable ASCII characters, no backslash)")
+    if not (math.isfinite(p.retention_days) and p.retention_days >= 0):
+        fail("retention_days", f"{p.retention_days} must be a number of days >= 0 "
+             "(0: keep films forever)")
     for layout_id in p.custom_layouts:
         try:
             parse_display_format(f"CUSTOM\\{layout_id}", p.custom_layouts)

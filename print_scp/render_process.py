@@ -5,16 +5,43 @@ in a pool of processes, so rendering uses every core and never competes with
 the DIMSE threads for the GIL. The spool is the only thing the processes
 share with the server: a task names a job and a film, the process reads the
 job from the spool (its pixels memory-mapped) and writes the film's files.
+
+A render process ends when the server does, however the server ended
+(SIGKILL included), once the film in hand is written
+(:func:`exit_with_server`): else it would wait for work forever, and keep the
+fork server and multiprocessing's resource tracker running with it.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from film.render import render_film
 from film.writers import write_film
 from print_scp.spool import Spool, SpoolSync
+
+_rendering = threading.Lock()  # held while this process renders a film
+
+
+def exit_with_server(server_alive: Connection) -> None:
+    """Pool initializer: end this process once the server has ended, after the film in hand.
+
+    ``server_alive`` is the read end of a pipe whose write end only the server
+    holds, so it becomes readable (end of file) when the server's process is
+    gone, whatever ended it.
+    """
+    threading.Thread(target=_exit_when_readable, args=(server_alive,), name="server-watch",
+                     daemon=True).start()
+
+
+def _exit_when_readable(server_alive: Connection) -> None:
+    server_alive.poll(None)
+    with _rendering:
+        os._exit(0)
 
 
 def render_spooled_film(spool_root: str, job_uid: str, index: int, output_dir: str) -> str:
@@ -23,11 +50,13 @@ def render_spooled_film(spool_root: str, job_uid: str, index: int, output_dir: s
     Raises OSError when the output cannot be written, other exceptions when
     the film cannot be rendered.
     """
-    spool = Spool(Path(spool_root), sync=SpoolSync.BEFORE_RESPONSE)  # reads only: no flusher
-    film = spool.load(job_uid).films[index]
-    started = datetime.now()
-    rendered = render_film(film.spec)
-    metadata = dict(film.metadata)
-    metadata["rendered"] = {"started": started.isoformat(), "finished": datetime.now().isoformat()}
-    write_film(rendered, Path(output_dir), film.name, metadata)
-    return film.name
+    with _rendering:
+        spool = Spool(Path(spool_root), sync=SpoolSync.BEFORE_RESPONSE)  # reads only: no flusher
+        film = spool.load(job_uid).films[index]
+        started = datetime.now()
+        rendered = render_film(film.spec)
+        metadata = dict(film.metadata)
+        metadata["rendered"] = {"started": started.isoformat(),
+                                "finished": datetime.now().isoformat()}
+        write_film(rendered, Path(output_dir), film.name, metadata)
+        return film.name

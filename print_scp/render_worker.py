@@ -1,13 +1,15 @@
 """The render worker: turns spooled print jobs into PDF, PNG, density map and JSON.
 
 ``processes`` scheduler threads each take the next job, by Print Priority
-(HIGH, MED, LOW) then in order of arrival, and render its films one by one in
-a pool of as many processes (``print_scp.render_process``), so rendering
-uses every core and never runs on, or competes with, a DIMSE thread. While
+(HIGH, MED, LOW) then in order of arrival, and render its films in a pool of
+as many processes (``print_scp.render_process``, started with the worker),
+all films of a job at once, reported in order; so rendering uses every core
+and never runs on, or competes with, a DIMSE thread. While
 the printer is in FAILURE (e.g. FILM JAM) nothing is printed, as on a real
 printer; jobs wait PENDING and resume when the printer returns to NORMAL or
 WARNING. A render process that dies (killed, out of memory) fails its job
-and is replaced.
+and is replaced; a server that dies takes its render processes with it, each
+once its film in hand is written (``render_process.exit_with_server``).
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing
+import os
 import queue
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from film.writers import remove_staging_leftovers
 from print_scp.print_jobs import ExecutionStatus, PrintJob, PrintJobRegistry
 from print_scp.printer import Printer, PrinterStatus
-from print_scp.render_process import render_spooled_film
-from print_scp.spool import Spool
+from print_scp.render_process import exit_with_server, render_spooled_film
+from print_scp.spool import Spool, is_disk_full
 
 LOG = logging.getLogger("print_scp.render")
 
@@ -45,6 +49,12 @@ def _process_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def _abandon(submitted: list[tuple[ProcessPoolExecutor, Future]]) -> None:
+    """Cancel a job's films not started yet; wait for those being written to end."""
+    running = [future for _, future in submitted if not future.cancel()]
+    wait(running)
+
+
 class RenderWorker:
     """Renders spooled jobs with ``processes`` render processes until stopped."""
 
@@ -61,12 +71,18 @@ class RenderWorker:
         self._processes = processes
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        # Read end to every render process, write end held here only: it closes when
+        # this process ends, and the render processes end with it.
+        self._server_alive, self._server_alive_writer = multiprocessing.Pipe(duplex=False)
         self._threads = [threading.Thread(target=self._run, name=f"render-{i}", daemon=True)
                          for i in range(processes)]
         self.films_rendered = 0
 
     def start(self) -> None:
-        """Queue the jobs a previous run left in the spool, then start rendering."""
+        """Clear what a killed run left half-written, queue the jobs it left in the spool
+        (they are rendered again whole), then start rendering."""
+        for leftover in remove_staging_leftovers(self._output_dir):
+            LOG.info("removed %s, left half-written by a previous run", leftover.name)
         for job_uid in self._spool.pending():
             try:
                 spooled = self._spool.load(job_uid)
@@ -83,6 +99,7 @@ class RenderWorker:
             self.submit(job_uid, spooled.priority)
         for thread in self._threads:
             thread.start()
+        threading.Thread(target=self._warm_up, name="render-warm-up", daemon=True).start()
 
     def submit(self, job_uid: str, priority: str) -> None:
         self._queue.put((_PRIORITY_RANK.get(priority, 1), next(self._sequence), job_uid))
@@ -98,14 +115,35 @@ class RenderWorker:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
 
-    def _render_in_process(self, job_uid: str, index: int) -> str:
-        """Run one film in the pool (started on first use); the film's name."""
+    def _pool_in_use(self) -> ProcessPoolExecutor:
+        """The render pool, started on first use (and again after a render process died)."""
         with self._pool_lock:
+            if self._stop.is_set():
+                raise RuntimeError("the render worker is stopped")
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self._processes, mp_context=_process_context())
-            pool = self._pool
-        future = pool.submit(render_spooled_film, str(self._spool.root), job_uid, index,
-                             str(self._output_dir))
+                self._pool = ProcessPoolExecutor(self._processes, mp_context=_process_context(),
+                                                 initializer=exit_with_server,
+                                                 initargs=(self._server_alive,))
+            return self._pool
+
+    def _warm_up(self) -> None:
+        """Start every render process now, so the first film does not wait for one."""
+        try:
+            pool = self._pool_in_use()
+            for future in [pool.submit(os.getpid) for _ in range(self._processes)]:
+                future.result()
+        except Exception as exc:  # the first film will try again, and report
+            LOG.warning("render processes not started in advance: %s", exc)
+
+    def _submit_films(self, job_uid: str, count: int) -> list[tuple[ProcessPoolExecutor, Future]]:
+        """Queue every film of a job in the pool: a job's films render in parallel."""
+        pool = self._pool_in_use()
+        return [(pool, pool.submit(render_spooled_film, str(self._spool.root), job_uid, index,
+                                   str(self._output_dir)))
+                for index in range(count)]
+
+    def _film_result(self, pool: ProcessPoolExecutor, future: Future) -> str:
+        """The rendered film's name; replaces the pool if its process died."""
         try:
             return future.result()
         except BrokenProcessPool:
@@ -144,21 +182,29 @@ class RenderWorker:
             self._fail(job_uid, f"spooled job unreadable: {exc}")
             return
         self._jobs.set_status(job_uid, ExecutionStatus.PRINTING)
+        submitted: list[tuple[ProcessPoolExecutor, Future]] = []
         try:
-            for index in range(len(spooled.films)):
+            submitted = self._submit_films(job_uid, len(spooled.films))
+            for pool, future in submitted:
                 if self._stop.is_set():
+                    _abandon(submitted)
                     return  # stays in the spool; rendered again (whole) after a restart
-                name = self._render_in_process(job_uid, index)
+                name = self._film_result(pool, future)
                 self.films_rendered += 1
                 LOG.info("printed film %s (%s)", name, job_uid)
                 self._printer.film_printed()
         except BrokenProcessPool:
+            _abandon(submitted)
             self._fail(job_uid, "the render process died (killed, or out of memory)")
             return
         except OSError as exc:
-            self._fail(job_uid, f"cannot write output: {exc.strerror or exc}", info="PRINTER DOWN")
+            _abandon(submitted)
+            # PS3.3 C.13.9.1 defined terms: the films' receiver (the output disk) is full
+            info = "RECEIVER FULL" if is_disk_full(exc) else "PRINTER DOWN"
+            self._fail(job_uid, f"cannot write output: {exc.strerror or exc}", info=info)
             return
         except Exception as exc:
+            _abandon(submitted)
             LOG.exception("rendering job %s failed", job_uid)
             self._fail(job_uid, f"render failed: {exc}")
             return

@@ -10,8 +10,8 @@ created it, and renders in a background worker.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from pydicom.dataset import Dataset
@@ -21,16 +21,23 @@ from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.transport import ThreadedAssociationServer
 
+from print_scp.character_set import declare_character_set
 from print_scp.context import AssociationContext
+from print_scp.dimse_router import DimseRouter, abort_on_undecodable_input
 from print_scp.events import EventHub, OutboundEvent
-from print_scp.handlers import Handlers
+from print_scp.handlers import Handlers, serves
+from print_scp.idle_wait import sleep_when_idle
+from print_scp.input_limits import MESSAGE_OVERHEAD, limit_messages
 from print_scp.print_jobs import PrintJob, PrintJobRegistry
 from print_scp.printer import Printer, PrinterCondition, PrinterStatus
 from print_scp.printing import PrintQueue
 from print_scp.profile import PrinterProfile
 from print_scp.render_worker import RenderWorker
+from print_scp.retention import SWEEP_INTERVAL_S, RetentionJanitor
+from print_scp.socket_tuning import tune_socket
 from print_scp.spool import Spool
 from print_scp.status import Status
+from print_scp.tls import describe_peer, finish_handshake, server_context
 from print_scp.uids import (
     BASIC_ANNOTATION_BOX,
     BASIC_COLOR_IMAGE_BOX,
@@ -51,20 +58,35 @@ TRANSFER_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
 MAX_PDU = 1024 * 1024  # bytes; large PDUs cut per-film CPU (see PYNETDICOM notes)
 
 
-def set_tcp_nodelay(event: evt.Event) -> None:
-    """Disable Nagle: each DIMSE message would otherwise wait ~40 ms for an ACK."""
+def bound_socket_reads(event: evt.Event) -> None:
+    """Give the connection's socket the network timeout (s) as its read/write timeout.
+
+    pynetdicom 3.0.4 reads a PDU with blocking ``recv`` calls until its
+    announced length has arrived. A peer that sends part of a PDU and then
+    stalls would hold the DUL thread, and its association slot, for as long
+    as it keeps the connection open: the network timeout is noticed, but the
+    association cannot stop a DUL blocked in ``recv``. With a socket timeout
+    the read fails after ``network_timeout`` s and the connection is closed.
+    """
     try:
-        event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        event.assoc.dul.socket.socket.settimeout(event.assoc.network_timeout)
     except (AttributeError, OSError) as exc:
-        LOG.debug("TCP_NODELAY not set: %s", exc)
+        LOG.debug("socket timeout not set: %s", exc)
 
 
 class PrintServer:
     """A running (or ready to run) virtual printer."""
 
     def __init__(self, profile: PrinterProfile, output_dir: Path, *, render_processes: int = 2,
-                 acse_timeout: float = 30, dimse_timeout: float = 60,
-                 network_timeout: float = 120):
+                 acse_timeout: float | None = None, dimse_timeout: float | None = None,
+                 network_timeout: float | None = None,
+                 retention_interval_s: float = SWEEP_INTERVAL_S):
+        """Timeouts (s) given here replace the profile's ``[network]`` ones."""
+        overrides = {key: value for key, value in (("acse_timeout_s", acse_timeout),
+                                                   ("dimse_timeout_s", dimse_timeout),
+                                                   ("network_timeout_s", network_timeout))
+                     if value is not None}
+        profile = replace(profile, **overrides)
         self.profile = profile
         self.output_dir = Path(output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +96,8 @@ class PrintServer:
         self.worker = RenderWorker(self.spool, self.output_dir, self.jobs, self.printer,
                                    profile.printer_name, processes=render_processes)
         self.print_queue = PrintQueue(profile, self.spool, self.jobs, self.worker)
+        self.retention = RetentionJanitor(self.output_dir, profile.retention_days,
+                                          retention_interval_s)
         self.hub = EventHub()
         self._contexts: dict[Association, AssociationContext] = {}
         self._job_associations: dict[str, Association] = {}
@@ -81,18 +105,22 @@ class PrintServer:
         self._server: ThreadedAssociationServer | None = None
         self.printer.subscribe(self._printer_changed)
         self.jobs.subscribe(self._job_changed)
-        self.ae = self._make_ae(acse_timeout, dimse_timeout, network_timeout)
+        self.ae = self._make_ae()
 
     # -- AE ---------------------------------------------------------------------------------
-    def _make_ae(self, acse_timeout: float, dimse_timeout: float,
-                 network_timeout: float) -> AE:
+    def _make_ae(self) -> AE:
         p = self.profile
         ae = AE(ae_title=p.ae_title)
         ae.maximum_pdu_size = MAX_PDU
+        # One more is refused with A-ASSOCIATE-RJ rejected-transient, source service-provider
+        # (presentation related function), reason 2 local-limit-exceeded, PS3.8 9.3.4.
         ae.maximum_associations = p.max_associations
-        ae.acse_timeout, ae.dimse_timeout = acse_timeout, dimse_timeout
-        ae.network_timeout = network_timeout
-        ae.require_called_aet = False
+        ae.acse_timeout, ae.dimse_timeout = p.acse_timeout_s, p.dimse_timeout_s
+        ae.network_timeout = p.network_timeout_s
+        # Refused with A-ASSOCIATE-RJ rejected-permanent, service-user, reason 3 (calling
+        # AE title not recognised) or 7 (called AE title not recognised), PS3.8 9.3.4.
+        ae.require_calling_aet = list(p.allowed_calling_aes)
+        ae.require_called_aet = p.require_called_ae
         abstract = [BASIC_GRAYSCALE_PRINT_META, PRINTER, PRINT_JOB,
                     PRINTER_CONFIGURATION_RETRIEVAL, VERIFICATION]
         if p.color:
@@ -111,7 +139,14 @@ class PrintServer:
     def _handlers(self) -> list:
         h = Handlers(self)
         return [
-            (evt.EVT_CONN_OPEN, set_tcp_nodelay),
+            (evt.EVT_CONN_OPEN, tune_socket),
+            (evt.EVT_CONN_OPEN, sleep_when_idle),
+            (evt.EVT_CONN_OPEN, limit_messages,
+             [self.profile.max_image_bytes + MESSAGE_OVERHEAD]),
+            (evt.EVT_CONN_OPEN, abort_on_undecodable_input),
+            (evt.EVT_CONN_OPEN, self._tls_handshake),  # leaves the socket without timeout
+            (evt.EVT_CONN_OPEN, bound_socket_reads),  # so this comes after it
+            (evt.EVT_REJECTED, self._rejected),
             (evt.EVT_ESTABLISHED, self._established),
             (evt.EVT_RELEASED, self._ended),
             (evt.EVT_ABORTED, self._ended),
@@ -121,36 +156,75 @@ class PrintServer:
             (evt.EVT_N_ACTION, h.n_action),
             (evt.EVT_N_DELETE, h.n_delete),
             (evt.EVT_N_GET, h.n_get),
+            (evt.EVT_N_EVENT_REPORT, h.n_event_report),
         ]
 
     def start(self, host: str = "127.0.0.1", port: int | None = None) -> tuple[str, int]:
         """Start serving in the background; returns the bound (host, port)."""
+        tls = self.profile.tls
+        ssl_context = server_context(tls) if tls is not None else None
         self.worker.start()
         self.printer.start_script()
+        self.retention.start()
         self._server = self.ae.start_server(
             (host, self.profile.port if port is None else port),
-            block=False, evt_handlers=self._handlers())
+            block=False, evt_handlers=self._handlers(), ssl_context=ssl_context)
         bound = self._server.server_address
-        LOG.info("printer %r (%s) listening on %s:%s, output in %s", self.profile.printer_name,
-                 self.profile.ae_title, bound[0], bound[1], self.output_dir)
+        LOG.info("printer %r (%s) listening on %s:%s%s, output in %s", self.profile.printer_name,
+                 self.profile.ae_title, bound[0], bound[1], " (TLS)" if tls else "",
+                 self.output_dir)
         return bound[0], bound[1]
 
     def stop(self) -> None:
-        """Stop accepting, end the associations, finish the film being rendered."""
+        """Stop accepting, abort the open associations, finish the films being rendered."""
         self.printer.stop_script()
         if self._server is not None:
             self._server.shutdown()
             self._server = None
+        with self._lock:
+            open_associations = list(self._contexts)
+        for assoc in open_associations:
+            assoc.abort()
+        self.retention.stop()
         self.worker.stop()
         LOG.info("printer stopped")
 
     # -- associations -----------------------------------------------------------------------
+    def _tls_handshake(self, event: evt.Event) -> None:
+        """EVT_CONN_OPEN: with TLS, finish the handshake on this connection's own thread.
+
+        It must be done within the ACSE timeout (s); a failed handshake (plain
+        TCP client, unknown CA, no client certificate when one is required)
+        closes just this connection.
+        """
+        if self.profile.tls is None:
+            return
+        host, port = event.address[:2]  # type: ignore[attr-defined]
+        sock = event.assoc.dul.socket.socket
+        try:
+            finish_handshake(sock, self.ae.acse_timeout)
+        except OSError as exc:
+            LOG.warning("TLS connection from %s:%s refused: %s", host, port, exc)
+            event.assoc.dul.socket.close()
+            return
+        LOG.info("TLS connection from %s:%s (%s)", host, port, describe_peer(sock))
+
+    def _rejected(self, event: evt.Event) -> None:
+        """EVT_REJECTED: one line per refused association: who, from where, and why."""
+        assoc = event.assoc
+        request, answer = assoc.requestor.primitive, assoc.acceptor.primitive
+        LOG.warning("association from %r (called AE %r) at %s:%s rejected: %s, source: %s, "
+                    "reason: %s", request.calling_ae_title, request.called_ae_title,
+                    assoc.requestor.address, assoc.requestor.port, answer.result_str,
+                    answer.source_str, answer.reason_str)
+
     def context_of(self, assoc: Association) -> AssociationContext | None:
         with self._lock:
             return self._contexts.get(assoc)
 
     def _established(self, event: evt.Event) -> None:
         assoc = event.assoc
+        DimseRouter.install(assoc, serves=serves)  # before the reactor takes a request
         accepted = {cx.abstract_syntax for cx in assoc.accepted_contexts}
         ctx = AssociationContext(
             profile=self.profile,
@@ -187,6 +261,7 @@ class PrintServer:
             info = Dataset()
             info.PrinterStatusInfo = condition.info
             info.PrinterName = self.profile.printer_name
+            declare_character_set(info)
         event = OutboundEvent(PRINTER, PRINTER_INSTANCE, condition.status.event_type_id, info,
                               f"Printer {condition.status.value} ({condition.info})")
         count = self.hub.broadcast(event)
@@ -210,6 +285,7 @@ class PrintServer:
         info.PrinterName = self.profile.printer_name
         if job.session_label:
             info.FilmSessionLabel = job.session_label
+        declare_character_set(info)
         self.hub.post(assoc, OutboundEvent(PRINT_JOB, job.uid, job.status.event_type_id, info,
                                            f"Print Job {job.status.value} ({job.info})"),
                       now=now)

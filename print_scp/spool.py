@@ -22,6 +22,7 @@ that flush completes can lose the job.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -52,6 +53,13 @@ LOG = logging.getLogger("print_scp.spool")
 
 FORMAT_VERSION = 2
 _JOB_FILE = "job.json"
+# write() errors that mean "no room": file system full, quota, file size limit
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def is_disk_full(exc: OSError) -> bool:
+    """True if a write failed for lack of room, not for any other reason."""
+    return exc.errno in _NO_ROOM
 
 
 class SpoolSync(Enum):
@@ -94,12 +102,28 @@ class Spool:
         return self.root / job_uid
 
     def save(self, job: SpooledJob) -> None:
-        """Write the job whole (temporary directory, rename); fsync as ``self.sync`` says."""
-        final = self._path(job.job_uid)
+        """Write the job whole (temporary directory, rename); fsync as ``self.sync`` says.
+
+        If writing fails (OSError, e.g. the disk is full) nothing of the job is left.
+        """
         staging = self.root / f".{job.job_uid}.tmp"
         if staging.exists():
             shutil.rmtree(staging)
         staging.mkdir()
+        try:
+            self._write(job, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        final = self._path(job.job_uid)
+        os.replace(staging, final)
+        if self.sync is SpoolSync.BEFORE_RESPONSE:
+            fsync_directory(self.root)
+        else:
+            self._unflushed.put(final)
+
+    def _write(self, job: SpooledJob, staging: Path) -> None:
+        """The job's arrays and ``job.json`` into ``staging``."""
         arrays: dict[str, np.ndarray] = {}
         document = {
             "format": FORMAT_VERSION,
@@ -112,15 +136,10 @@ class Spool:
             ],
         }
         for key, array in arrays.items():
-            np.save(staging / f"{key}.npy", array, allow_pickle=False)
+            _save_array(staging / f"{key}.npy", array)
         (staging / _JOB_FILE).write_bytes(json.dumps(document, default=str).encode())
         if self.sync is SpoolSync.BEFORE_RESPONSE:
             _fsync_job(staging)
-        os.replace(staging, final)
-        if self.sync is SpoolSync.BEFORE_RESPONSE:
-            fsync_directory(self.root)
-        else:
-            self._unflushed.put(final)
 
     def _flush_forever(self) -> None:
         """Background fsync of saved jobs, oldest first (SpoolSync.BACKGROUND)."""
@@ -167,6 +186,20 @@ class Spool:
         jobs = [p for p in self.root.iterdir()
                 if p.is_dir() and p != self.failed_dir and (p / _JOB_FILE).exists()]
         return [p.name for p in sorted(jobs, key=lambda p: p.stat().st_mtime)]
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    """``np.save`` whose write errors carry their errno (ENOSPC, EFBIG, ...).
+
+    numpy writes to a real file with ``tofile``, which reports a short write
+    as an OSError without errno: a full disk could not be told from any other
+    failure.
+    """
+    data = np.ascontiguousarray(array)
+    with path.open("wb") as handle:
+        np.lib.format.write_array_header_1_0(handle,
+                                             np.lib.format.header_data_from_array_1_0(data))
+        handle.write(data)  # C-contiguous: its buffer is the bytes, no copy
 
 
 def _fsync_job(directory: Path) -> None:

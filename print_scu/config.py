@@ -18,6 +18,11 @@ default attributes by DICOM keyword::
     FilmSizeID = "14INX17IN"
     MinDensity = 20                          # hundredths of OD
 
+DICOM over TLS: ``tls = true``, with ``tls_ca_certificates`` (PEM CA file
+that signed the printer's certificate; default: the system's CAs) and, for
+printers that require a client certificate, ``tls_certificate`` and
+``tls_private_key``. Relative paths are relative to the profile file.
+
 Times are in seconds. Errors name the file, the printer and the key.
 """
 
@@ -40,12 +45,14 @@ from print_scu.options import (
     OptionError,
     check_attribute,
 )
+from print_scu.tls import TlsClientSettings
 
 __all__ = [
     "ConfigError", "PrinterConfig", "adhoc_printer", "default_config_path", "load_printers",
 ]
 
 CONFIG_ENV = "FILMBOX_PRINTERS"
+TLS_FILE_KEYS = ("tls_ca_certificates", "tls_certificate", "tls_private_key")
 DEFAULT_CONFIG = Path("~/.config/filmbox/printers.toml")
 AE_TITLE_MAX = 16  # characters of an AE VR, PS3.5 Table 6.2-1
 P_VALUE_BITS = (8, 12)
@@ -68,6 +75,8 @@ class PrinterConfig:
     printer pixels per inch (None: unknown), needed to resample images to
     their image boxes. The defaults dicts hold Film Session and Film Box
     N-CREATE attributes by DICOM keyword (densities in hundredths of OD).
+    ``tls`` connects with TLS; the ``tls_*`` paths are PEM files (see the
+    module docstring).
     Invalid values raise :class:`ConfigError` naming the key.
     """
 
@@ -99,6 +108,10 @@ class PrinterConfig:
     retry_backoff_s: float = 2.0
     retry_backoff_cap_s: float = 300.0
     max_attempts: int = 20
+    tls: bool = False
+    tls_ca_certificates: str | None = None
+    tls_certificate: str | None = None
+    tls_private_key: str | None = None
 
     def __post_init__(self) -> None:
         for key, value in dataclasses.asdict(self).items():
@@ -118,8 +131,15 @@ class PrinterConfig:
             host=self.host, port=self.port, called_ae=self.called_ae,
             calling_ae=self.calling_ae, max_pdu=self.max_pdu, implicit_only=self.implicit_only,
             acse_timeout=self.acse_timeout, dimse_timeout=self.dimse_timeout,
-            network_timeout=self.network_timeout,
+            network_timeout=self.network_timeout, tls=self._tls_settings(),
         )
+
+    def _tls_settings(self) -> TlsClientSettings | None:
+        if not self.tls:
+            return None
+        return TlsClientSettings(ca_certificates=_optional_path(self.tls_ca_certificates),
+                                 certificate=_optional_path(self.tls_certificate),
+                                 private_key=_optional_path(self.tls_private_key))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible values (tuples as lists), for the job queue."""
@@ -144,6 +164,10 @@ class PrinterConfig:
 _FIELD_TYPES: dict[str, Any] = get_type_hints(PrinterConfig)
 _REQUIRED = tuple(f.name for f in dataclasses.fields(PrinterConfig)
                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return None if value is None else Path(value)
 
 
 def _convert(key: str, value: Any) -> Any:
@@ -211,6 +235,24 @@ def _first_problem(config: PrinterConfig) -> tuple[str, str] | None:
         if kind not in _DISPLAY_FORMAT_KINDS:
             return "display_formats", (f"{kind!r} is not an Image Display Format kind "
                                        f"({', '.join(_DISPLAY_FORMAT_KINDS)})")
+    return _tls_problem(config)
+
+
+def _tls_problem(config: PrinterConfig) -> tuple[str, str] | None:
+    """(key, why) of the first unusable TLS setting, None if all are usable."""
+    for key in TLS_FILE_KEYS:
+        path = getattr(config, key)
+        if path is None:
+            continue
+        if not config.tls:
+            return key, "is set but tls is false (set tls = true to connect with TLS)"
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            return key, f"cannot read {path}: {exc.strerror or exc}"
+    if config.tls_private_key is not None and config.tls_certificate is None:
+        return "tls_private_key", "needs tls_certificate (the client certificate it belongs to)"
     return None
 
 
@@ -281,6 +323,9 @@ def load_printers(path: Path | None = None) -> dict[str, PrinterConfig]:
         if "name" in table:
             raise ConfigError(f"{source}: printer {name!r}: name: set by the table name "
                               f"[printers.{name}], remove the key")
+        table = {key: str(source.parent / value)
+                 if key in TLS_FILE_KEYS and isinstance(value, str) else value
+                 for key, value in table.items()}
         try:
             printers[name] = PrinterConfig.from_dict({"name": name, **table})
         except ConfigError as exc:

@@ -63,6 +63,8 @@ from pynetdicom.status import (
 )
 
 from lut.polarity import Polarity
+from print_scp.idle_wait import IDLE_WAIT_S, notify_reactor_on_input, wait_in_select
+from print_scu.tls import RecordingContext, TlsClientSettings
 
 __all__ = [
     "DimseResult", "EventLog", "FilmBoxRefs", "GrayscalePhotometric",
@@ -87,7 +89,8 @@ class PrinterAddress:
 
     ``max_pdu`` is the largest PDU we accept, in bytes (0: unlimited); the
     timeouts are in seconds. ``implicit_only`` proposes Implicit VR Little
-    Endian alone, for SCPs that mishandle Explicit VR.
+    Endian alone, for SCPs that mishandle Explicit VR. ``tls`` set connects
+    with TLS, checking the printer's certificate against ``host``.
     """
 
     host: str
@@ -99,6 +102,7 @@ class PrinterAddress:
     acse_timeout: float = 30
     dimse_timeout: float = 60
     network_timeout: float = 60
+    tls: TlsClientSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,13 @@ class PrintAssociation:
         self._message_id = 0
         self._association_response: Any = None  # the A-ASSOCIATE-AC/RJ primitive
         self._connected = False  # set once the TCP connection is open
+        self._tls_context: RecordingContext | None = None
+        if address.tls is not None:
+            try:
+                self._tls_context = address.tls.context()
+            except OSError as exc:
+                raise PrintAssociationError(
+                    f"TLS settings for {self.peer} cannot be used: {exc}") from exc
 
         proposed = [self.meta_uid, Printer, Verification]
         optional = {
@@ -266,6 +277,7 @@ class PrintAssociation:
             address.port,
             ae_title=address.called_ae,
             max_pdu=address.max_pdu,
+            tls_args=None if self._tls_context is None else (self._tls_context, address.host),
             evt_handlers=[
                 (evt.EVT_CONN_OPEN, self._on_connection_open),
                 (evt.EVT_ACSE_RECV, self._record_association_response),
@@ -513,6 +525,9 @@ class PrintAssociation:
                 f"{response.result_str}, source: {response.source_str}, "
                 f"reason: {response.reason_str}"
             )
+        tls_error = self._tls_context and self._tls_context.handshake_error
+        if tls_error:
+            raise PrintAssociationError(f"no TLS connection with {self.peer}: {tls_error}")
         if not self._connected:
             raise PrintAssociationError(
                 f"no association with {self.peer}: could not open a TCP connection "
@@ -524,7 +539,11 @@ class PrintAssociation:
                 f"{self._context_results()}"
             )
         if assoc.is_aborted:
-            raise PrintAssociationError(f"{self.peer} aborted the association during negotiation")
+            hint = "" if self._tls_context is None else (
+                " (over TLS this is how a printer refuses a missing or unknown client "
+                "certificate)")
+            raise PrintAssociationError(
+                f"{self.peer} aborted the association during negotiation{hint}")
         raise PrintAssociationError(
             f"no association with {self.peer}: no A-ASSOCIATE answer within "
             f"{self.address.acse_timeout} s"
@@ -541,6 +560,7 @@ class PrintAssociation:
         self._connected = True
         event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         _send_whole_messages(event.assoc)
+        wait_in_select(event.assoc)  # an idle DUL sleeps instead of polling every 1 ms
         _keep_responses_from_the_reactor(event.assoc)
         _guard_pause_flag(event.assoc)  # before the reactor loop first writes the flag
 
@@ -610,11 +630,30 @@ def _keep_responses_from_the_reactor(assoc: Any) -> None:
     service message") and the call waits out the DIMSE timeout. A requestor's
     reactor has nothing to serve from the queue (incoming N-EVENT-REPORTs are
     served on threads of their own), so its non-blocking polls get nothing.
+
+    Instead of polling every 1 ms, the idle reactor waits here (at most
+    IDLE_WAIT_S) until a ``send_*`` call asks it to pause (its checkpoint is
+    cleared) or the peer sends an A-RELEASE or A-ABORT.
     """
     blocking_get = assoc.dimse.get_msg
+    wake = threading.Event()
+    checkpoint = assoc._reactor_checkpoint
+    clear_checkpoint = checkpoint.clear
+
+    def clear_and_wake() -> None:
+        clear_checkpoint()
+        wake.set()
+
+    checkpoint.clear = clear_and_wake
+    notify_reactor_on_input(assoc, wake.set)
 
     def get_msg(block: bool = False) -> Any:
-        return blocking_get(block=True) if block else (None, None)
+        if block:
+            return blocking_get(block=True)
+        wake.clear()  # then look: a request to pause or a peer's PDU after this wakes the wait
+        if checkpoint.is_set() and assoc.dul.to_user_queue.empty() and not assoc._kill:
+            wake.wait(IDLE_WAIT_S)
+        return None, None
 
     assoc.dimse.get_msg = get_msg
 

@@ -345,8 +345,11 @@ class _PrinterThread(threading.Thread):
 
     def film_printed(self, job: JobRecord, index: int, notes: Sequence[EventEntry] = ()) -> None:
         self.queue.film_done(job.id, index, notes)
-        LOG.info("job %d: film %d/%d printed on %s", job.id, index + 1, job.films_total,
-                 self.printer)
+        # The printer's Print Job UID ties the film to the printer's output (its file names
+        # and metadata): the copy the printer acknowledged, should it hold two.
+        LOG.info("job %d: film %d/%d printed on %s (print job %s)", job.id, index + 1,
+                 job.films_total, self.printer,
+                 self.session.last_print_job_uid)  # type: ignore[union-attr]
         if self.worker.progress is not None:
             self.worker.progress(job, index)
 

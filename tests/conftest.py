@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from dcmtk_peer import DCMTK_MISSING, DcmprscpServer, dcmtk_available, free_port
+from tls_certs import Pki, make_test_pki
 
 
 @pytest.fixture
@@ -31,3 +31,9 @@ def dcmprscp(tmp_path: Path) -> Iterator[DcmprscpServer]:
     server = DcmprscpServer(tmp_path)
     with server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def tls_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A throwaway CA with server (127.0.0.1, localhost) and client certificates."""
+    return make_test_pki(tmp_path_factory.mktemp("pki"))

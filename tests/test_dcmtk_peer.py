@@ -18,10 +18,9 @@ import re
 import socket
 from pathlib import Path
 
+import dcmtk_peer
 import numpy as np
 import pytest
-
-import dcmtk_peer
 from dcmtk_peer import (
     DcmprscpServer,
     ScpEndpoint,
@@ -87,7 +86,7 @@ def test_standard_2x2_film_of_four_8bit_images(dcmprscp: DcmprscpServer, tmp_pat
     assert film.film_size_id == "14INX17IN"
     assert film.film_orientation == "PORTRAIT"
     assert [box.position for box in film.image_boxes] == [1, 2, 3, 4]
-    for box, image in zip(film.image_boxes, images):
+    for box, image in zip(film.image_boxes, images, strict=True):
         assert box.hardcopy.BitsStored == 8
         # 8 → 12 → 8 bits: trunc(16 v / 16) = v, exactly the input.
         np.testing.assert_array_equal(box.pixels, image)

@@ -3,7 +3,9 @@
 import pytest
 
 from film.display_format import (
-    DisplayFormatError, DisplayFormatKind, parse_display_format,
+    DisplayFormatError,
+    DisplayFormatKind,
+    parse_display_format,
 )
 
 

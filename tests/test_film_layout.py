@@ -8,8 +8,13 @@ import pytest
 
 from film.display_format import parse_display_format
 from film.layout import (
-    DEFAULT_ANNOTATION_HEIGHT_MM, DEFAULT_GAP_MM, DEFAULT_MARGIN_MM,
-    RectMM, annotation_box_count, layout_film, mm_to_px,
+    DEFAULT_ANNOTATION_HEIGHT_MM,
+    DEFAULT_GAP_MM,
+    DEFAULT_MARGIN_MM,
+    RectMM,
+    annotation_box_count,
+    layout_film,
+    mm_to_px,
 )
 
 

@@ -12,8 +12,13 @@ import numpy as np
 import pytest
 
 from film.model import (
-    AnnotationContent, DecimateCropBehavior, FilmSpec, ImageBoxContent, ImagePixels,
-    MagnificationType, MediumType,
+    AnnotationContent,
+    DecimateCropBehavior,
+    FilmSpec,
+    ImageBoxContent,
+    ImagePixels,
+    MagnificationType,
+    MediumType,
 )
 from film.render import render_film
 from lut.density import ViewingConditions, p_values_to_density

@@ -23,7 +23,7 @@ from PIL import Image
 
 from film import writers
 from film.model import MediumType, RenderedFilm
-from film.writers import FilmFiles, safe_stem, validate_stem, write_film
+from film.writers import FilmFiles, remove_staging_leftovers, safe_stem, validate_stem, write_film
 from lut.density import ViewingConditions
 
 DPI = 50
@@ -485,3 +485,14 @@ def test_rgb_without_mask_is_rejected(tmp_path):
 def test_pdf_info_values_must_be_text(tmp_path):
     with pytest.raises(TypeError, match="pdf_info"):
         write_film(make_film(), tmp_path, "info", {"pdf_info": {"Copies": 2}})
+
+
+def test_staging_leftovers_of_a_killed_writer_are_removed_and_nothing_else(tmp_path):
+    files = write_film(make_film(), tmp_path, "kept", {})
+    leftovers = [tmp_path / ".kept.png.0123456789ab.tmp", tmp_path / ".x.json.abcdef012345.tmp"]
+    others = [tmp_path / ".hidden", tmp_path / "notes.tmp", tmp_path / ".a.json.xyz.tmp"]
+    for path in leftovers + others:
+        path.write_bytes(b"partial")
+    assert sorted(remove_staging_leftovers(tmp_path)) == sorted(leftovers)
+    assert all(path.exists() for path in others)
+    assert all(path.exists() for path in vars(files).values())

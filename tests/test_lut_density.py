@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 
 from lut.density import (
-    ViewingConditions, density_to_luminance, density_to_p_values, lightbox_gray_levels,
-    luminance_to_density, p_values_to_density,
+    ViewingConditions,
+    density_to_luminance,
+    density_to_p_values,
+    lightbox_gray_levels,
+    luminance_to_density,
+    p_values_to_density,
 )
 
 LIGHT_BOX = ViewingConditions(illumination=2000.0, reflected_ambient_light=10.0)

@@ -23,7 +23,7 @@ def linear_window(x: float, center: float, width: float, y_max: int) -> float:
 
 
 def ct_dataset(photometric: str = "MONOCHROME2") -> Dataset:
-    """Signed 16-bit CT: stored = HU + 1024, Rescale Intercept −1024 (so −3024 HU is stored −2000)."""
+    """Signed 16-bit CT: stored = HU + 1024, Rescale Intercept −1024 (−3024 HU is stored −2000)."""
     ds = Dataset()
     ds.Modality = "CT"
     set_pixel_data(ds, (HU + 1024).astype(np.int16), photometric, 16)

@@ -649,8 +649,11 @@ def test_n_action_type_2_is_0123(session, class_uid):
     session.prints_good_film()
 
 
-def test_queue_full_is_c601(tmp_path):
-    """One film fits the queue; the printer is jammed, so a second one does not."""
+def test_queue_full_on_film_box_n_action_is_c602(tmp_path):
+    """One film fits the queue; the printer is jammed, so a second one does not.
+
+    PS3.4 Table H.4-9 (Film Box N-ACTION): C602; the Film Session's is C601.
+    """
     with fast_printer(tmp_path, queue_capacity=1) as server, print_session(server) as s:
         server.printer.set_status("FAILURE", "FILM JAM")
         waiting = s.film_box()
@@ -659,7 +662,7 @@ def test_queue_full_is_c601(tmp_path):
         assert_status(reply, 0x0000)
         refused = s.film_box()
         reply, _ = s.print_box(refused.film_box_uid)
-        assert_status(reply, 0xC601, "queue")
+        assert_status(reply, 0xC602, "queue")
         server.printer.set_status("NORMAL")
         wait_for_job(server.output_dir, job_uid)
         s.prints_good_film()

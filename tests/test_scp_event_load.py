@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
+from scp_harness import film_metadata, running_printer, wait_for_films
 
 from film.densitometry import measure, read_density_map
 from lut.density import ViewingConditions, p_values_to_density
 from print_scu.dimse import PrintAssociation, PrinterAddress, grayscale_image_box
-from scp_harness import film_metadata, running_printer, wait_for_films
 
 SCUS = 6
 FILMS_PER_SCU = 4

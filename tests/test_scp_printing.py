@@ -37,6 +37,7 @@ from print_scu.dimse import grayscale_image_box
 DPI = 75
 FILM_MM = (203.2, 254.0)  # 8INX10IN portrait
 NO_SUCH_SOP_INSTANCE = 0x0112
+INVALID_ATTRIBUTE_VALUE = 0x0106
 # CUSTOM\1 of the test printer: a full-width top half, then two quarters below.
 CUSTOM_LAYOUTS = {1: [(0.0, 0.0, 1.0, 0.5), (0.0, 0.5, 0.4, 0.5), (0.4, 0.5, 0.6, 0.5)]}
 
@@ -206,7 +207,9 @@ def test_deleted_film_session_takes_its_film_boxes_with_it(tmp_path):
             assert assoc.delete_film_session(session) == SUCCESS
             assert assoc.print_film_session(session)[0] == NO_SUCH_SOP_INSTANCE
             assert assoc.print_film_box(refs.film_box_uid)[0] == NO_SUCH_SOP_INSTANCE
-            new_film_box(assoc, session, "STANDARD\\1,1", expect=NO_SUCH_SOP_INSTANCE)
+            # PS3.7 defines no 0x0112 for N-CREATE: an unknown referenced session is an
+            # invalid attribute value (as DCMTK's dcmprscp answers too)
+            new_film_box(assoc, session, "STANDARD\\1,1", expect=INVALID_ATTRIBUTE_VALUE)
             # A new session may follow on the same association.
             second = new_session(assoc)
             refs = new_film_box(assoc, second, "STANDARD\\1,1")

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
+from dcmtk_peer import DcmprscpServer, PrinterProfile, read_stored_films
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
@@ -29,7 +30,6 @@ from pynetdicom.sop_class import (
     PrintJob,
 )
 
-from dcmtk_peer import DcmprscpServer, PrinterProfile, read_stored_films
 from print_scu.dimse import (
     DimseResult,
     PrintAssociation,
@@ -90,7 +90,8 @@ def test_prints_standard_2x2_8bit_film(dcmprscp: DcmprscpServer) -> None:
         assert refs.attributes.ImageDisplayFormat == "STANDARD\\2,2"
         assert [class_uid for class_uid, _ in refs.image_boxes] == [BasicGrayscaleImageBox] * 4
         assert len(set(refs.image_box_uids)) == 4
-        for position, (uid, image) in enumerate(zip(refs.image_box_uids, images), start=1):
+        boxes = zip(refs.image_box_uids, images, strict=True)
+        for position, (uid, image) in enumerate(boxes, start=1):
             assert assoc.set_image_box(uid, grayscale_image_box(position, image, 8)) == 0x0000
         status, _reply = assoc.print_film_box(refs.film_box_uid)
         assert status == 0x0000
@@ -107,7 +108,7 @@ def test_prints_standard_2x2_8bit_film(dcmprscp: DcmprscpServer) -> None:
     assert film.film_box.MaxDensity == profile.max_density
     assert film.film_box.MinDensity == profile.min_density
     assert [box.position for box in film.image_boxes] == [1, 2, 3, 4]
-    for box, image in zip(film.image_boxes, images):
+    for box, image in zip(film.image_boxes, images, strict=True):
         assert box.hardcopy.BitsStored == 8
         np.testing.assert_array_equal(box.pixels, image)
 

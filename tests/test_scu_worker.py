@@ -147,7 +147,8 @@ def test_queue_full_is_retried_with_doubling_backoff_then_fails(tmp_path: Path) 
             failed = wait_for_state(queue, job_id, JobState.FAILED)
 
     assert failed.attempts == 3  # deferred three times, the fourth attempt gives up
-    assert "0xC601 Failure" in failed.last_error and "print queue is full" in failed.last_error
+    # The worker prints with Film Box N-ACTION: C602 when the queue is full (PS3.4 Table H.4-9)
+    assert "0xC602 Failure" in failed.last_error and "print queue is full" in failed.last_error
     assert "gave up after 4 attempts" in failed.last_error
     delays = [text.split("next in ")[1].split(" s:")[0] for text in event_texts(queue, job_id)
               if text.startswith("attempt ")]

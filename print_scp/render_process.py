@@ -22,7 +22,7 @@ from pathlib import Path
 
 from film.render import render_film
 from film.writers import write_film
-from print_scp.spool import Spool, SpoolSync
+from print_scp.spool import Spool
 
 _rendering = threading.Lock()  # held while this process renders a film
 
@@ -51,7 +51,7 @@ def render_spooled_film(spool_root: str, job_uid: str, index: int, output_dir: s
     the film cannot be rendered.
     """
     with _rendering:
-        spool = Spool(Path(spool_root), sync=SpoolSync.BEFORE_RESPONSE)  # reads only: no flusher
+        spool = Spool(Path(spool_root))  # only read here: no flush thread is started
         film = spool.load(job_uid).films[index]
         started = datetime.now()
         rendered = render_film(film.spec)

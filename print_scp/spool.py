@@ -95,8 +95,8 @@ class Spool:
         self.failed_dir = self.root / "failed"
         self.sync = sync
         self._unflushed: queue.SimpleQueue[Path] = queue.SimpleQueue()
-        if sync is SpoolSync.BACKGROUND:
-            threading.Thread(target=self._flush_forever, name="spool-flush", daemon=True).start()
+        self._flusher: threading.Thread | None = None  # started by the first background save
+        self._flusher_lock = threading.Lock()
 
     def _path(self, job_uid: str) -> Path:
         return self.root / job_uid
@@ -121,6 +121,11 @@ class Spool:
             fsync_directory(self.root)
         else:
             self._unflushed.put(final)
+            with self._flusher_lock:  # N-ACTIONs of several associations may save at once
+                if self._flusher is None:
+                    self._flusher = threading.Thread(target=self._flush_forever,
+                                                     name="spool-flush", daemon=True)
+                    self._flusher.start()
 
     def _write(self, job: SpooledJob, staging: Path) -> None:
         """The job's arrays and ``job.json`` into ``staging``."""

@@ -82,8 +82,15 @@ def write_config(path: Path, *, printer_type: str, port: int, aetitle: str) -> P
     return path
 
 
-def write_image(path: Path, pixels: np.ndarray) -> Path:
-    """Write 8-bit ``pixels`` (rows, columns) as a MONOCHROME2 Secondary Capture file."""
+def write_image(path: Path, pixels: np.ndarray, bits_stored: int = 8) -> Path:
+    """Write ``pixels`` (rows, columns) as a MONOCHROME2 Secondary Capture file; ``path``.
+
+    ``bits_stored`` 8 is stored in 8-bit words, 9..16 in 16-bit words
+    (dcmpsprt reads either). Also the tests' image writer.
+    """
+    values = np.asarray(pixels)
+    if values.ndim != 2 or values.min() < 0 or values.max() >= 1 << bits_stored:
+        raise ValueError(f"pixels must be 2-D in 0..{(1 << bits_stored) - 1}")
     dataset = Dataset()
     dataset.file_meta = FileMetaDataset()
     dataset.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
@@ -93,16 +100,17 @@ def write_image(path: Path, pixels: np.ndarray) -> Path:
     dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID
     dataset.StudyInstanceUID = generate_uid()
     dataset.SeriesInstanceUID = generate_uid()
-    dataset.PatientName = "Bench^Print"
+    dataset.PatientName = "Filmbox^Print"
     dataset.PatientID = "FILMBOX"
     dataset.Modality = "OT"
     dataset.SamplesPerPixel = 1
     dataset.PhotometricInterpretation = "MONOCHROME2"
-    dataset.Rows, dataset.Columns = pixels.shape
-    dataset.BitsAllocated = dataset.BitsStored = 8
-    dataset.HighBit = 7
+    dataset.Rows, dataset.Columns = values.shape
+    dataset.BitsAllocated = 8 if bits_stored == 8 else 16
+    dataset.BitsStored = bits_stored
+    dataset.HighBit = bits_stored - 1
     dataset.PixelRepresentation = 0
-    dataset.PixelData = np.asarray(pixels, dtype=np.uint8).tobytes()
+    dataset.PixelData = values.astype("u1" if bits_stored == 8 else "<u2").tobytes()
     dataset.save_as(path, enforce_file_format=True)
     return path
 

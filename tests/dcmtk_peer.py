@@ -37,6 +37,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -49,7 +50,12 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+# The image writer is shared with the benchmarks (tests may import benchmarks/, not the
+# other way round); so are the fuzz, load and fault drivers.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from dcmtk import write_image as write_grayscale_image  # noqa: E402
 
 __all__ = [
     "DCMPRSCP", "DCMPRSCU", "DCMPSPRT", "DCMTK_MISSING", "DcmprscpServer", "DcmtkPrintResult",
@@ -629,39 +635,6 @@ def print_with_dcmtk(
     ]
     send = _run(send_argv, jobdir, timeout_s)
     return DcmtkPrintResult(prepare=prepare, send=send, stored_print=stored_prints[0])
-
-
-def write_grayscale_image(path: Path, pixels: np.ndarray, bits_stored: int = 8) -> Path:
-    """Write ``pixels`` (rows, columns) as a MONOCHROME2 Secondary Capture image for dcmpsprt.
-
-    ``bits_stored`` 8 is stored in 8-bit words, 9..16 in 16-bit words.
-    """
-    values = np.asarray(pixels)
-    if values.ndim != 2 or values.min() < 0 or values.max() >= 1 << bits_stored:
-        raise ValueError(f"pixels must be 2-D in 0..{(1 << bits_stored) - 1}")
-    dataset = Dataset()
-    dataset.file_meta = FileMetaDataset()
-    dataset.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    dataset.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset.SOPClassUID = SecondaryCaptureImageStorage
-    dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID
-    dataset.StudyInstanceUID = generate_uid()
-    dataset.SeriesInstanceUID = generate_uid()
-    dataset.PatientName = "Test^Print"
-    dataset.PatientID = "FILMBOX"
-    dataset.Modality = "OT"
-    dataset.SamplesPerPixel = 1
-    dataset.PhotometricInterpretation = "MONOCHROME2"
-    dataset.Rows, dataset.Columns = values.shape
-    dataset.BitsAllocated = 8 if bits_stored == 8 else 16
-    dataset.BitsStored = bits_stored
-    dataset.HighBit = bits_stored - 1
-    dataset.PixelRepresentation = 0
-    word = "u1" if bits_stored == 8 else "<u2"
-    dataset.PixelData = values.astype(word).tobytes()
-    dataset.save_as(path, enforce_file_format=True)
-    return path
 
 
 def _standard_layout(display_format: str) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Fault injection: print-scp killed with SIGKILL while print-scu delivers films (issue 5).
+"""Fault injection: print-scp killed with SIGKILL while print-scu delivers films.
 
 Shared by ``tests/test_scp_faults.py`` (one short run) and
 ``benchmarks/faults.py`` (longer runs and a report). It lives under
@@ -23,7 +23,7 @@ The scenario (:func:`run_scenario`), in a fresh work directory:
    density map is decoded to its film number. The processes of every ended
    print-scp run must be gone by then (:meth:`PrinterProcess.lingering`).
 
-What the design promises (print_scp.spool, print_scp.render_worker,
+What the design promises (print_scp.output.spool, print_scp.output.render_worker,
 print_scu.worker): a job is in the printer's spool before its N-ACTION is
 answered and leaves it only after its films are written under names derived
 from its Print Job UID, so a restarted printer renders what it acknowledged,
@@ -576,6 +576,6 @@ def _acknowledgements(log: Path, job_films: dict[int, list[int]]) -> dict[int, l
 
 
 def _recovered(log_dir: Path) -> int:
-    """Spooled jobs that restarted printers found (print_scp.render_worker's log line)."""
+    """Spooled jobs that restarted printers found (print_scp.output.render_worker's log line)."""
     return sum(log.read_text(errors="replace").count("recovered spooled job")
                for log in log_dir.glob("print-scp-*.log"))

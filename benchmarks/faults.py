@@ -1,4 +1,4 @@
-"""Fault injection: print-scp killed with SIGKILL while print-scu delivers films (issue 5).
+"""Fault injection: print-scp killed with SIGKILL while print-scu delivers films.
 
     python benchmarks/faults.py [--films 100] [--kills 10] [--jobs 4] [--seed N ...]
                                 [--timeout 300] [--keep] [--json results.json]

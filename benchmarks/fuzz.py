@@ -1,4 +1,4 @@
-"""The long fuzz run of the virtual printer (issue 5).
+"""The long fuzz run of the virtual printer.
 
     python benchmarks/fuzz.py --cases 20000 [--attack-share 0.4] [--seed N] [--json out.json]
 

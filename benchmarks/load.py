@@ -4,7 +4,7 @@
 
 ``print-scp serve`` runs as a separate process (profile: 50 dpi films,
 enough associations and queue for the load). Each association is a thread
-with the project's SCU (``print_scu.dimse.PrintAssociation``): one Film
+with the project's SCU (``print_scu.association.PrintAssociation``): one Film
 Session, then per film a 8INX10IN STANDARD\\1,1 Film Box, one 64 x 64 image,
 N-ACTION. All associations start together.
 
@@ -39,7 +39,9 @@ from pydicom.dataset import Dataset
 from film.densitometry import measure, read_density_map
 from lut.density import ViewingConditions, p_values_to_density
 from print_scp.launcher import free_port, start_print_scp
-from print_scu.dimse import PrintAssociation, PrinterAddress, grayscale_image_box
+from print_scu.address import PrinterAddress
+from print_scu.association import PrintAssociation
+from print_scu.image_box_requests import grayscale_image_box
 
 AE_TITLE = "FILMBOX"
 IMAGE_SIDE, GRID = 64, 4  # px, cells per side

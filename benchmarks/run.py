@@ -29,7 +29,9 @@ from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType
 from film.render import render_film
 from film.writers import write_film
 from print_scp.launcher import free_port, start_print_scp
-from print_scu.dimse import PrintAssociation, PrinterAddress, grayscale_image_box
+from print_scu.address import PrinterAddress
+from print_scu.association import PrintAssociation
+from print_scu.image_box_requests import grayscale_image_box
 
 IMAGE_SIZE = 2048
 

@@ -24,12 +24,9 @@ from pydicom.dataset import Dataset
 
 from lut.windowing import to_p_values
 from print_scp.launcher import free_port, start_print_scp
-from print_scu.dimse import (
-    PrintAssociation,
-    PrinterAddress,
-    color_image_box,
-    grayscale_image_box,
-)
+from print_scu.address import PrinterAddress
+from print_scu.association import PrintAssociation
+from print_scu.image_box_requests import color_image_box, grayscale_image_box
 
 HERE = Path(__file__).resolve().parent
 IMAGES = HERE / "images"

@@ -1,7 +1,7 @@
 """Durable writes: file contents and directory entries that survive a crash.
 
 Used wherever a crash must leave either the old state or the new one: film
-outputs (film.writers), the printer's spool (print_scp.spool) and the
+outputs (film.writers), the printer's spool (print_scp.output.spool) and the
 client's queue (print_scu.queue).
 """
 

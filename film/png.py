@@ -85,15 +85,15 @@ def _zlib_stream(filtered: np.ndarray) -> bytes:
     parts = [filtered[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
     finals = [False] * (slices - 1) + [True]
     deflated = _compressors.map(_deflate, parts, finals)
-    checksum = zlib.adler32(filtered)
+    checksum = zlib.adler32(filtered.data)  # .data: numpy types ndarray as a buffer on 3.12+ only
     return b"".join((_ZLIB_HEADER, *deflated, struct.pack(">I", checksum)))
 
 
 def _deflate(rows: np.ndarray, final: bool) -> bytes:
     """Raw deflate of ``rows``: ends the stream if ``final``, else on a byte boundary."""
     compressor = zlib.compressobj(_ZLIB_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, 9, zlib.Z_RLE)
-    return compressor.compress(rows) + compressor.flush(zlib.Z_FINISH if final
-                                                        else zlib.Z_SYNC_FLUSH)
+    return compressor.compress(rows.data) + compressor.flush(zlib.Z_FINISH if final
+                                                             else zlib.Z_SYNC_FLUSH)
 
 
 def png_file(raster: PngRaster, dpi: float) -> bytes:

@@ -40,7 +40,7 @@ from PIL import Image, ImageDraw, ImageFont
 from film.display_format import parse_display_format
 from film.fit import FitOutcome, fit_image
 from film.layout import layout_film, mm_to_px
-from film.model import FilmSpec, ImageBoxContent, MagnificationType, RenderedFilm
+from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType, RenderedFilm
 from film.sizes import film_size_mm
 from lut.density import ViewingConditions
 from lut.pipeline import pixels_to_density
@@ -78,7 +78,7 @@ class _Sheet:
     color_mask: np.ndarray | None = None
 
     def paint_color(self, x: int, y: int, rgb: np.ndarray) -> None:
-        if self.rgb is None:
+        if self.rgb is None or self.color_mask is None:  # set together, on the first color
             self.rgb = np.zeros(self.density.shape + (3,), dtype=np.uint8)
             self.color_mask = np.zeros(self.density.shape, dtype=bool)
         h, w = rgb.shape[:2]
@@ -101,11 +101,10 @@ def _resized(array: np.ndarray, size: tuple[int, int], resample: Image.Resamplin
 
 
 def _image_density(
-    spec: FilmSpec, box: ImageBoxContent, pixels: np.ndarray, size: tuple[int, int],
-    resample: Image.Resampling, viewing: ViewingConditions,
+    spec: FilmSpec, box: ImageBoxContent, image: ImagePixels, pixels: np.ndarray,
+    size: tuple[int, int], resample: Image.Resampling, viewing: ViewingConditions,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(density OD, rgb or None) of one image, already cropped, at ``size``."""
-    image = box.image
+    """(density OD, rgb or None) of ``box``'s ``image``, already cropped, at ``size``."""
     if image.is_color:
         rgb = _resized(pixels, size, resample)
         if inverts(image.photometric, box.polarity):
@@ -135,10 +134,9 @@ def _draw_trim(density: np.ndarray, rect: tuple[int, int, int, int], width: int,
 
 
 def _render_image_box(
-    sheet: _Sheet, spec: FilmSpec, box: ImageBoxContent,
+    sheet: _Sheet, spec: FilmSpec, box: ImageBoxContent, image: ImagePixels,
     rect: tuple[int, int, int, int], viewing: ViewingConditions, warnings: list[str],
 ) -> None:
-    image = box.image
     x, y, w, h = rect
     label = f"image box {box.position}: image {image.columns}x{image.rows}"
     if w < 1 or h < 1:
@@ -159,7 +157,7 @@ def _render_image_box(
         cx, cy, cw, ch = fit.crop
         pixels = pixels[cy:cy + ch, cx:cx + cw]
     density, rgb = _image_density(
-        spec, box, pixels, (fit.width, fit.height), _RESAMPLE[magnification], viewing
+        spec, box, image, pixels, (fit.width, fit.height), _RESAMPLE[magnification], viewing
     )
     px, py = x + fit.offset_x, y + fit.offset_y
     region = sheet.density[py:py + fit.height, px:px + fit.width]
@@ -220,7 +218,8 @@ def render_film(spec: FilmSpec) -> RenderedFilm:
         if box.position not in box_rects:
             warnings.append(f"image box {box.position}: no such position in {fmt}, ignored")
         elif box.image is not None:
-            _render_image_box(sheet, spec, box, box_rects[box.position], viewing, warnings)
+            _render_image_box(sheet, spec, box, box.image, box_rects[box.position], viewing,
+                              warnings)
 
     annotation_rects = {p: r.to_pixels(dpi) for p, r in layout.annotation_boxes.items()}
     for annotation in spec.annotations:

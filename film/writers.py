@@ -158,7 +158,7 @@ def _check_film(film: RenderedFilm) -> None:
         raise ValueError(f"film size must be positive, got {film.width_mm} x {film.height_mm} mm")
     if (film.rgb is None) != (film.color_mask is None):
         raise ValueError("film rgb and color_mask must be given together")
-    if film.rgb is not None:
+    if film.rgb is not None and film.color_mask is not None:  # both or neither, checked above
         if film.rgb.shape != density.shape + (3,) or film.rgb.dtype != np.uint8:
             raise ValueError(
                 f"film rgb must be uint8 of shape {density.shape + (3,)}, "
@@ -180,7 +180,7 @@ def _lightbox_pixels(film: RenderedFilm, units: np.ndarray) -> np.ndarray:
     """
     levels = np.arange(int(units.max()) + 1) / DENSITY_UNITS_PER_OD
     gray = lightbox_gray_levels(levels, film.viewing).take(units)  # np.take: faster than [units]
-    if film.color_mask is None or not film.color_mask.any():
+    if film.color_mask is None or film.rgb is None or not film.color_mask.any():
         return gray
     return np.where(film.color_mask[..., np.newaxis], film.rgb, gray[..., np.newaxis])
 

@@ -77,7 +77,8 @@ class PresentationLUT:
         if not isinstance(other, PresentationLUT):
             return NotImplemented
         return (self.shape, self.descriptor) == (other.shape, other.descriptor) and (
-            self.data is None or np.array_equal(self.data, other.data))
+            self.data is None
+            or (other.data is not None and np.array_equal(self.data, other.data)))
 
     def __hash__(self) -> int:
         data = None if self.data is None else self.data.tobytes()
@@ -119,8 +120,9 @@ class PresentationLUT:
             if item.get(keyword) is None:
                 raise PresentationLUTError(
                     keyword, "missing from the Presentation LUT Sequence item")
-        return cls(shape=None, descriptor=_words(item.LUTDescriptor, "LUTDescriptor"),
-                   data=np.asarray(_words(item.LUTData, "LUTData")))
+        descriptor = _words(item.LUTDescriptor, "LUTDescriptor")
+        data = np.asarray(_words(item.LUTData, "LUTData"))
+        return cls(shape=None, descriptor=_descriptor(descriptor), data=data)
 
     def to_dataset(self) -> Dataset:
         """The N-CREATE attribute list of this LUT (the inverse of :meth:`from_dataset`).

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from pynetdicom import _config as pynetdicom_config
 
+from dicomnet.terms import PRINTER_STATUS_INFO, PrinterStatus
 from print_scp.control import ControlServer, send
-from print_scp.printer import KNOWN_STATUS_INFO, PrinterStatus
 from print_scp.profile import ProfileError, load_profile
 
 LOG = logging.getLogger("print_scp")
@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
                              help="Printer Status")
             cmd.add_argument("info", nargs="?",
                              help="Printer Status Info, e.g. 'FILM JAM' (PS3.3 C.13.9.1 "
-                                  "defined terms: " + ", ".join(KNOWN_STATUS_INFO[:8]) + ", ...)")
+                                  "defined terms: " + ", ".join(PRINTER_STATUS_INFO[:8]) + ", ...)")
     return parser
 
 

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from print_scp.printer import PrinterStatus
+from dicomnet.terms import PrinterStatus
 
 if TYPE_CHECKING:
     from print_scp.server import PrintServer

@@ -24,8 +24,8 @@ from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
 from pynetdicom.dsutils import encode
 
-from print_scp.dimse_router import DimseRouter
-from print_scp.uids import (
+from dicomnet.acceptor_router import DimseRouter
+from dicomnet.uids import (
     BASIC_COLOR_PRINT_META,
     BASIC_GRAYSCALE_PRINT_META,
     PRINTER,

@@ -12,25 +12,13 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from typing import Callable
 
 from pydicom.dataset import Dataset
 
+from dicomnet.terms import ExecutionStatus
+
 LOG = logging.getLogger("print_scp.jobs")
-
-
-class ExecutionStatus(str, Enum):
-    """Execution Status (2100,0020) and its N-EVENT-REPORT Event Type ID."""
-
-    PENDING = "PENDING"
-    PRINTING = "PRINTING"
-    DONE = "DONE"
-    FAILURE = "FAILURE"
-
-    @property
-    def event_type_id(self) -> int:
-        return {"PENDING": 1, "PRINTING": 2, "DONE": 3, "FAILURE": 4}[self.value]
 
 
 @dataclass
@@ -59,7 +47,6 @@ class PrintJob:
 
 
 Listener = Callable[[PrintJob], None]
-_FINISHED = (ExecutionStatus.DONE, ExecutionStatus.FAILURE)
 
 
 class PrintJobRegistry:
@@ -83,7 +70,7 @@ class PrintJobRegistry:
     def add(self, job: PrintJob) -> None:
         with self._lock:
             self._jobs[job.uid] = job
-            finished = [uid for uid, j in self._jobs.items() if j.status in _FINISHED]
+            finished = [uid for uid, j in self._jobs.items() if j.status.finished]
             for uid in finished[:max(0, len(finished) - self._keep_finished)]:
                 del self._jobs[uid]
 

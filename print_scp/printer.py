@@ -12,44 +12,14 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import Callable
 
 from pydicom.dataset import Dataset
 
+from dicomnet.terms import PrinterStatus
 from print_scp.profile import PrinterProfile
 
 LOG = logging.getLogger("print_scp.printer")
-
-
-class PrinterStatus(str, Enum):
-    """Printer Status (2110,0010)."""
-
-    NORMAL = "NORMAL"
-    WARNING = "WARNING"
-    FAILURE = "FAILURE"
-
-    @property
-    def event_type_id(self) -> int:
-        """Printer N-EVENT-REPORT Event Type ID (PS3.4 H.4.4.1.1)."""
-        return {"NORMAL": 1, "WARNING": 2, "FAILURE": 3}[self.value]
-
-
-# PS3.3 C.13.9.1 defined terms for Printer Status Info (others are accepted too).
-KNOWN_STATUS_INFO = (
-    "NORMAL", "BAD RECEIVE MGZ", "BAD SUPPLY MGZ", "CALIBRATING", "CALIBRATION ERR",
-    "CHECK CHEMISTRY", "CHECK SORTER", "CHEMICALS EMPTY", "CHEMICALS LOW", "COVER OPEN",
-    "ELEC CONFIG ERR", "ELEC DOWN", "ELEC SW ERROR", "EMPTY 8X10", "EMPTY 10X12",
-    "EMPTY 10X14", "EMPTY 11X14", "EMPTY 14X14", "EMPTY 14X17", "EMPTY 24X24",
-    "EMPTY 24X30", "EMPTY A4 PAPER", "EMPTY A4 TRANS", "EXPOSURE FAILURE", "FILM JAM",
-    "FILM TRANSP ERR", "FINISHER EMPTY", "FINISHER ERROR", "FINISHER LOW", "LOW 8X10",
-    "LOW 10X12", "LOW 10X14", "LOW 11X14", "LOW 14X14", "LOW 14X17", "LOW 24X24",
-    "LOW 24X30", "LOW A4 PAPER", "LOW A4 TRANS", "NO RECEIVE MGZ", "NO RIBBON",
-    "NO SUPPLY MGZ", "CHECK PRINTER", "CHECK PROC", "PRINTER DOWN", "PRINTER INIT",
-    "PRINT BUFF FULL", "PROC DOWN", "PROC INIT", "PROC OVERFLOW FL", "PROC OVERFLOW HI",
-    "QUEUE FULL", "RECEIVER FULL", "REQ MED NOT INST", "REQ MED NOT AVAI", "RIBBON ERROR",
-    "SUPPLY EMPTY", "SUPPLY LOW", "UNKNOWN",
-)
 
 
 @dataclass(frozen=True)

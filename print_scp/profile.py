@@ -23,7 +23,7 @@ retention in days, timeouts in seconds, sizes in bytes. Relative paths (the
 of pixels (Rows x Columns x Samples per Pixel x Bits Allocated / 8), an
 association at most ``max_session_bytes`` in all its image boxes (C605 on
 the Image Box N-SET that would pass either), and a DIMSE message being
-received at most ``max_image_bytes`` + 1 MiB (``print_scp.input_limits``).
+received at most ``max_image_bytes`` + 1 MiB (``dicomnet.input_guard``).
 The printer's image memory is thus at most about ``max_associations x
 (max_session_bytes + 3 x max_image_bytes)`` (during an N-SET: the message
 received, its decoded data set, and the image it replaces), plus the film
@@ -38,9 +38,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from dicomnet.tls import TlsSettings, server_context
 from film.display_format import DisplayFormatError, parse_display_format
 from film.sizes import FilmSizeID
-from print_scp.tls import TlsSettings, server_context
 
 ALL_FILM_SIZES = tuple(size.value for size in FilmSizeID)
 ALL_MEDIA = ("PAPER", "CLEAR FILM", "BLUE FILM", "MAMMO CLEAR FILM", "MAMMO BLUE FILM")

@@ -21,24 +21,14 @@ from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.transport import ThreadedAssociationServer
 
-from print_scp.character_set import declare_character_set
-from print_scp.context import AssociationContext
-from print_scp.dimse_router import DimseRouter, abort_on_undecodable_input
-from print_scp.events import EventHub, OutboundEvent
-from print_scp.handlers import Handlers, serves
-from print_scp.idle_wait import sleep_when_idle
-from print_scp.input_limits import MESSAGE_OVERHEAD, limit_messages
-from print_scp.print_jobs import PrintJob, PrintJobRegistry
-from print_scp.printer import Printer, PrinterCondition, PrinterStatus
-from print_scp.printing import PrintQueue
-from print_scp.profile import PrinterProfile
-from print_scp.render_worker import RenderWorker
-from print_scp.retention import SWEEP_INTERVAL_S, RetentionJanitor
-from print_scp.socket_tuning import tune_socket
-from print_scp.spool import Spool
-from print_scp.status import Status
-from print_scp.tls import describe_peer, finish_handshake, server_context
-from print_scp.uids import (
+from dicomnet.acceptor_router import DimseRouter
+from dicomnet.character_set import declare_character_set
+from dicomnet.hardening import harden_acceptor
+from dicomnet.input_guard import MESSAGE_OVERHEAD
+from dicomnet.status import Status
+from dicomnet.terms import PrinterStatus
+from dicomnet.tls import server_context
+from dicomnet.uids import (
     BASIC_ANNOTATION_BOX,
     BASIC_COLOR_IMAGE_BOX,
     BASIC_COLOR_PRINT_META,
@@ -51,27 +41,22 @@ from print_scp.uids import (
     PRINTER_INSTANCE,
     VERIFICATION,
 )
+from print_scp.events import EventHub, OutboundEvent
+from print_scp.output.render_worker import RenderWorker
+from print_scp.output.retention import SWEEP_INTERVAL_S, RetentionJanitor
+from print_scp.output.spool import Spool
+from print_scp.print_jobs import PrintJob, PrintJobRegistry
+from print_scp.printer import Printer, PrinterCondition
+from print_scp.profile import PrinterProfile
+from print_scp.service.context import AssociationContext
+from print_scp.service.dispatch import Handlers, serves
+from print_scp.service.printing import PrintQueue
 
 LOG = logging.getLogger("print_scp.server")
 
 TRANSFER_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
-MAX_PDU = 1024 * 1024  # bytes; large PDUs cut per-film CPU (see PYNETDICOM notes)
-
-
-def bound_socket_reads(event: evt.Event) -> None:
-    """Give the connection's socket the network timeout (s) as its read/write timeout.
-
-    pynetdicom 3.0.4 reads a PDU with blocking ``recv`` calls until its
-    announced length has arrived. A peer that sends part of a PDU and then
-    stalls would hold the DUL thread, and its association slot, for as long
-    as it keeps the connection open: the network timeout is noticed, but the
-    association cannot stop a DUL blocked in ``recv``. With a socket timeout
-    the read fails after ``network_timeout`` s and the connection is closed.
-    """
-    try:
-        event.assoc.dul.socket.socket.settimeout(event.assoc.network_timeout)
-    except (AttributeError, OSError) as exc:
-        LOG.debug("socket timeout not set: %s", exc)
+#: Largest PDU received, bytes: fewer, larger PDUs cut the CPU spent per film.
+MAX_PDU = 1024 * 1024
 
 
 class PrintServer:
@@ -138,14 +123,10 @@ class PrintServer:
 
     def _handlers(self) -> list:
         h = Handlers(self)
+        tls_timeout_s = self.ae.acse_timeout if self.profile.tls is not None else None
         return [
-            (evt.EVT_CONN_OPEN, tune_socket),
-            (evt.EVT_CONN_OPEN, sleep_when_idle),
-            (evt.EVT_CONN_OPEN, limit_messages,
-             [self.profile.max_image_bytes + MESSAGE_OVERHEAD]),
-            (evt.EVT_CONN_OPEN, abort_on_undecodable_input),
-            (evt.EVT_CONN_OPEN, self._tls_handshake),  # leaves the socket without timeout
-            (evt.EVT_CONN_OPEN, bound_socket_reads),  # so this comes after it
+            (evt.EVT_CONN_OPEN, harden_acceptor,
+             [self.profile.max_image_bytes + MESSAGE_OVERHEAD, tls_timeout_s]),
             (evt.EVT_REJECTED, self._rejected),
             (evt.EVT_ESTABLISHED, self._established),
             (evt.EVT_RELEASED, self._ended),
@@ -190,25 +171,6 @@ class PrintServer:
         LOG.info("printer stopped")
 
     # -- associations -----------------------------------------------------------------------
-    def _tls_handshake(self, event: evt.Event) -> None:
-        """EVT_CONN_OPEN: with TLS, finish the handshake on this connection's own thread.
-
-        It must be done within the ACSE timeout (s); a failed handshake (plain
-        TCP client, unknown CA, no client certificate when one is required)
-        closes just this connection.
-        """
-        if self.profile.tls is None:
-            return
-        host, port = event.address[:2]  # type: ignore[attr-defined]
-        sock = event.assoc.dul.socket.socket
-        try:
-            finish_handshake(sock, self.ae.acse_timeout)
-        except OSError as exc:
-            LOG.warning("TLS connection from %s:%s refused: %s", host, port, exc)
-            event.assoc.dul.socket.close()
-            return
-        LOG.info("TLS connection from %s:%s (%s)", host, port, describe_peer(sock))
-
     def _rejected(self, event: evt.Event) -> None:
         """EVT_REJECTED: one line per refused association: who, from where, and why."""
         assoc = event.assoc
@@ -276,7 +238,7 @@ class PrintServer:
     def _job_changed(self, job: PrintJob, now: bool = False) -> None:
         with self._lock:
             assoc = self._job_associations.get(job.uid)
-            if job.status.value in ("DONE", "FAILURE"):
+            if job.status.finished:
                 self._job_associations.pop(job.uid, None)
         if assoc is None:
             return

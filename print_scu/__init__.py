@@ -1,1 +1,1 @@
-"""The print client: DIMSE session driver (the queueing client and CLI are issue #3)."""
+"""The print client: printer profiles, image preparation, layout, durable queue, worker, CLI."""

@@ -33,6 +33,7 @@ from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
+from dicomnet.terms import PrintPriority
 from lut.windowing import WINDOW_PRESETS
 from print_scu.config import (
     ConfigError,
@@ -45,7 +46,6 @@ from print_scu.layout import paginate
 from print_scu.options import (
     OptionError,
     PrintOptions,
-    PrintPriority,
     film_box_attributes,
     p_value_bits,
     session_attributes,
@@ -580,7 +580,7 @@ def _time(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _print_table(rows: list[tuple[str, ...]]) -> None:
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
     """Rows as left-aligned columns two spaces apart."""
     if not rows:
         return

@@ -36,16 +36,16 @@ from pathlib import Path
 from types import NoneType
 from typing import Any, get_args, get_type_hints
 
+from dicomnet.tls import TlsClientSettings
 from film.display_format import DisplayFormatKind
 from film.sizes import FilmSizeID
-from print_scu.dimse import PrinterAddress
+from print_scu.address import PrinterAddress
 from print_scu.options import (
     FILM_BOX_DEFAULT_KEYWORDS,
     FILM_SESSION_DEFAULT_KEYWORDS,
     OptionError,
     check_attribute,
 )
-from print_scu.tls import TlsClientSettings
 
 __all__ = [
     "ConfigError", "PrinterConfig", "adhoc_printer", "default_config_path", "load_printers",
@@ -126,7 +126,7 @@ class PrinterConfig:
             raise ConfigError(f"{key}: {why}")
 
     def address(self) -> PrinterAddress:
-        """The network part, for :class:`print_scu.dimse.PrintAssociation`."""
+        """The network part, for :class:`print_scu.association.PrintAssociation`."""
         return PrinterAddress(
             host=self.host, port=self.port, called_ae=self.called_ae,
             calling_ae=self.calling_ae, max_pdu=self.max_pdu, implicit_only=self.implicit_only,

@@ -21,6 +21,14 @@ from typing import TYPE_CHECKING, Any
 from pydicom.datadict import dictionary_description, tag_for_keyword
 from pydicom.dataset import Dataset
 
+from dicomnet.attribute_rules import (
+    DENSITY_HUNDREDTHS,
+    FILM_DESTINATION,
+    AttributeValueError,
+    number_rule,
+    text_rule,
+)
+from dicomnet.terms import DensityTerm, PrintPriority, RequestedResolution, Trim
 from film.display_format import DisplayFormatError, DisplayFormatKind
 from film.display_format import parse_display_format as parse_image_display_format
 from film.model import MagnificationType, MediumType
@@ -45,35 +53,6 @@ class OptionError(ValueError):
     """A print option or attribute value that cannot be used; the message says which and why."""
 
 
-class PrintPriority(str, Enum):
-    """Print Priority (2000,0020); also the order in which the queue serves jobs."""
-
-    HIGH = "HIGH"
-    MED = "MED"
-    LOW = "LOW"
-
-
-class DensityTerm(str, Enum):
-    """The named values of Border Density (2010,0100) and Empty Image Density (2010,0110)."""
-
-    BLACK = "BLACK"
-    WHITE = "WHITE"
-
-
-class Trim(str, Enum):
-    """Trim (2010,0140): a box of the border density around each image."""
-
-    YES = "YES"
-    NO = "NO"
-
-
-class RequestedResolution(str, Enum):
-    """Requested Resolution ID (2020,0050)."""
-
-    STANDARD = "STANDARD"
-    HIGH = "HIGH"
-
-
 #: Film Session attributes a printer profile may default (Number of Copies
 #: and Print Priority always come from the job's options).
 FILM_SESSION_DEFAULT_KEYWORDS = (
@@ -92,8 +71,6 @@ PRESENTATION_LUT_KEYWORDS = ("Illumination", "ReflectedAmbientLight")
 
 #: Presentation LUT Shape values ``plut`` may name instead of a LUT file.
 PLUT_SHAPES = frozenset(shape.value for shape in PresentationLUTShape)
-US_MAX = 65535
-_DESTINATION = re.compile(r"MAGAZINE|PROCESSOR|BIN_[1-9][0-9]?")
 _CODE_STRING = re.compile(r"[A-Z0-9_ ]{1,16}")  # CS VR, PS3.5 Table 6.2-1
 _GRID = re.compile(r"\s*([0-9]+)\s*[xX]\s*([0-9]+)\s*")
 _FRAME_RANGE = re.compile(r"\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?")
@@ -117,17 +94,25 @@ def _term(enum_type: type[Enum]) -> Callable[[Any], str]:
     return check
 
 
-def _integer(low: int, high: int, unit: str = "") -> Callable[[Any], int]:
+def _integer(keyword: str) -> Callable[[Any], int]:
+    """A whole number inside the attribute's rule (dicomnet.attribute_rules)."""
+    rule = number_rule(keyword)
+
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("is not an integer")
-        if not low <= value <= high:
-            raise ValueError(f"is outside {low}..{high}{unit}")
+        try:
+            rule.check(value)
+        except AttributeValueError as exc:
+            raise ValueError(f"is {exc}") from None
         return value
     return check
 
 
-def _text(max_length: int) -> Callable[[Any], str]:
+def _text(keyword: str) -> Callable[[Any], str]:
+    """One line of text no longer than the attribute's rule allows."""
+    max_length = text_rule(keyword).max_length
+
     def check(value: Any) -> str:
         if not isinstance(value, str) or "\\" in value or not value.isprintable():
             raise ValueError("is not a single line of text without backslashes")
@@ -144,17 +129,21 @@ def _code_string(value: Any) -> str:
 
 
 def _destination(value: Any) -> str:
-    if not isinstance(value, str) or not _DESTINATION.fullmatch(value.strip().upper()):
+    if not isinstance(value, str) or not FILM_DESTINATION.fullmatch(value.strip().upper()):
         raise ValueError("is not MAGAZINE, PROCESSOR or BIN_i (i = 1..99)")
     return value.strip().upper()
 
 
 def _density(value: Any) -> str:
     """BLACK, WHITE or a density in hundredths of OD, as the wire's CS string."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(_integer(0, US_MAX, " hundredths of OD")(value))
     if isinstance(value, str) and value.strip().isdigit():
-        return str(_integer(0, US_MAX, " hundredths of OD")(int(value)))
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            DENSITY_HUNDREDTHS.check(value)
+        except AttributeValueError as exc:
+            raise ValueError(f"is {exc}") from None
+        return str(value)
     return _term(DensityTerm)(value)
 
 
@@ -171,13 +160,13 @@ def _display_format(value: Any) -> str:
 
 
 _CHECKS: dict[str, Callable[[Any], Any]] = {
-    "NumberOfCopies": _integer(1, 2**31 - 1),
+    "NumberOfCopies": _integer("NumberOfCopies"),
     "PrintPriority": _term(PrintPriority),
     "MediumType": _term(MediumType),
     "FilmDestination": _destination,
-    "FilmSessionLabel": _text(64),
-    "MemoryAllocation": _integer(0, 2**31 - 1, " KB"),
-    "OwnerID": _text(16),
+    "FilmSessionLabel": _text("FilmSessionLabel"),
+    "MemoryAllocation": _integer("MemoryAllocation"),
+    "OwnerID": _text("OwnerID"),
     "ImageDisplayFormat": _display_format,
     "FilmOrientation": _term(FilmOrientation),
     "FilmSizeID": _term(FilmSizeID),
@@ -185,12 +174,12 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "SmoothingType": _code_string,
     "BorderDensity": _density,
     "EmptyImageDensity": _density,
-    "MinDensity": _integer(0, US_MAX, " hundredths of OD"),
-    "MaxDensity": _integer(0, US_MAX, " hundredths of OD"),
+    "MinDensity": _integer("MinDensity"),
+    "MaxDensity": _integer("MaxDensity"),
     "Trim": _trim,
-    "ConfigurationInformation": _text(1024),
-    "Illumination": _integer(0, US_MAX, " cd/m²"),
-    "ReflectedAmbientLight": _integer(0, US_MAX, " cd/m²"),
+    "ConfigurationInformation": _text("ConfigurationInformation"),
+    "Illumination": _integer("Illumination"),
+    "ReflectedAmbientLight": _integer("ReflectedAmbientLight"),
     "RequestedResolutionID": _term(RequestedResolution),
     "Polarity": _term(Polarity),
 }
@@ -334,7 +323,7 @@ class PrintOptions:
         self.annotations = list(self.annotations)
         for text in self.annotations:
             try:
-                _text(64)(text)  # Text String (2030,0020) is LO
+                _text("TextString")(text)
             except ValueError as exc:
                 raise OptionError(f"annotations: Text String (2030,0020) {text!r} {exc}") from None
         if self.frames is not None and self.frames.strip().lower() != ALL_FRAMES:

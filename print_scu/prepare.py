@@ -233,6 +233,8 @@ def inline_plut(spec: str | None, bits: int) -> str | None:
     if dataset is None or "PresentationLUTShape" in dataset:
         return spec
     lut = PresentationLUT.from_dataset(dataset)
+    if lut.descriptor is None or lut.data is None:  # a shape, passed through as above
+        return spec
     numbers = [*lut.descriptor, *(int(v) for v in lut.data)]
     return INLINE_TABLE + " ".join(str(n) for n in numbers)
 

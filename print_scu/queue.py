@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dicomnet.terms import PrintPriority
 from film.durable import fsync_directory, write_durably
-from print_scu.options import PrintPriority
 from print_scu.prepare import PreparedImage
 
 if TYPE_CHECKING:
@@ -199,6 +199,8 @@ class JobQueue:
         with self._write() as conn:
             job_id = conn.execute("INSERT INTO reservations (pid, created) VALUES (?, ?)",
                                   (os.getpid(), now)).lastrowid
+        if job_id is None:  # sqlite3 sets it after every INSERT into a rowid table
+            raise QueueError(f"{self.db_path}: no id for the reserved job")
         try:
             self._write_pixels(job_id, films)
             with self._write() as conn:
@@ -232,7 +234,8 @@ class JobQueue:
         staging.mkdir()
         for index, film in enumerate(films):
             arrays = io.BytesIO()
-            np.savez(arrays, **{f"image{k}": image.pixels for k, image in enumerate(film)})
+            np.savez(arrays, allow_pickle=False,  # uint8/uint16 only, loaded without pickle
+                     **{f"image{k}": image.pixels for k, image in enumerate(film)})
             described = {"images": [
                 {"photometric": image.photometric, "bits": image.bits, "source": image.source}
                 for image in film]}

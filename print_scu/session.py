@@ -1,6 +1,6 @@
 """One printer's association, kept open between jobs, and how films are printed on it.
 
-:class:`PrinterSession` drives :class:`print_scu.dimse.PrintAssociation` for
+:class:`PrinterSession` drives :class:`print_scu.association.PrintAssociation` for
 one printer (PS3.4 Annex H, SCU side). Per job it creates one Film Session
 and, if asked for and supported, one Presentation LUT; per film one Film Box
 whose Image Boxes (and Annotation Boxes) it fills, prints (Film Box N-ACTION)
@@ -22,31 +22,28 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pydicom.tag import Tag
-from pynetdicom.sop_class import (
+from pydicom.tag import BaseTag, Tag
+
+# pynetdicom creates these SOP classes at import time, so its typing does not declare them
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     BasicAnnotationBox,
     PresentationLUT,
     PrinterConfigurationRetrieval,
 )
 
+from dicomnet.terms import PrinterStatus
 from print_scu import options as job_options
+from print_scu.association import PrintAssociation, PrintAssociationError, ReceivedEvent
 from print_scu.config import PrinterConfig
-from print_scu.dimse import (
-    PrintAssociation,
-    PrintAssociationError,
-    ReceivedEvent,
-    color_image_box,
-    grayscale_image_box,
-)
+from print_scu.image_box_requests import color_image_box, grayscale_image_box
 from print_scu.options import OptionError, PrintOptions, prints_color
 from print_scu.prepare import PreparedImage, PrepareError, load_plut
 
 __all__ = [
-    "PrintError", "PrinterSession", "PrinterState", "RETRYABLE_STATUSES", "supported_film_sizes",
+    "PrintError", "PrinterSession", "RETRYABLE_STATUSES", "supported_film_sizes",
 ]
 
 #: Failure statuses worth another attempt later: print queue full (0xC601,
@@ -59,14 +56,6 @@ RETRYABLE_STATUSES = frozenset({0xC601, 0xC602, 0x0213})
 PRINTER_STATUS = Tag(0x2110, 0x0010)  # Printer Status
 PRINTER_STATUS_INFO = Tag(0x2110, 0x0020)  # Printer Status Info
 TEXT_STRING_MAX = 64  # characters of Text String (2030,0020), LO
-
-
-class PrinterState(str, Enum):
-    """Printer Status (2110,0010), PS3.3 C.13.9.1."""
-
-    NORMAL = "NORMAL"
-    WARNING = "WARNING"
-    FAILURE = "FAILURE"
 
 
 class PrintError(Exception):
@@ -169,7 +158,7 @@ class PrinterSession:
         A printer that leaves Printer Status out is taken as NORMAL.
         """
         reply = self._get_printer([PRINTER_STATUS, PRINTER_STATUS_INFO])
-        status = str(reply.get("PrinterStatus", "") or PrinterState.NORMAL.value)
+        status = str(reply.get("PrinterStatus", "") or PrinterStatus.NORMAL.value)
         info = str(reply.get("PrinterStatusInfo", "") or status)
         return status, info
 
@@ -335,7 +324,7 @@ class PrinterSession:
         if result is not None and result.category != "Success":
             self.warnings.append(f"{what}: {result}")
 
-    def _get_printer(self, tags: list[Tag]) -> Dataset:
+    def _get_printer(self, tags: list[BaseTag]) -> Dataset:
         assoc = self._open(self._mode)
         _status, reply = self._call(assoc.get_printer, tags)
         self._check(assoc, f"{self.printer.name}: printer status")

@@ -32,41 +32,26 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 
+from dicomnet.terms import ExecutionStatus, PrinterStatus
+from dicomnet.uids import PRINT_JOB, PRINTER
+from print_scu.association import ReceivedEvent
 from print_scu.config import ConfigError, PrinterConfig
-from print_scu.dimse import ReceivedEvent
 from print_scu.options import OptionError, PrintOptions
 from print_scu.queue import EventEntry, JobQueue, JobRecord, JobState
-from print_scu.session import PrintError, PrinterSession, PrinterState
+from print_scu.session import PrintError, PrinterSession
 
 __all__ = ["Worker", "describe_event", "worker_alive", "worker_name"]
 
 LOG = logging.getLogger("print_scu.worker")
 
-PRINTER_CLASS = "1.2.840.10008.5.1.1.16"  # Printer SOP Class
-PRINT_JOB_CLASS = "1.2.840.10008.5.1.1.14"  # Print Job SOP Class
 TICK_S = 0.2  # how often an idle thread looks for work and for stop, s
 PRINT_JOBS_REMEMBERED = 1000  # Print Job UIDs mapped back to films, most recent
 
-#: Printer N-EVENT-REPORT Event Type IDs (PS3.4 H.4.4.1.1).
-PRINTER_EVENTS = {1: PrinterState.NORMAL, 2: PrinterState.WARNING, 3: PrinterState.FAILURE}
 
 _instances = itertools.count(1)
 
 ProgressCallback = Callable[[JobRecord, int], None]
-
-
-class ExecutionStatus(str, Enum):
-    """Print Job N-EVENT-REPORT Event Type IDs 1..4 (PS3.4 H.4.3.1.1)."""
-
-    PENDING = "PENDING"
-    PRINTING = "PRINTING"
-    DONE = "DONE"
-    FAILURE = "FAILURE"
-
-
-PRINT_JOB_EVENTS = dict(enumerate(ExecutionStatus, start=1))
 
 
 def worker_name() -> str:
@@ -95,13 +80,13 @@ def worker_alive(name: str) -> bool:
 def describe_event(event: ReceivedEvent) -> str:
     """One line for an N-EVENT-REPORT, e.g. "printer FAILURE (FILM JAM)"."""
     info = event.event_information
-    if event.sop_class_uid == PRINTER_CLASS:
-        state = PRINTER_EVENTS.get(event.event_type_id)
+    if event.sop_class_uid == PRINTER:
+        state = PrinterStatus.of_event(event.event_type_id)
         detail = str(info.get("PrinterStatusInfo", "") or "") if info is not None else ""
         name = state.value if state else f"event type {event.event_type_id}"
         return f"printer {name}" + (f" ({detail})" if detail else "")
-    if event.sop_class_uid == PRINT_JOB_CLASS:
-        status = PRINT_JOB_EVENTS.get(event.event_type_id)
+    if event.sop_class_uid == PRINT_JOB:
+        status = ExecutionStatus.of_event(event.event_type_id)
         detail = str(info.get("ExecutionStatusInfo", "") or "") if info is not None else ""
         name = status.value if status else f"event type {event.event_type_id}"
         return f"print job {event.sop_instance_uid} {name}" + (f" ({detail})" if detail else "")
@@ -310,11 +295,11 @@ class _PrinterThread(threading.Thread):
         """Printer N-GET before the job: True to print; FAILURE defers the job and pauses."""
         status, info = self.session.printer_status()  # type: ignore[union-attr]
         self.last_poll = time.monotonic()
-        if status == PrinterState.FAILURE:
+        if status == PrinterStatus.FAILURE:
             self.pause(status, info)
             self.defer(job, printer, f"printer {self.printer} reports FAILURE ({info})")
             return False
-        if status == PrinterState.WARNING:
+        if status == PrinterStatus.WARNING:
             LOG.warning("printer %s: WARNING (%s)", self.printer, info)
             self.queue.log_event(job.id, self.printer, f"printer WARNING ({info}): printing")
         return True
@@ -383,9 +368,9 @@ class _PrinterThread(threading.Thread):
     def on_event(self, event: ReceivedEvent) -> None:
         """pynetdicom's event thread: note the event, pause or resume; no queue access here."""
         self.events.put(_Received(event, self.current_job))
-        if event.sop_class_uid == PRINTER_CLASS:
-            state = PRINTER_EVENTS.get(event.event_type_id)
-            if state is PrinterState.FAILURE:
+        if event.sop_class_uid == PRINTER:
+            state = PrinterStatus.of_event(event.event_type_id)
+            if state is PrinterStatus.FAILURE:
                 self.paused.set()
             elif state is not None:
                 self.paused.clear()
@@ -404,7 +389,7 @@ class _PrinterThread(threading.Thread):
             LOG.warning("printer %s: status poll failed: %s", self.printer, exc)
             self.session.close()  # type: ignore[union-attr]
             return None
-        if status == PrinterState.FAILURE:
+        if status == PrinterStatus.FAILURE:
             self.pause(status, info)
         else:
             if self.paused.is_set():
@@ -456,7 +441,7 @@ class _PrinterThread(threading.Thread):
                 return entries
             event, job_id = received.event, received.job_id
             text = describe_event(event)
-            if event.sop_class_uid == PRINT_JOB_CLASS and event.sop_instance_uid in self.print_jobs:
+            if event.sop_class_uid == PRINT_JOB and event.sop_instance_uid in self.print_jobs:
                 job_id, label = self.print_jobs[event.sop_instance_uid]
                 text += f" [{label}]"
             LOG.info("printer %s: %s", self.printer, text)

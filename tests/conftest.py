@@ -13,6 +13,12 @@ from dcmtk_peer import DCMTK_MISSING, DcmprscpServer, dcmtk_available, free_port
 from tls_certs import Pki, make_test_pki
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``slow`` marker."""
+    config.addinivalue_line(
+        "markers", "slow: fuzz, fault and load tests (minutes); deselect with -m 'not slow'")
+
+
 @pytest.fixture
 def free_tcp_port() -> int:
     """A TCP port on 127.0.0.1 that was free when the test started."""

@@ -37,12 +37,9 @@ from test_scp_feat_support import (
 )
 
 from print_scp.profile import ProfileError, profile_from_dict
-from print_scu.dimse import (
-    PrintAssociation,
-    PrintAssociationError,
-    PrinterAddress,
-    grayscale_image_box,
-)
+from print_scu.address import PrinterAddress
+from print_scu.association import PrintAssociation, PrintAssociationError
+from print_scu.image_box_requests import grayscale_image_box
 
 ECHOSCU = Path("/usr/bin/echoscu")
 REJECTED_PERMANENT, SERVICE_USER = 1, 1

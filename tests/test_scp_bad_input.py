@@ -40,15 +40,12 @@ from pynetdicom.sop_class import (
 from scp_harness import running_printer
 
 from film.densitometry import measure, read_density_map
-from print_scp.printing import REFERENCED_PRINT_JOB_SEQUENCE
 from print_scp.profile import PrinterProfile
 from print_scp.server import PrintServer
-from print_scu.dimse import (
-    FilmBoxRefs,
-    PrintAssociation,
-    PrinterAddress,
-    grayscale_image_box,
-)
+from print_scp.service.printing import REFERENCED_PRINT_JOB_SEQUENCE
+from print_scu.address import PrinterAddress
+from print_scu.association import FilmBoxRefs, PrintAssociation
+from print_scu.image_box_requests import grayscale_image_box
 
 # pydicom warns when a test builds the malformed value it means to send.
 SENDS_INVALID_VALUES = pytest.mark.filterwarnings("ignore::UserWarning:pydicom.valuerep")

@@ -13,8 +13,10 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from print_scp.launcher import free_port, start_print_scp
-from print_scp.printing import REFERENCED_PRINT_JOB_SEQUENCE
-from print_scu.dimse import PrintAssociation, PrinterAddress, grayscale_image_box
+from print_scp.service.printing import REFERENCED_PRINT_JOB_SEQUENCE
+from print_scu.address import PrinterAddress
+from print_scu.association import PrintAssociation
+from print_scu.image_box_requests import grayscale_image_box
 
 PRINTER_INSTANCE = "1.2.840.10008.5.1.1.17"
 START_TIMEOUT = 20.0

@@ -48,7 +48,9 @@ from test_scp_feat_support import (
     uniform,
 )
 
-from print_scu.dimse import PrintAssociation, PrinterAddress, grayscale_image_box
+from print_scu.address import PrinterAddress
+from print_scu.association import PrintAssociation
+from print_scu.image_box_requests import grayscale_image_box
 
 PRINT_JOB_FAILURE = 4  # Print Job N-EVENT-REPORT Event Type ID (PS3.4 H.4.7)
 FILM_BOX_QUEUE_FULL = 0xC602

@@ -16,12 +16,17 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from pydicom.dataset import Dataset
 from scp_harness import film_metadata, running_printer, wait_for_films
 
 from film.densitometry import measure, read_density_map
 from lut.density import ViewingConditions, p_values_to_density
-from print_scu.dimse import PrintAssociation, PrinterAddress, grayscale_image_box
+from print_scu.address import PrinterAddress
+from print_scu.association import PrintAssociation
+from print_scu.image_box_requests import grayscale_image_box
+
+pytestmark = pytest.mark.slow
 
 SCUS = 6
 FILMS_PER_SCU = 4

@@ -39,7 +39,8 @@ from test_scp_feat_support import (
     wait_until,
 )
 
-from print_scu.dimse import PrintAssociation, grayscale_image_box
+from print_scu.association import PrintAssociation
+from print_scu.image_box_requests import grayscale_image_box
 
 DPI = 75
 NO_SUCH_SOP_INSTANCE = 0x0112

@@ -1,4 +1,4 @@
-"""print-scp killed with SIGKILL while print-scu delivers 100 films (issue 5, faults).
+"""Fault injection: print-scp killed with SIGKILL while print-scu delivers 100 films.
 
 One run of the scenario of ``benchmarks/fault_scenario.py`` (module
 fixture, ~20-30 s): print-scp and a ``print-scu worker`` as child processes,
@@ -47,6 +47,8 @@ from fault_scenario import (  # noqa: E402 - benchmarks/ is on sys.path from her
     decode_film,
     run_scenario,
 )
+
+pytestmark = pytest.mark.slow
 
 PLAN = FaultPlan(films=100, kills=6, seed=5, jobs=4, timeout_s=100.0)
 ASSOCIATIONS = 1  # N-ACTIONs print-scu has in flight per printer (its worker's default)

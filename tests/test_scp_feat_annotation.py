@@ -29,7 +29,7 @@ from test_scp_feat_support import (
 
 from film.display_format import parse_display_format
 from film.layout import layout_film
-from print_scu.dimse import grayscale_image_box
+from print_scu.image_box_requests import grayscale_image_box
 
 DPI = 75
 FILM_MM = (203.2, 254.0)  # 8INX10IN portrait

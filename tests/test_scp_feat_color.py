@@ -24,7 +24,7 @@ from test_scp_feat_support import (
     rects,
 )
 
-from print_scu.dimse import color_image_box
+from print_scu.image_box_requests import color_image_box
 
 DPI = 75
 INVALID_ATTRIBUTE_VALUE = 0x0106

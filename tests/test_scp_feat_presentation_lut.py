@@ -37,7 +37,7 @@ from test_scp_feat_support import (
     uniform,
 )
 
-from print_scu.dimse import grayscale_image_box
+from print_scu.image_box_requests import grayscale_image_box
 
 DPI = 75
 INVALID_ATTRIBUTE_VALUE = 0x0106

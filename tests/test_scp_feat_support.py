@@ -2,7 +2,7 @@
 
 No tests live here. Every helper talks to a :class:`print_scp.server.PrintServer`
 started by ``scp_harness.running_printer`` through the SCU driver
-``print_scu.dimse.PrintAssociation``, on 127.0.0.1 with bounded timeouts, and
+``print_scu.association.PrintAssociation``, on 127.0.0.1 with bounded timeouts, and
 asserts the DIMSE status of each step so a failing step names itself.
 """
 
@@ -18,7 +18,8 @@ from scp_harness import film_metadata, wait_for_films
 
 from film.densitometry import measure, read_density_map
 from lut.density import ViewingConditions, p_values_to_density
-from print_scu.dimse import FilmBoxRefs, PrintAssociation, PrinterAddress, ReceivedEvent
+from print_scu.address import PrinterAddress
+from print_scu.association import FilmBoxRefs, PrintAssociation, ReceivedEvent
 
 SUCCESS = 0x0000
 PRINT_JOB_CLASS = "1.2.840.10008.5.1.1.14"

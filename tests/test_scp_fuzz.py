@@ -1,4 +1,4 @@
-"""The virtual printer under a hostile-input fuzzer, over the network (issue 5).
+"""The virtual printer under a hostile-input fuzzer, over the network.
 
 Hypothesis drives one printer (for the whole module) with malformed and
 random DIMSE-N request scripts and raw PDUs, built by the fuzz drivers in
@@ -56,8 +56,8 @@ FUZZ_SETTINGS = dict(deadline=None, derandomize=True, database=None,
                      phases=[Phase.explicit, Phase.generate, Phase.shrink],
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                             HealthCheck.large_base_example])
-# pydicom warns (UserWarning) about the malformed values the printer is sent.
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+# Slow (a fuzz run); pydicom warns (UserWarning) about the malformed values the printer is sent.
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning")]
 
 
 class Fuzz:

@@ -48,7 +48,8 @@ from test_scp_feat_support import (
     uniform,
 )
 
-from print_scu.dimse import PrintAssociation, grayscale_image_box
+from print_scu.association import PrintAssociation
+from print_scu.image_box_requests import grayscale_image_box
 
 PDFINFO = shutil.which("pdfinfo")
 requires_pdfinfo = pytest.mark.skipif(PDFINFO is None, reason="pdfinfo (poppler-utils) missing")
@@ -58,7 +59,7 @@ INVALID_OBJECT_INSTANCE = 0x0117
 PRINT_JOB_DONE = 3  # Event Type ID of Print Job N-EVENT-REPORT "Done" (PS3.4 H.4.5.1.1)
 FILM_SESSION_LABEL = Tag(0x2000, 0x0050)
 LO_MAX, SH_MAX = 64, 16  # characters of Film Session Label / Text String (LO), Owner ID (SH)
-# What print_scp.printing names films: YYYYMMDD-HHMMSS-<calling AE made safe>-<8 hex>-<NN>.
+# What print_scp.service.printing names films: YYYYMMDD-HHMMSS-<calling AE made safe>-<8 hex>-<NN>.
 FILM_FILE = re.compile(r"\d{8}-\d{6}-[A-Za-z0-9_-]{1,16}-[0-9a-f]{8}-\d{2}"
                        r"(\.pdf|\.png|\.density\.png|\.json)")
 UNIQUE = secrets.token_hex(4)  # marks the paths this module names, to look for them afterwards

@@ -1,6 +1,7 @@
 """Print Job registry: status changes reach listeners; finished jobs are pruned."""
 
-from print_scp.print_jobs import ExecutionStatus, PrintJob, PrintJobRegistry
+from dicomnet.terms import ExecutionStatus
+from print_scp.print_jobs import PrintJob, PrintJobRegistry
 
 
 def _job(uid: str, films: int = 1) -> PrintJob:

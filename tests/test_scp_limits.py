@@ -44,9 +44,10 @@ from test_scp_feat_support import (
     uniform,
 )
 
-from print_scp.input_limits import MESSAGE_OVERHEAD
+from dicomnet.input_guard import MESSAGE_OVERHEAD
 from print_scp.profile import PrinterProfile, ProfileError, load_profile, profile_from_dict
-from print_scu.dimse import PrintAssociation, PrintAssociationError, grayscale_image_box
+from print_scu.association import PrintAssociation, PrintAssociationError
+from print_scu.image_box_requests import grayscale_image_box
 
 REJECTED_TRANSIENT, SERVICE_PROVIDER_PRESENTATION, LOCAL_LIMIT_EXCEEDED = 2, 3, 2
 INSUFFICIENT_MEMORY, RESOURCE_LIMITATION = 0xC605, 0x0213

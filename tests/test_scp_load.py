@@ -14,10 +14,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from load import GRID, LoadRun, check, code_of, pattern, run_load  # noqa: E402
+
+pytestmark = pytest.mark.slow
 
 ASSOCIATIONS, FILMS = 50, 10
 

@@ -1,6 +1,6 @@
 """Loopback printing: every Image Display Format, and Film Session printing.
 
-A pynetdicom SCU (print_scu.dimse) prints to a running PrintServer on
+A pynetdicom SCU (print_scu.association) prints to a running PrintServer on
 127.0.0.1. Each film is 8INX10IN portrait at 75 dpi (600 × 750 px). Every
 image box gets a uniform image of its own P-Value, so each box must show a
 density of its own: expected densities come from lut.density (PS3.14,
@@ -32,7 +32,7 @@ from test_scp_feat_support import (
 
 from film.display_format import parse_display_format
 from film.layout import layout_film
-from print_scu.dimse import grayscale_image_box
+from print_scu.image_box_requests import grayscale_image_box
 
 DPI = 75
 FILM_MM = (203.2, 254.0)  # 8INX10IN portrait

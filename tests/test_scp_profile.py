@@ -31,7 +31,8 @@ from test_scp_bad_input import (
 
 from print_scp.profile import PrinterProfile, ProfileError, load_profile
 from print_scp.server import PrintServer
-from print_scu.dimse import PrintAssociationError, grayscale_image_box
+from print_scu.association import PrintAssociationError
+from print_scu.image_box_requests import grayscale_image_box
 
 DRY_IMAGER = """\
 [printer]

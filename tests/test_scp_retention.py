@@ -18,8 +18,8 @@ from scp_harness import running_printer
 from test_scp_access import address_of, print_one_film
 from test_scp_feat_support import TIMEOUT_S, printed_films, wait_until
 
+from print_scp.output.retention import RetentionJanitor
 from print_scp.profile import PrinterProfile, ProfileError, profile_from_dict
-from print_scp.retention import RetentionJanitor
 from print_scp.server import PrintServer
 
 DAY_S = 86400.0

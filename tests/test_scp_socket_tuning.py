@@ -1,4 +1,4 @@
-"""print_scp.socket_tuning.receive_into: whole-PDU reads, same contract as pynetdicom's recv."""
+"""dicomnet.socket_tuning.receive_into: whole-PDU reads, same contract as pynetdicom's recv."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from print_scp.socket_tuning import receive_into
+from dicomnet.socket_tuning import receive_into
 
 
 def test_reads_exactly_the_announced_bytes_across_many_sends():

@@ -51,7 +51,8 @@ from test_scp_bad_input import (
 )
 
 from print_scp.server import PrintServer
-from print_scu.dimse import PrintAssociation, color_image_box
+from print_scu.association import PrintAssociation
+from print_scu.image_box_requests import color_image_box
 
 META = BasicGrayscalePrintManagementMeta
 RED = (255, 0, 0)

@@ -28,10 +28,9 @@ from test_scp_access import address_of, assert_films_printed, print_one_film
 from test_scp_cli import Serve, _cli
 from tls_certs import Pki
 
+from dicomnet.tls import TlsClientSettings, TlsSettings
 from print_scp.profile import PrinterProfile, ProfileError, load_profile, profile_from_dict
-from print_scp.tls import TlsSettings
-from print_scu.dimse import PrintAssociation
-from print_scu.tls import TlsClientSettings
+from print_scu.association import PrintAssociation
 
 SHORT_S = 1.0  # the timeout under test
 LONG_S = 30.0  # every other timeout

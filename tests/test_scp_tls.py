@@ -27,12 +27,12 @@ from test_scp_access import ECHOSCU, address_of, assert_films_printed, print_one
 from test_scp_feat_support import TIMEOUT_S
 from tls_certs import Pki, make_test_pki
 
+from dicomnet.tls import TlsClientSettings, TlsSettings
 from print_scp.launcher import free_port, start_print_scp
 from print_scp.profile import ProfileError, load_profile, profile_from_dict
-from print_scp.tls import TlsSettings
+from print_scu.address import PrinterAddress
+from print_scu.association import PrintAssociation, PrintAssociationError
 from print_scu.config import ConfigError, load_printers
-from print_scu.dimse import PrintAssociation, PrintAssociationError, PrinterAddress
-from print_scu.tls import TlsClientSettings
 
 
 def server_tls(pki: Pki, **changes) -> TlsSettings:
@@ -46,7 +46,7 @@ def client_tls(pki: Pki, **changes) -> TlsClientSettings:
 
 def log_lines(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.name == "print_scp.server" and text in r.getMessage()]
+            if r.name == "dicomnet.tls" and text in r.getMessage()]
 
 
 # -- print-scp profile --------------------------------------------------------------------
@@ -94,7 +94,7 @@ def test_unusable_tls_settings_are_a_clear_profile_error(tls_pki: Pki, section: 
 
 def test_a_film_printed_over_tls_is_rendered(tmp_path: Path, tls_pki: Pki,
                                              caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="print_scp.server")
+    caplog.set_level(logging.INFO, logger="dicomnet.tls")
     with running_printer(tmp_path, tls=server_tls(tls_pki)) as server:
         print_one_film(address_of(server, tls=client_tls(tls_pki)))
         assert_films_printed(tmp_path, 1)
@@ -111,7 +111,7 @@ def test_localhost_is_checked_against_the_certificate_too(tmp_path: Path, tls_pk
 
 def test_plain_client_fails_cleanly_and_the_printer_goes_on(
         tmp_path: Path, tls_pki: Pki, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="print_scp.server")
+    caplog.set_level(logging.INFO, logger="dicomnet.tls")
     with running_printer(tmp_path, tls=server_tls(tls_pki)) as server:
         with pytest.raises(PrintAssociationError):
             print_one_film(address_of(server))
@@ -144,7 +144,7 @@ def test_server_certificate_must_name_the_host(tmp_path: Path, tls_pki: Pki) -> 
 
 def test_required_client_certificate(tmp_path: Path, tls_pki: Pki,
                                      caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="print_scp.server")
+    caplog.set_level(logging.INFO, logger="dicomnet.tls")
     with_certificate = client_tls(tls_pki, certificate=tls_pki.client_certificate,
                                   private_key=tls_pki.client_key)
     with running_printer(tmp_path, tls=server_tls(tls_pki, verify_client=True)) as server:
@@ -264,7 +264,7 @@ def _echoscu_tls(port: int, pki: Pki, ca: Path, *extra: str) -> subprocess.Compl
 @requires_dcmtk_tls
 def test_dcmtk_echoscu_over_tls(tmp_path: Path, tls_pki: Pki,
                                 caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="print_scp.server")
+    caplog.set_level(logging.INFO, logger="dicomnet.tls")
     with running_printer(tmp_path, tls=server_tls(tls_pki, verify_client=True)) as server:
         good = _echoscu_tls(server.port, tls_pki, tls_pki.ca_certificate)
         wrong_ca = _echoscu_tls(server.port, tls_pki, tls_pki.other_ca_certificate)

@@ -44,7 +44,7 @@ from test_scp_feat_support import (
 
 from film.densitometry import WedgeDirection, measure_wedge
 from print_scp.profile import PrinterProfile
-from print_scu.dimse import grayscale_image_box
+from print_scu.image_box_requests import grayscale_image_box
 
 STEPS = 256
 STEP_WIDTH = 7  # image columns (= printer pixels with Magnification Type NONE) per step

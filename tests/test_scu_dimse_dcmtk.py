@@ -30,15 +30,14 @@ from pynetdicom.sop_class import (
     PrintJob,
 )
 
-from print_scu.dimse import (
+from print_scu.address import PrinterAddress
+from print_scu.association import (
     DimseResult,
     PrintAssociation,
     PrintAssociationError,
-    PrinterAddress,
     ReceivedEvent,
-    color_image_box,
-    grayscale_image_box,
 )
+from print_scu.image_box_requests import color_image_box, grayscale_image_box
 
 PRINTER_NAME = 0x21100030  # (2110,0030), which dcmprscp does not support in N-GET
 

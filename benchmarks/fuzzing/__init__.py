@@ -1,4 +1,4 @@
-"""Hostile-input fuzzing of the virtual printer over the network (issue 5).
+"""Hostile-input fuzzing of the virtual printer over the network.
 
 Shared by ``tests/test_scp_fuzz.py`` (the CI run) and ``benchmarks/fuzz.py``
 (the long run). It lives under benchmarks/ because benchmarks may not import

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
+from dicomnet import uids
 from fuzzing import wire
 from fuzzing.oracle import check_response
 from fuzzing.requests import PROPOSED, UNKNOWN_UID
@@ -37,7 +38,6 @@ from fuzzing.ul_client import (
     RawAssociation,
     associate_rq,
 )
-from print_scp import uids
 
 META_CONTEXT = 1  # Basic Grayscale Print Management Meta, Explicit VR LE (see PROPOSED)
 VERIFICATION_CONTEXT = 2 * 2 * PROPOSED.index(uids.VERIFICATION) + 1

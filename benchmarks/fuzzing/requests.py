@@ -23,9 +23,9 @@ from functools import cache
 
 from hypothesis import strategies as st
 
+from dicomnet import uids
 from fuzzing import wire
 from fuzzing.wire import Element
-from print_scp import uids
 
 
 @dataclass(frozen=True)

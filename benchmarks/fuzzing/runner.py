@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
+from dicomnet import uids
 from fuzzing import wire
 from fuzzing.oracle import Finding, LogWatch, check_response
 from fuzzing.pdu_attacks import Attack, run_attack
@@ -34,15 +35,11 @@ from fuzzing.requests import (
 )
 from fuzzing.ul_client import AcceptedContext, NoAnswer, PeerClosed, RawAssociation
 from fuzzing.wire import Element
-from print_scp import uids
 from print_scp.profile import PrinterProfile
 from print_scp.server import PrintServer
-from print_scu.dimse import (
-    PrintAssociation,
-    PrintAssociationError,
-    PrinterAddress,
-    grayscale_image_box,
-)
+from print_scu.address import PrinterAddress
+from print_scu.association import PrintAssociation, PrintAssociationError
+from print_scu.image_box_requests import grayscale_image_box
 
 # A fast printer: small films at 20 dpi keep rendering cheap; short timeouts (s) so a
 # stalled connection is dropped within a case.

@@ -1,6 +1,6 @@
 """Per-connection tuning of pynetdicom's socket: no Nagle delay, whole-PDU reads.
 
-Installed by an EVT_CONN_OPEN handler, before the first PDU is read:
+Installed on a new connection of either role, before the first PDU is read:
 
 * ``TCP_NODELAY``: each DIMSE message would otherwise wait ~40 ms for the
   peer's delayed ACK;
@@ -20,21 +20,28 @@ import logging
 import socket
 import time
 
-from pynetdicom import evt
+from pynetdicom.association import Association
 from pynetdicom.transport import AssociationSocket
 
-LOG = logging.getLogger("print_scp.server")
+LOG = logging.getLogger("dicomnet.socket_tuning")
 
 
-def tune_socket(event: evt.Event) -> None:
-    """EVT_CONN_OPEN handler: TCP_NODELAY and whole-PDU reads on the new connection."""
-    transport = event.assoc.dul.socket
+def tune_socket(assoc: Association) -> None:
+    """TCP_NODELAY and whole-PDU reads on the association's new connection."""
+    transport = assoc.dul.socket
+    assert transport is not None, "tune_socket needs an open connection"
+    set_no_delay(transport)
+    transport.recv = lambda nr_bytes: receive_into(  # type: ignore[method-assign]
+        transport, nr_bytes, assoc.network_timeout)
+
+
+def set_no_delay(transport: AssociationSocket) -> None:
+    """TCP_NODELAY on the connection: messages go out without waiting for an ACK."""
     try:
-        transport.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport.socket.setsockopt(  # type: ignore[union-attr]
+            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except (AttributeError, OSError) as exc:
         LOG.debug("TCP_NODELAY not set: %s", exc)
-    transport.recv = lambda nr_bytes: receive_into(transport, nr_bytes,
-                                                   event.assoc.network_timeout)
 
 
 def receive_into(transport: AssociationSocket, nr_bytes: int,
@@ -52,7 +59,8 @@ def receive_into(transport: AssociationSocket, nr_bytes: int,
     while received < nr_bytes:
         if deadline is not None and received and time.monotonic() > deadline:
             raise TimeoutError(f"{received} of {nr_bytes} bytes of a PDU in {timeout_s} s")
-        count = transport.socket.recv_into(view[received:], nr_bytes - received)
+        count = transport.socket.recv_into(  # type: ignore[union-attr]
+            view[received:], nr_bytes - received)
         if not count:
             del view
             return buffer[:received]

@@ -1,6 +1,6 @@
 """What a render process does: one spooled film to PDF, PNG, density map and JSON.
 
-The render worker (``print_scp.render_worker``) runs :func:`render_spooled_film`
+The render worker (``print_scp.output.render_worker``) runs :func:`render_spooled_film`
 in a pool of processes, so rendering uses every core and never competes with
 the DIMSE threads for the GIL. The spool is the only thing the processes
 share with the server: a task names a job and a film, the process reads the
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from film.render import render_film
 from film.writers import write_film
-from print_scp.spool import Spool
+from print_scp.output.spool import Spool
 
 _rendering = threading.Lock()  # held while this process renders a film
 

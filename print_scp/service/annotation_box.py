@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydicom.dataset import Dataset
 
-from print_scp.attributes import describe_dataset, invalid, read_int, read_text
-from print_scp.checks import check_known_attributes
-from print_scp.context import AssociationContext
-from print_scp.status import DicomStatusError, Outcome, Status
+from dicomnet.status import Status
+from print_scp.service.attributes import describe_dataset, invalid, read_int, read_text
+from print_scp.service.checks import check_known_attributes
+from print_scp.service.context import AssociationContext
+from print_scp.service.outcome import DicomStatusError, Outcome
 
 ATTRIBUTES = ("AnnotationPosition", "TextString")
 
@@ -20,14 +21,14 @@ def update(ctx: AssociationContext, uid: str, ds: Dataset) -> Outcome:
     film_box, box = found
     outcome = Outcome()
     check_known_attributes(ctx, ds, ATTRIBUTES, "Annotation Box N-SET", outcome)
-    position = read_int(ds, "AnnotationPosition", 1, 65535)
+    position = read_int(ds, "AnnotationPosition")
     if position is None:
         raise DicomStatusError(Status.MISSING_ATTRIBUTE, "AnnotationPosition is required",
                                "AnnotationPosition")
     if position != box.content.position:
         raise invalid("AnnotationPosition", f"{position} is not this box's position "
                       f"{box.content.position}")
-    box.content.text = read_text(ds, "TextString", 64) or ""
+    box.content.text = read_text(ds, "TextString") or ""
     box.received.update(describe_dataset(ds))
     film_box.warnings.extend(outcome.warnings)
     return outcome

@@ -13,7 +13,7 @@ from typing import Any
 
 from film.model import AnnotationContent, ImageBoxContent
 from lut.presentation import PresentationLUT
-from print_scp.status import StatusWarning
+from print_scp.service.outcome import StatusWarning
 
 
 @dataclass

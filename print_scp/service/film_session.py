@@ -1,6 +1,6 @@
 """Basic Film Session SOP Class operations (PS3.4 H.4.1): N-CREATE, N-SET, N-DELETE.
 
-Printing a whole session (N-ACTION) lives in :mod:`print_scp.printing`.
+Printing a whole session (N-ACTION) lives in :mod:`print_scp.service.printing`.
 """
 
 from __future__ import annotations
@@ -9,17 +9,18 @@ from dataclasses import replace
 
 from pydicom.dataset import Dataset
 
-from print_scp.attributes import (
+from dicomnet.status import Status
+from print_scp.service.attributes import (
     describe_dataset,
     read_destination,
     read_int,
     read_term,
     read_text,
 )
-from print_scp.checks import apply_viewing_and_lut, check_known_attributes
-from print_scp.context import AssociationContext
-from print_scp.objects import FilmSession, FilmSessionSettings
-from print_scp.status import DicomStatusError, Outcome, Status
+from print_scp.service.checks import apply_viewing_and_lut, check_known_attributes
+from print_scp.service.context import AssociationContext
+from print_scp.service.objects import FilmSession, FilmSessionSettings
+from print_scp.service.outcome import DicomStatusError, Outcome
 
 SESSION_ATTRIBUTES = ("NumberOfCopies", "PrintPriority", "MediumType", "FilmDestination",
                       "FilmSessionLabel", "MemoryAllocation", "OwnerID")
@@ -76,7 +77,7 @@ def _apply(ctx: AssociationContext, s: FilmSessionSettings, ds: Dataset, outcome
            what: str) -> None:
     profile = ctx.profile
     check_known_attributes(ctx, ds, SESSION_ATTRIBUTES + MISPLACED_ATTRIBUTES, what, outcome)
-    copies = read_int(ds, "NumberOfCopies", 1, 2**31 - 1)
+    copies = read_int(ds, "NumberOfCopies")
     if copies is not None:
         if copies > profile.max_copies:
             outcome.warn(Status.ATTRIBUTE_VALUE_OUT_OF_RANGE,
@@ -93,13 +94,13 @@ def _apply(ctx: AssociationContext, s: FilmSessionSettings, ds: Dataset, outcome
                                    f"FilmDestination {destination!r} not available",
                                    "FilmDestination")
         s.film_destination = destination
-    label = read_text(ds, "FilmSessionLabel", 64)
+    label = read_text(ds, "FilmSessionLabel")
     if label is not None:
         s.film_session_label = label
-    owner = read_text(ds, "OwnerID", 16)
+    owner = read_text(ds, "OwnerID")
     if owner is not None:
         s.owner_id = owner
-    memory = read_int(ds, "MemoryAllocation", 0, 2**31 - 1)
+    memory = read_int(ds, "MemoryAllocation")
     if memory is not None:
         s.memory_allocation = memory
         outcome.warn(Status.MEMORY_ALLOCATION_NOT_SUPPORTED,

@@ -12,11 +12,14 @@ from __future__ import annotations
 import numpy as np
 from pydicom.dataset import Dataset
 
+from dicomnet.status import Status
+from dicomnet.uids import BASIC_COLOR_IMAGE_BOX
 from film.fit import FitOutcome, fit_image
 from film.model import DecimateCropBehavior, ImagePixels, MagnificationType
 from lut.polarity import Polarity
 from lut.presentation import PresentationLUTError
-from print_scp.attributes import (
+from print_scp.profile import PrinterProfile
+from print_scp.service.attributes import (
     describe_dataset,
     invalid,
     raw_value,
@@ -26,13 +29,11 @@ from print_scp.attributes import (
     read_term,
     read_text,
 )
-from print_scp.checks import check_known_attributes, read_plut_reference
-from print_scp.context import AssociationContext
-from print_scp.film_box import film_layout
-from print_scp.objects import FilmBox, ImageBox
-from print_scp.profile import PrinterProfile
-from print_scp.status import DicomStatusError, Outcome, Status
-from print_scp.uids import BASIC_COLOR_IMAGE_BOX
+from print_scp.service.checks import check_known_attributes, read_plut_reference
+from print_scp.service.context import AssociationContext
+from print_scp.service.film_box import film_layout
+from print_scp.service.objects import FilmBox, ImageBox
+from print_scp.service.outcome import DicomStatusError, Outcome
 
 _COMMON = ("ImageBoxPosition", "Polarity", "MagnificationType", "SmoothingType",
            "ConfigurationInformation", "RequestedImageSize", "RequestedDecimateCropBehavior")
@@ -67,9 +68,9 @@ def update(ctx: AssociationContext, uid: str, ds: Dataset, requested_class_uid: 
     polarity = read_term(ds, "Polarity", ("NORMAL", "REVERSE"))
     magnification = read_term(ds, "MagnificationType", ctx.profile.magnification_types)
     smoothing = read_term(ds, "SmoothingType", ctx.profile.smoothing_types)
-    size_mm = read_float(ds, "RequestedImageSize", 0.01, 10000.0)
+    size_mm = read_float(ds, "RequestedImageSize")
     decimate = read_term(ds, "RequestedDecimateCropBehavior", ("DECIMATE", "CROP", "FAIL"))
-    read_text(ds, "ConfigurationInformation", 1024)
+    read_text(ds, "ConfigurationInformation")
     reference = None if color else read_plut_reference(ctx, ds)
 
     sequence = "BasicColorImageSequence" if color else "BasicGrayscaleImageSequence"
@@ -111,7 +112,7 @@ def update(ctx: AssociationContext, uid: str, ds: Dataset, requested_class_uid: 
 
 def _check_position(ctx: AssociationContext, film_box: FilmBox, box: ImageBox,
                     ds: Dataset) -> None:
-    position = read_int(ds, "ImageBoxPosition", 1, 65535)
+    position = read_int(ds, "ImageBoxPosition")
     if position is None:
         ctx.deviation("Image Box N-SET without Image Box Position",
                       Status.MISSING_ATTRIBUTE, "ImageBoxPosition")
@@ -143,23 +144,23 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool, outcome: Out
         if raw_value(item, keyword) is None:
             raise DicomStatusError(Status.MISSING_ATTRIBUTE_VALUE, f"{keyword} has no value",
                                    keyword)
-    samples = read_int(item, "SamplesPerPixel", 1, 3)
+    samples = read_int(item, "SamplesPerPixel")
     photometric = read_term(item, "PhotometricInterpretation",
                             ("RGB",) if color else ("MONOCHROME1", "MONOCHROME2"))
     if samples != (3 if color else 1):
         raise invalid("SamplesPerPixel", f"{samples} for a {'color' if color else 'grayscale'} "
                       "image box")
-    rows = read_int(item, "Rows", 1, 65535)
-    columns = read_int(item, "Columns", 1, 65535)
+    rows = read_int(item, "Rows")
+    columns = read_int(item, "Columns")
     if rows > profile.max_image_rows or columns > profile.max_image_columns:
         raise DicomStatusError(Status.INSUFFICIENT_MEMORY,
                                f"image {columns}x{rows} exceeds this printer's "
                                f"{profile.max_image_columns}x{profile.max_image_rows}",
                                "Rows" if rows > profile.max_image_rows else "Columns")
-    allocated = read_int(item, "BitsAllocated", 1, 64)
-    stored = read_int(item, "BitsStored", 1, 64)
-    high_bit = read_int(item, "HighBit", 0, 63)
-    if read_int(item, "PixelRepresentation", 0, 1) != 0:
+    allocated = read_int(item, "BitsAllocated")
+    stored = read_int(item, "BitsStored")
+    high_bit = read_int(item, "HighBit")
+    if read_int(item, "PixelRepresentation") != 0:
         raise invalid("PixelRepresentation", "must be 0 (unsigned)")
     if color:
         if (allocated, stored) != (8, 8):
@@ -174,7 +175,7 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool, outcome: Out
         raise invalid("HighBit", f"{high_bit} must be BitsStored - 1 = {stored - 1}")
     _check_memory(profile, rows * columns * samples * (allocated // 8), held_elsewhere)
     aspect = _aspect_ratio(item)
-    planar = read_int(item, "PlanarConfiguration", 0, 1) if color else None
+    planar = read_int(item, "PlanarConfiguration") if color else None
     if color and planar != 1:
         ctx.deviation(f"Planar Configuration {planar} for color (the standard requires 1)",
                       Status.INVALID_ATTRIBUTE_VALUE, "PlanarConfiguration")

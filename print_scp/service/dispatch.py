@@ -25,18 +25,9 @@ from pynetdicom.dimse_primitives import (
 )
 from pynetdicom.events import Event
 
-from print_scp import (
-    annotation_box,
-    film_box,
-    film_session,
-    image_box,
-    presentation_lut,
-)
-from print_scp.character_set import declare_character_set
-from print_scp.context import AssociationContext
-from print_scp.printing import print_film_box, print_film_session
-from print_scp.status import DicomStatusError, Outcome, Status, status_dataset
-from print_scp.uids import (
+from dicomnet.character_set import declare_character_set
+from dicomnet.status import Status
+from dicomnet.uids import (
     BASIC_ANNOTATION_BOX,
     BASIC_COLOR_IMAGE_BOX,
     BASIC_FILM_BOX,
@@ -51,6 +42,16 @@ from print_scp.uids import (
     PRINTER_INSTANCE,
     VERIFICATION,
 )
+from print_scp.service import (
+    annotation_box,
+    film_box,
+    film_session,
+    image_box,
+    presentation_lut,
+)
+from print_scp.service.context import AssociationContext
+from print_scp.service.outcome import DicomStatusError, Outcome, status_dataset
+from print_scp.service.printing import print_film_box, print_film_session
 
 if TYPE_CHECKING:
     from print_scp.server import PrintServer
@@ -297,7 +298,7 @@ _NAMES = {
 def serves(request: Any) -> bool:
     """True for the requests these handlers answer: DIMSE-N on a print SOP class, C-ECHO.
 
-    The association's :class:`~print_scp.dimse_router.DimseRouter` answers
+    The association's :class:`~dicomnet.acceptor_router.DimseRouter` answers
     any other request with 0x0122 SOP Class Not Supported itself.
     """
     if isinstance(request, C_ECHO):

@@ -9,16 +9,24 @@ pynetdicom.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from print_scp.status import DicomStatusError, Status
-
-_DESTINATION = re.compile(r"^(MAGAZINE|PROCESSOR|BIN_[1-9][0-9]?)$")
+from dicomnet.attribute_rules import (
+    CS_MAX,
+    DENSITY_HUNDREDTHS,
+    FILM_DESTINATION,
+    AttributeValueError,
+    NumberRule,
+    number_rule,
+    text_rule,
+)
+from dicomnet.status import Status
+from dicomnet.terms import DensityTerm
+from print_scp.service.outcome import DicomStatusError
 
 
 def invalid(keyword: str, why: str) -> DicomStatusError:
@@ -38,8 +46,11 @@ def raw_value(ds: Dataset, keyword: str) -> Any:
     return value
 
 
-def read_text(ds: Dataset, keyword: str, max_length: int = 64) -> str | None:
+def read_text(ds: Dataset, keyword: str, max_length: int | None = None) -> str | None:
     """A text value as sent, without leading and trailing white space.
+
+    Its length is checked against ``max_length``, or else the keyword's rule
+    (:data:`dicomnet.attribute_rules.RULES`).
 
     Several values (backslash-separated, PS3.5 6.1.2.3) come back joined with
     the backslash they were sent with, so the text is what the SCU sent.
@@ -52,14 +63,15 @@ def read_text(ds: Dataset, keyword: str, max_length: int = 64) -> str | None:
     elif not isinstance(value, str):
         value = str(value)
     value = value.strip()
-    if len(value) > max_length:
-        raise invalid(keyword, f"longer than {max_length} characters")
+    limit = text_rule(keyword).max_length if max_length is None else max_length
+    if len(value) > limit:
+        raise invalid(keyword, f"longer than {limit} characters")
     return value or None
 
 
 def read_term(ds: Dataset, keyword: str, allowed: Iterable[str]) -> str | None:
     """A Code String that must be one of ``allowed`` (case-sensitive, as DICOM)."""
-    value = read_text(ds, keyword, 16)
+    value = read_text(ds, keyword, CS_MAX)
     if value is None:
         return None
     allowed = tuple(allowed)
@@ -68,9 +80,9 @@ def read_term(ds: Dataset, keyword: str, allowed: Iterable[str]) -> str | None:
     return value
 
 
-def read_int(ds: Dataset, keyword: str, low: int, high: int) -> int | None:
-    """An IS or US value inside [low, high]; outside -> 0x0106 naming the range."""
-    return _read_number(ds, keyword, low, high, _whole_number, "an integer")
+def read_int(ds: Dataset, keyword: str) -> int | None:
+    """An IS or US value inside its rule's range; outside -> 0x0106 naming the range."""
+    return _read_number(ds, keyword, number_rule(keyword), _whole_number, "an integer")
 
 
 def _whole_number(value: Any) -> int:
@@ -80,12 +92,12 @@ def _whole_number(value: Any) -> int:
     return int(value)
 
 
-def read_float(ds: Dataset, keyword: str, low: float, high: float) -> float | None:
-    """A DS value inside [low, high]; outside -> 0x0106 naming the range."""
-    return _read_number(ds, keyword, low, high, float, "a number")
+def read_float(ds: Dataset, keyword: str) -> float | None:
+    """A DS value inside its rule's range; outside -> 0x0106 naming the range."""
+    return _read_number(ds, keyword, number_rule(keyword), float, "a number")
 
 
-def _read_number(ds: Dataset, keyword: str, low: Any, high: Any,
+def _read_number(ds: Dataset, keyword: str, rule: NumberRule,
                  convert: Callable[[Any], Any], kind: str) -> Any:
     value = raw_value(ds, keyword)
     if value is None:
@@ -96,29 +108,33 @@ def _read_number(ds: Dataset, keyword: str, low: Any, high: Any,
         number = convert(value)
     except (TypeError, ValueError) as exc:
         raise invalid(keyword, f"{value!r} is not {kind}") from exc
-    if not low <= number <= high:
-        raise invalid(keyword, f"{number:g} outside {low:g}..{high:g}")
+    try:
+        rule.check(number)
+    except AttributeValueError as exc:
+        raise invalid(keyword, f"{number:g} {exc}") from None
     return number
 
 
 def read_destination(ds: Dataset) -> str | None:
-    value = read_text(ds, "FilmDestination", 16)
-    if value is not None and not _DESTINATION.match(value):
+    value = read_text(ds, "FilmDestination", CS_MAX)
+    if value is not None and not FILM_DESTINATION.fullmatch(value):
         raise invalid("FilmDestination", f"{value!r} is not MAGAZINE, PROCESSOR or BIN_i")
     return value
 
 
 def read_density_term(ds: Dataset, keyword: str) -> str | int | None:
     """Border/Empty Image Density: BLACK, WHITE or hundredths of OD (0..500)."""
-    value = read_text(ds, keyword, 16)
-    if value is None or value in ("BLACK", "WHITE"):
+    value = read_text(ds, keyword, CS_MAX)
+    if value is None or value in tuple(DensityTerm):
         return value
     try:
         number = int(value)
     except ValueError as exc:
         raise invalid(keyword, f"{value!r} is not BLACK, WHITE or hundredths of OD") from exc
-    if not 0 <= number <= 500:
-        raise invalid(keyword, f"{number} hundredths of OD outside 0..500")
+    try:
+        DENSITY_HUNDREDTHS.check(number)
+    except AttributeValueError as exc:
+        raise invalid(keyword, f"{number} {exc}") from None
     return number
 
 
@@ -141,8 +157,8 @@ def read_reference(ds: Dataset, keyword: str) -> tuple[str, str] | None:
     item = read_single_item(ds, keyword)
     if item is None:
         return None
-    class_uid = read_text(item, "ReferencedSOPClassUID", 64)
-    instance_uid = read_text(item, "ReferencedSOPInstanceUID", 64)
+    class_uid = read_text(item, "ReferencedSOPClassUID")
+    instance_uid = read_text(item, "ReferencedSOPInstanceUID")
     if not class_uid or not instance_uid:
         raise DicomStatusError(
             Status.MISSING_ATTRIBUTE_VALUE,

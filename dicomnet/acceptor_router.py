@@ -39,86 +39,14 @@ from collections import deque
 from typing import Any, Callable
 
 from pynetdicom.association import Association
-from pynetdicom.events import Event
-from pynetdicom.fsm import TRANSITION_TABLE
-from pynetdicom.pdu import P_DATA_TF
-from pynetdicom.pdu_primitives import A_RELEASE, P_DATA
+from pynetdicom.pdu_primitives import A_RELEASE
 
-from print_scp.idle_wait import IDLE_WAIT_S, notify_reactor_on_input
+from dicomnet.idle_wait import IDLE_WAIT_S, notify_reactor_on_input
+from dicomnet.status import Status
 
-LOG = logging.getLogger("print_scp.dimse_router")
+LOG = logging.getLogger("dicomnet.acceptor_router")
 
-_POLL_INTERVAL = 0.0005  # s, while a sender waits for its response
-SOP_CLASS_NOT_SUPPORTED = 0x0122  # PS3.7 C.5: the status of a request no handler serves
-
-
-def abort_on_undecodable_input(event: Event) -> None:
-    """EVT_CONN_OPEN handler: input pynetdicom cannot decode aborts the association.
-
-    pynetdicom 3.0.4 turns some received PDUs into primitives inside its DUL
-    state machine, where an exception kills the DUL thread without an
-    A-ABORT; no EVT_ABORTED or EVT_CONN_CLOSE follows, so the association's
-    state and event channel would never be released. Two inputs do that:
-
-    * a DIMSE message whose command set lacks Command Field or Command Data
-      Set Type, has an unknown Command Field, or whose PDV is too short for
-      its message control header (``DIMSEServiceProvider.receive_primitive``);
-    * an A-ABORT PDU whose source is not 0, 1 or 2 (``A_ABORT_RQ.to_primitive``),
-      and likewise any other non-P-DATA PDU that cannot become a primitive.
-
-    Both are treated as pynetdicom treats a PDU it cannot decode: Evt19
-    (invalid PDU), which sends A-ABORT and ends the association the normal
-    way. So is a PDU longer than the Maximum Length Received this printer
-    announced (PS3.8 D.1): pynetdicom would read whatever length the peer
-    announces (up to 4 GiB) into memory. An event the state machine has no
-    transition for is dropped rather than raised in the DUL thread (a peer
-    sending A-RELEASE-RQ twice gets the association aborted by the second
-    one, and our queued A-RELEASE-RP then met state Sta13). Installed at
-    connection open, before the DUL reads its first PDU.
-    """
-    assoc = event.assoc
-    dimse, dul = assoc.dimse, assoc.dul
-    receive_message = dimse.receive_primitive
-    decode_pdu = dul._decode_pdu
-    socket_recv = dul.socket.recv
-
-    def bounded_recv(count: int) -> bytearray:
-        limit = assoc.acceptor.maximum_length
-        if limit and count > limit:
-            LOG.warning("%s: PDU of %d bytes announced, above the %d this printer accepts: "
-                        "aborting the association", assoc.name, count, limit)
-            dul.event_queue.put("Evt19")
-            return bytearray()  # the DUL sees a short PDU and stops reading
-        return socket_recv(count)
-
-    def receive_primitive(primitive: P_DATA) -> None:
-        try:
-            receive_message(primitive)
-        except Exception as exc:  # anything pynetdicom raises on a malformed message
-            LOG.warning("%s: undecodable DIMSE message (%s: %s): aborting the association",
-                        assoc.name, type(exc).__name__, exc)
-            dimse.message = None
-            dul.event_queue.put("Evt19")
-
-    def checked_decode_pdu(data: bytearray) -> tuple[Any, str]:
-        pdu, fsm_event = decode_pdu(data)
-        if not isinstance(pdu, P_DATA_TF):
-            pdu.to_primitive()  # raises here, where the DUL answers Evt19, not in the FSM
-        return pdu, fsm_event
-
-    fsm = dul.state_machine
-    do_action = fsm.do_action
-
-    def do_valid_action(fsm_event: str) -> None:
-        if (fsm_event, fsm.current_state) not in TRANSITION_TABLE:
-            LOG.info("%s: %s ignored in state %s", assoc.name, fsm_event, fsm.current_state)
-            return
-        do_action(fsm_event)
-
-    dimse.receive_primitive = receive_primitive  # type: ignore[method-assign]
-    dul._decode_pdu = checked_decode_pdu  # type: ignore[method-assign]
-    dul.socket.recv = bounded_recv  # type: ignore[method-assign]
-    fsm.do_action = do_valid_action  # type: ignore[method-assign]
+_POLL_INTERVAL_S = 0.0005  # while a sender waits for its response
 
 
 def _is_response(msg: Any) -> bool:
@@ -143,7 +71,7 @@ class DimseRouter:
         # A-ASSOCIATE-AC by then (pynetdicom aborts on P-DATA that comes first).
         self.peer_ready = threading.Event()
         # Set when a DIMSE message or an ACSE primitive arrives: the idle reactor
-        # waits on it instead of polling (print_scp.idle_wait).
+        # waits on it instead of polling (dicomnet.idle_wait).
         self._input = threading.Event()
         notify_reactor_on_input(assoc, self._input.set)
 
@@ -186,7 +114,7 @@ class DimseRouter:
                 return msg
             if self.peer_gone() or time.monotonic() >= deadline:
                 return None
-            time.sleep(_POLL_INTERVAL)
+            time.sleep(_POLL_INTERVAL_S)
 
     def peer_gone(self) -> bool:
         """True once the peer aborted, or asked to release, the association."""
@@ -237,7 +165,7 @@ class DimseRouter:
                 return None, None
             if deadline is not None and time.monotonic() >= deadline:
                 return None, None
-            time.sleep(_POLL_INTERVAL)
+            time.sleep(_POLL_INTERVAL_S)
 
     def _next_request(self) -> tuple[int | None, Any]:
         """The next request for the reactor, if one is queued (those not admitted are
@@ -281,7 +209,7 @@ class DimseRouter:
                     request.msg_type, class_uid)
         response = type(request)()
         response.MessageIDBeingRespondedTo = request.MessageID
-        response.Status = SOP_CLASS_NOT_SUPPORTED
+        response.Status = int(Status.SOP_CLASS_NOT_SUPPORTED)
         try:
             response.AffectedSOPClassUID = class_uid
         except (TypeError, ValueError):  # not a UID pynetdicom can encode: leave it out

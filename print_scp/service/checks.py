@@ -7,11 +7,12 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
+from dicomnet.status import Status
+from dicomnet.uids import PRESENTATION_LUT
 from lut.presentation import PresentationLUT
-from print_scp.attributes import keywords_of, read_int, read_reference
-from print_scp.context import AssociationContext
-from print_scp.status import DicomStatusError, Outcome, Status
-from print_scp.uids import PRESENTATION_LUT
+from print_scp.service.attributes import keywords_of, read_int, read_reference
+from print_scp.service.context import AssociationContext
+from print_scp.service.outcome import DicomStatusError, Outcome
 
 # Allowed in every data set: it says how the data set's text is encoded (PS3.5 6.1.2.2),
 # and pydicom decodes the text with it.
@@ -52,10 +53,10 @@ def apply_viewing_and_lut(ctx: AssociationContext, settings: Any, ds: Dataset) -
     settings object: both carry these three.
     """
     # L0 = 0 would make every density undefined (PS3.14: D = -log10((L - La) / L0)).
-    illumination = read_int(ds, "Illumination", 1, 65535)
+    illumination = read_int(ds, "Illumination")
     if illumination is not None:
         settings.illumination = illumination
-    ambient = read_int(ds, "ReflectedAmbientLight", 0, 65535)
+    ambient = read_int(ds, "ReflectedAmbientLight")
     if ambient is not None:
         settings.reflected_ambient_light = ambient
     reference = read_plut_reference(ctx, ds)

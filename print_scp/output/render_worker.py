@@ -2,7 +2,7 @@
 
 ``processes`` scheduler threads each take the next job, by Print Priority
 (HIGH, MED, LOW) then in order of arrival, and render its films in a pool of
-as many processes (``print_scp.render_process``, started with the worker),
+as many processes (``print_scp.output.render_process``, started with the worker),
 all films of a job at once, reported in order; so rendering uses every core
 and never runs on, or competes with, a DIMSE thread. While
 the printer is in FAILURE (e.g. FILM JAM) nothing is printed, as on a real
@@ -24,11 +24,12 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from dicomnet.terms import ExecutionStatus, PrinterStatus
 from film.writers import remove_staging_leftovers
-from print_scp.print_jobs import ExecutionStatus, PrintJob, PrintJobRegistry
-from print_scp.printer import Printer, PrinterStatus
-from print_scp.render_process import exit_with_server, render_spooled_film
-from print_scp.spool import Spool, is_disk_full
+from print_scp.output.render_process import exit_with_server, render_spooled_film
+from print_scp.output.spool import Spool, is_disk_full
+from print_scp.print_jobs import PrintJob, PrintJobRegistry
+from print_scp.printer import Printer
 
 LOG = logging.getLogger("print_scp.render")
 
@@ -45,7 +46,7 @@ def _process_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["print_scp.render_process"])
+    context.set_forkserver_preload(["print_scp.output.render_process"])
     return context
 
 

@@ -49,7 +49,7 @@ from film.model import (
 from lut.polarity import Polarity
 from lut.presentation import PresentationLUT, PresentationLUTShape
 
-LOG = logging.getLogger("print_scp.spool")
+LOG = logging.getLogger("print_scp.output.spool")
 
 FORMAT_VERSION = 2
 _JOB_FILE = "job.json"

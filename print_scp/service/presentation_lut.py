@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pydicom.dataset import Dataset
 
+from dicomnet.status import Status
 from lut.presentation import PresentationLUT, PresentationLUTError
-from print_scp.attributes import describe_dataset
-from print_scp.checks import check_known_attributes
-from print_scp.context import AssociationContext
-from print_scp.objects import PresentationLUTInstance
-from print_scp.status import DicomStatusError, Outcome, Status
+from print_scp.service.attributes import describe_dataset
+from print_scp.service.checks import check_known_attributes
+from print_scp.service.context import AssociationContext
+from print_scp.service.objects import PresentationLUTInstance
+from print_scp.service.outcome import DicomStatusError, Outcome
 
 ATTRIBUTES = ("PresentationLUTShape", "PresentationLUTSequence")
 

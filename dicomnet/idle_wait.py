@@ -7,21 +7,18 @@ Measured here, each idle association costs about 9 % of a core on each end,
 so 16 idle associations burn 70 % of a core and contend for the GIL with
 the ones at work.
 
-:func:`sleep_when_idle` (an EVT_CONN_OPEN handler, installed before the
-association's threads start) turns both loops into waits that end as soon
-as there is something to do:
+:func:`wait_in_select` (installed at connection open, before the
+association's threads start) and :func:`notify_reactor_on_input` turn both
+loops into waits that end as soon as there is something to do:
 
 * the DUL waits in ``select`` on its socket *and* on a wake-up pipe that is
   written whenever a primitive is queued for it to send (or it is told to
   stop), for at most :data:`IDLE_WAIT_S`;
 * the reactor waits on an event set whenever a DIMSE message or an
   A-RELEASE/A-ABORT primitive arrives for it, for at most
-  :data:`IDLE_WAIT_S` (the printer's ``DimseRouter.get_msg``; the print
-  client's reactor, which serves nothing from the queue, also wakes when a
-  ``send_*`` call asks it to pause: see ``print_scu.dimse``).
-
-The DUL part is plain pynetdicom, the same on both ends, so the print client
-uses this module too (:func:`wait_in_select`).
+  :data:`IDLE_WAIT_S` (the acceptor's ``DimseRouter.get_msg``; the
+  requestor's reactor, which serves nothing from the queue, also wakes when a
+  ``send_*`` call asks it to pause: see :mod:`dicomnet.requestor_races`).
 
 Timers (ARTIM, network idle timeout) are still checked at least every
 :data:`IDLE_WAIT_S`, which is far below their resolution in seconds.
@@ -36,7 +33,6 @@ import ssl
 import weakref
 from typing import Any
 
-from pynetdicom import evt
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.transport import AssociationSocket
 
@@ -95,12 +91,6 @@ class _WaitingSocket(AssociationSocket):
         if pipe.read_fd in readable:
             pipe.drain()
         return self.socket in readable
-
-
-def sleep_when_idle(event: evt.Event) -> None:
-    """EVT_CONN_OPEN handler of the printer: the new association's DUL waits, not polls
-    (its reactor waits in ``DimseRouter.get_msg``)."""
-    wait_in_select(event.assoc)
 
 
 def wait_in_select(assoc: Any) -> None:

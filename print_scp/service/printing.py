@@ -15,16 +15,17 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from dicomnet.status import Status
+from dicomnet.uids import PRINT_JOB
 from film.model import FilmSpec, MagnificationType, MediumType
 from film.writers import safe_stem
-from print_scp.context import AssociationContext, new_uid
-from print_scp.objects import FilmBox, FilmSession
+from print_scp.output.render_worker import RenderWorker
+from print_scp.output.spool import Spool, SpooledFilm, SpooledJob, is_disk_full
 from print_scp.print_jobs import PrintJob, PrintJobRegistry
 from print_scp.profile import PrinterProfile
-from print_scp.render_worker import RenderWorker
-from print_scp.spool import Spool, SpooledFilm, SpooledJob, is_disk_full
-from print_scp.status import DicomStatusError, Outcome, Status
-from print_scp.uids import PRINT_JOB
+from print_scp.service.context import AssociationContext, new_uid
+from print_scp.service.objects import FilmBox, FilmSession
+from print_scp.service.outcome import DicomStatusError, Outcome
 
 PRINT_ACTION = 1  # Action Type ID of "print" for Film Session and Film Box
 

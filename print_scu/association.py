@@ -24,22 +24,17 @@ pynetdicom facts this module relies on (pynetdicom 3.0):
 from __future__ import annotations
 
 import copy
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
 from types import TracebackType
 from typing import Any
 
-import numpy as np
-from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
-from pynetdicom.association import Association
 from pynetdicom.sop_class import (
     BasicAnnotationBox,
     BasicColorImageBox,
@@ -56,53 +51,24 @@ from pynetdicom.sop_class import (
     PrintJob,
     Verification,
 )
-from pynetdicom.status import (
-    GENERAL_STATUS,
-    PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS,
-    code_to_category,
-)
 
-from lut.polarity import Polarity
-from print_scp.idle_wait import IDLE_WAIT_S, notify_reactor_on_input, wait_in_select
-from print_scu.tls import RecordingContext, TlsClientSettings
+from dicomnet.hardening import harden_requestor
+from dicomnet.status import category, meaning
+from dicomnet.tls import RecordingContext
+from print_scu.address import PrinterAddress
 
 __all__ = [
-    "DimseResult", "EventLog", "FilmBoxRefs", "GrayscalePhotometric",
-    "PrintAssociation", "PrintAssociationError", "PrinterAddress", "ReceivedEvent",
-    "color_image_box", "grayscale_image_box",
+    "DimseResult", "EventLog", "FilmBoxRefs", "PrintAssociation", "PrintAssociationError",
+    "ReceivedEvent",
 ]
 
 #: Action Type ID of N-ACTION "print" on Film Session and Film Box (PS3.4 H.4.1.2.4, H.4.2.2.4).
 PRINT_ACTION = 1
 
-#: Print management statuses by code: (category, description), PS3.7 C and PS3.4 H.
-_STATUS_DESCRIPTIONS = {**GENERAL_STATUS, **PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS}
 
 
 class PrintAssociationError(Exception):
     """The association could not be set up, was lost, or lacks a needed context."""
-
-
-@dataclass
-class PrinterAddress:
-    """Where a print SCP listens and how to talk to it.
-
-    ``max_pdu`` is the largest PDU we accept, in bytes (0: unlimited); the
-    timeouts are in seconds. ``implicit_only`` proposes Implicit VR Little
-    Endian alone, for SCPs that mishandle Explicit VR. ``tls`` set connects
-    with TLS, checking the printer's certificate against ``host``.
-    """
-
-    host: str
-    port: int
-    called_ae: str
-    calling_ae: str = "FILMBOX_SCU"
-    max_pdu: int = 1048576
-    implicit_only: bool = False
-    acse_timeout: float = 30
-    dimse_timeout: float = 60
-    network_timeout: float = 60
-    tls: TlsClientSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -165,12 +131,12 @@ class DimseResult:
     @property
     def category(self) -> str:
         """pynetdicom's category: "Success", "Warning", "Failure", "Cancel", "Pending"."""
-        return code_to_category(self.status)
+        return category(self.status)
 
     @property
     def description(self) -> str:
         """The standard's meaning of the status code, "" if unknown."""
-        return _STATUS_DESCRIPTIONS.get(self.status, ("", ""))[1]
+        return meaning(self.status)
 
     @property
     def ok(self) -> bool:
@@ -556,13 +522,9 @@ class PrintAssociation:
         return f"refused contexts: {refused or 'none'}"
 
     def _on_connection_open(self, event: evt.Event) -> None:
-        """EVT_CONN_OPEN: note the connection, set TCP_NODELAY, send whole messages only."""
+        """EVT_CONN_OPEN: note the connection and harden it (dicomnet.hardening)."""
         self._connected = True
-        event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _send_whole_messages(event.assoc)
-        wait_in_select(event.assoc)  # an idle DUL sleeps instead of polling every 1 ms
-        _keep_responses_from_the_reactor(event.assoc)
-        _guard_pause_flag(event.assoc)  # before the reactor loop first writes the flag
+        harden_requestor(event.assoc)
 
     def _record_association_response(self, event: evt.Event) -> None:
         """EVT_ACSE_RECV: keep the A-ASSOCIATE response to explain a rejection."""
@@ -586,97 +548,6 @@ class PrintAssociation:
         return 0x0000, None
 
 
-class _ReactorOwnsPauseFlag(Association):
-    """An Association whose ``_is_paused`` flag only its reactor thread may change.
-
-    Works around a pynetdicom 3.0 requestor race that hangs the SCU: each
-    incoming N-EVENT-REPORT is served on a thread of its own, and
-    ``Association._serve_request`` sets ``_is_paused`` to True and then False
-    around the handler. If that happens while the reactor is parked at its
-    checkpoint for a ``send_*`` call, the flag reads False for good, and the
-    next ``send_*`` or ``release()`` spins forever in ``while not
-    self._is_paused``. Writes from other threads (other than ``kill()``'s)
-    are ignored, so the flag always tells where the reactor really is; once
-    the reactor thread has ended it reads True, so a late ``send_*`` fails
-    on the dead association instead of spinning.
-    """
-
-    @property
-    def _is_paused(self) -> bool:
-        if self._kill or (self._started.is_set() and not self.is_alive()):
-            return True
-        return self.__dict__.get("_reactor_paused", False)
-
-    @_is_paused.setter
-    def _is_paused(self, value: bool) -> None:
-        if threading.current_thread() is self or (value and self._kill):
-            self.__dict__["_reactor_paused"] = value
-
-
-def _guard_pause_flag(assoc: Association) -> None:
-    """Make ``assoc`` a :class:`_ReactorOwnsPauseFlag`, keeping the flag's value."""
-    assoc.__dict__["_reactor_paused"] = assoc.__dict__.pop("_is_paused", False)
-    assoc.__class__ = _ReactorOwnsPauseFlag
-
-
-def _keep_responses_from_the_reactor(assoc: Any) -> None:
-    """Let only the waiting ``send_*`` call take responses off the queue.
-
-    Works around a pynetdicom 3.0 requestor race that loses responses: right
-    after one ``send_*`` sets the reactor's checkpoint, ``_is_paused`` still
-    reads True until the woken reactor runs, so a quick next ``send_*`` goes
-    ahead while the reactor is about to poll the message queue; the reactor
-    then takes that call's response and drops it ("Received unexpected ...
-    service message") and the call waits out the DIMSE timeout. A requestor's
-    reactor has nothing to serve from the queue (incoming N-EVENT-REPORTs are
-    served on threads of their own), so its non-blocking polls get nothing.
-
-    Instead of polling every 1 ms, the idle reactor waits here (at most
-    IDLE_WAIT_S) until a ``send_*`` call asks it to pause (its checkpoint is
-    cleared) or the peer sends an A-RELEASE or A-ABORT.
-    """
-    blocking_get = assoc.dimse.get_msg
-    wake = threading.Event()
-    checkpoint = assoc._reactor_checkpoint
-    clear_checkpoint = checkpoint.clear
-
-    def clear_and_wake() -> None:
-        clear_checkpoint()
-        wake.set()
-
-    checkpoint.clear = clear_and_wake
-    notify_reactor_on_input(assoc, wake.set)
-
-    def get_msg(block: bool = False) -> Any:
-        if block:
-            return blocking_get(block=True)
-        wake.clear()  # then look: a request to pause or a peer's PDU after this wakes the wait
-        if checkpoint.is_set() and assoc.dul.to_user_queue.empty() and not assoc._kill:
-            wake.wait(IDLE_WAIT_S)
-        return None, None
-
-    assoc.dimse.get_msg = get_msg
-
-
-def _send_whole_messages(assoc: Any) -> None:
-    """Serialise ``assoc``'s outgoing DIMSE messages.
-
-    pynetdicom answers an incoming N-EVENT-REPORT on a thread of its own. If
-    that answer were sent while this thread is still sending the fragments of
-    a large N-SET, the two messages' P-DATA would interleave, which PS3.8
-    forbids and which corrupts the message the printer is reassembling. One
-    lock around ``dimse.send_msg`` makes each message go out whole.
-    """
-    send = assoc.dimse.send_msg
-    lock = threading.Lock()
-
-    def send_whole(primitive: Any, context_id: int) -> None:
-        with lock:
-            send(primitive, context_id)
-
-    assoc.dimse.send_msg = send_whole
-
-
 def _attribute_list(dataset: Dataset) -> Dataset | None:
     """An N-CREATE Attribute List, None when empty.
 
@@ -684,133 +555,3 @@ def _attribute_list(dataset: Dataset) -> Dataset | None:
     set, on which DCMTK's dcmprscp waits until the DIMSE timeout.
     """
     return dataset if len(dataset) else None
-
-
-# --------------------------------------------------------------------------
-# Image Box N-SET modification lists
-# --------------------------------------------------------------------------
-
-
-class GrayscalePhotometric(str, Enum):
-    """Photometric Interpretation (0028,0004) allowed in a Basic Grayscale Image Box."""
-
-    MONOCHROME1 = "MONOCHROME1"  # higher value = darker
-    MONOCHROME2 = "MONOCHROME2"  # higher value = brighter
-
-
-def grayscale_image_box(
-    position: int,
-    pixels: np.ndarray,
-    bits_stored: int,
-    photometric: GrayscalePhotometric | str = GrayscalePhotometric.MONOCHROME2,
-    polarity: Polarity | str | None = None,
-    pixel_aspect_ratio: tuple[int, int] = (1, 1),
-    **attrs: Any,
-) -> Dataset:
-    """N-SET modification list of a Basic Grayscale Image Box (PS3.3 C.13.5).
-
-    ``pixels`` is (rows, columns) of unsigned values below 2**bits_stored;
-    ``bits_stored`` 8 is sent as Bits Allocated 8 (Pixel Data OB), 12 as
-    Bits Allocated 16 (OW, little endian as both proposed transfer syntaxes
-    are). ``pixel_aspect_ratio`` is (vertical, horizontal). Further image box
-    attributes (e.g. ``MagnificationType="NONE"``,
-    ``RequestedImageSize=200.0`` in mm) go in ``attrs`` by DICOM keyword.
-    """
-    if bits_stored not in (8, 12):
-        raise ValueError(
-            f"Bits Stored (0028,0101) of a grayscale image box is 8 or 12, got {bits_stored}"
-        )
-    values = _checked_pixels(pixels, ndim=2, bits=bits_stored, what="grayscale image box")
-    item = _image_item(values.shape[0], values.shape[1], pixel_aspect_ratio)
-    item.SamplesPerPixel = 1
-    item.PhotometricInterpretation = GrayscalePhotometric(photometric).value
-    if bits_stored == 8:
-        _set_pixels(item, bits_allocated=8, bits_stored=8, data=values.astype(np.uint8).tobytes())
-    else:
-        _set_pixels(item, bits_allocated=16, bits_stored=12, data=values.astype("<u2").tobytes())
-    dataset = _image_box(position, polarity, attrs)
-    dataset.BasicGrayscaleImageSequence = [item]
-    return dataset
-
-
-def color_image_box(
-    position: int,
-    rgb: np.ndarray,
-    planar_configuration: int = 1,
-    polarity: Polarity | str | None = None,
-    pixel_aspect_ratio: tuple[int, int] = (1, 1),
-    **attrs: Any,
-) -> Dataset:
-    """N-SET modification list of a Basic Color Image Box (PS3.3 C.13.5).
-
-    ``rgb`` is (rows, columns, 3) of 0..255. Planar Configuration 1 (what
-    the standard requires) sends the red, green and blue planes one after
-    the other; 0 interleaves R, G, B per pixel, as many SCUs do.
-    """
-    if planar_configuration not in (0, 1):
-        raise ValueError(f"Planar Configuration (0028,0006) is 0 or 1, got {planar_configuration}")
-    values = _checked_pixels(rgb, ndim=3, bits=8, what="color image box").astype(np.uint8)
-    if values.shape[2] != 3:
-        raise ValueError(
-            f"color image box pixels must be (rows, columns, 3), got shape {values.shape}"
-        )
-    item = _image_item(values.shape[0], values.shape[1], pixel_aspect_ratio)
-    item.SamplesPerPixel = 3
-    item.PhotometricInterpretation = "RGB"
-    item.PlanarConfiguration = planar_configuration
-    ordered = np.moveaxis(values, 2, 0) if planar_configuration == 1 else values
-    _set_pixels(item, bits_allocated=8, bits_stored=8, data=np.ascontiguousarray(ordered).tobytes())
-    dataset = _image_box(position, polarity, attrs)
-    dataset.BasicColorImageSequence = [item]
-    return dataset
-
-
-def _checked_pixels(pixels: np.ndarray, *, ndim: int, bits: int, what: str) -> np.ndarray:
-    values = np.asarray(pixels)
-    if values.ndim != ndim or 0 in values.shape[:2]:
-        raise ValueError(
-            f"{what} pixels must be a non-empty {ndim}-D array, got shape {values.shape}"
-        )
-    if max(values.shape[:2]) > 65535:
-        raise ValueError(
-            f"{what}: Rows and Columns (US) are at most 65535, got shape {values.shape}"
-        )
-    if not np.issubdtype(values.dtype, np.integer):
-        raise ValueError(f"{what} pixels must be integers, got dtype {values.dtype}")
-    low, high = int(values.min()), int(values.max())
-    if low < 0 or high >= 1 << bits:
-        raise ValueError(
-            f"{what} pixels must lie in 0..{(1 << bits) - 1} for {bits} bits, got {low}..{high}"
-        )
-    return values
-
-
-def _image_item(rows: int, columns: int, pixel_aspect_ratio: tuple[int, int]) -> Dataset:
-    item = Dataset()
-    item.Rows = rows
-    item.Columns = columns
-    item.PixelAspectRatio = list(pixel_aspect_ratio)
-    item.PixelRepresentation = 0
-    return item
-
-
-def _set_pixels(item: Dataset, *, bits_allocated: int, bits_stored: int, data: bytes) -> None:
-    """Bits Allocated/Stored, High Bit and Pixel Data: OB for 8-bit words, OW for 16-bit."""
-    item.BitsAllocated = bits_allocated
-    item.BitsStored = bits_stored
-    item.HighBit = bits_stored - 1
-    item.add_new("PixelData", "OB" if bits_allocated == 8 else "OW", data)
-
-
-def _image_box(position: int, polarity: Polarity | str | None, attrs: dict[str, Any]) -> Dataset:
-    if position < 1:
-        raise ValueError(f"Image Box Position (2020,0010) starts at 1, got {position}")
-    dataset = Dataset()
-    dataset.ImageBoxPosition = position
-    if polarity is not None:
-        dataset.Polarity = Polarity(polarity).value
-    for keyword, value in attrs.items():
-        if tag_for_keyword(keyword) is None:
-            raise ValueError(f"{keyword!r} is not a DICOM attribute keyword")
-        setattr(dataset, keyword, value)
-    return dataset

@@ -1,6 +1,6 @@
 """Basic Film Box SOP Class operations (PS3.4 H.4.2): N-CREATE, N-SET, N-DELETE.
 
-Printing a film box (N-ACTION) lives in :mod:`print_scp.printing`.
+Printing a film box (N-ACTION) lives in :mod:`print_scp.service.printing`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,15 @@ from dataclasses import replace
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from dicomnet.status import Status
+from dicomnet.uids import (
+    BASIC_ANNOTATION_BOX,
+    BASIC_COLOR_IMAGE_BOX,
+    BASIC_COLOR_PRINT_META,
+    BASIC_FILM_SESSION,
+    BASIC_GRAYSCALE_IMAGE_BOX,
+    PRESENTATION_LUT,
+)
 from film.display_format import (
     DisplayFormatError,
     DisplayFormatKind,
@@ -18,7 +27,7 @@ from film.display_format import (
 from film.layout import FilmLayout, annotation_box_count, layout_film
 from film.model import AnnotationContent, ImageBoxContent
 from film.sizes import film_size_mm
-from print_scp.attributes import (
+from print_scp.service.attributes import (
     describe_dataset,
     invalid,
     read_density_term,
@@ -27,9 +36,9 @@ from print_scp.attributes import (
     read_term,
     read_text,
 )
-from print_scp.checks import apply_viewing_and_lut, check_known_attributes
-from print_scp.context import AssociationContext, new_uid
-from print_scp.objects import (
+from print_scp.service.checks import apply_viewing_and_lut, check_known_attributes
+from print_scp.service.context import AssociationContext, new_uid
+from print_scp.service.objects import (
     AnnotationBox,
     FilmBox,
     FilmBoxSettings,
@@ -37,15 +46,7 @@ from print_scp.objects import (
     FilmSessionSettings,
     ImageBox,
 )
-from print_scp.status import DicomStatusError, Outcome, Status
-from print_scp.uids import (
-    BASIC_ANNOTATION_BOX,
-    BASIC_COLOR_IMAGE_BOX,
-    BASIC_COLOR_PRINT_META,
-    BASIC_FILM_SESSION,
-    BASIC_GRAYSCALE_IMAGE_BOX,
-    PRESENTATION_LUT,
-)
+from print_scp.service.outcome import DicomStatusError, Outcome
 
 # Attributes an SCU may N-SET after creation (PS3.4 H.4.2.1.2).
 SETTABLE = ("MagnificationType", "SmoothingType", "BorderDensity", "EmptyImageDensity",
@@ -160,7 +161,7 @@ def _create_settings(ctx: AssociationContext, ds: Dataset,
                      session_settings: FilmSessionSettings) -> FilmBoxSettings:
     """The attributes fixed at creation, checked against the printer's capabilities."""
     profile = ctx.profile
-    text = read_text(ds, "ImageDisplayFormat", 1024)
+    text = read_text(ds, "ImageDisplayFormat")
     if text is None:
         raise DicomStatusError(Status.MISSING_ATTRIBUTE, "ImageDisplayFormat is required",
                                "ImageDisplayFormat")
@@ -176,7 +177,7 @@ def _create_settings(ctx: AssociationContext, ds: Dataset,
             or fmt.values[1] > profile.max_standard_rows):
         raise invalid("ImageDisplayFormat", f"{text} exceeds {profile.max_standard_columns} "
                       f"columns x {profile.max_standard_rows} rows")
-    annotation_id = read_text(ds, "AnnotationDisplayFormatID", 16)
+    annotation_id = read_text(ds, "AnnotationDisplayFormatID")
     if annotation_id is not None and (not profile.annotation
                                       or annotation_id not in profile.annotation_formats):
         raise invalid("AnnotationDisplayFormatID", f"{annotation_id!r} not supported")
@@ -221,7 +222,7 @@ def _apply_settable(ctx: AssociationContext, s: FilmBoxSettings, ds: Dataset,
             setattr(s, attr, value)
     low, high = profile.density_range_hundredths
     for keyword, attr in (("MinDensity", "min_density"), ("MaxDensity", "max_density")):
-        value = read_int(ds, keyword, 0, 65535)
+        value = read_int(ds, keyword)
         if value is None:
             continue
         if not low <= value <= high:
@@ -235,7 +236,7 @@ def _apply_settable(ctx: AssociationContext, s: FilmBoxSettings, ds: Dataset,
         raise invalid("MinDensity", f"MinDensity {s.min_density} must be below MaxDensity "
                       f"{s.max_density}")
     s.trim = read_term(ds, "Trim", ("YES", "NO")) or s.trim
-    info = read_text(ds, "ConfigurationInformation", 1024)
+    info = read_text(ds, "ConfigurationInformation")
     if info is not None:
         s.configuration_information = info
     apply_viewing_and_lut(ctx, s, ds)

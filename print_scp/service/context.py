@@ -9,15 +9,16 @@ from datetime import datetime
 
 from pydicom.uid import generate_uid
 
-from print_scp.objects import (
+from dicomnet.status import Status
+from print_scp.profile import PrinterProfile
+from print_scp.service.objects import (
     AnnotationBox,
     FilmBox,
     FilmSession,
     ImageBox,
     PresentationLUTInstance,
 )
-from print_scp.profile import PrinterProfile
-from print_scp.status import DicomStatusError, Status
+from print_scp.service.outcome import DicomStatusError
 
 LOG = logging.getLogger("print_scp.session")
 # Digits and dots, at most 64 characters (PS3.5 9.1); leading zeros in a

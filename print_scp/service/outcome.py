@@ -1,7 +1,7 @@
-"""DIMSE status codes of the Print Management Service Class (PS3.4 H.4, PS3.7 C).
+"""What a print operation did, and how it is answered: statuses, warnings, failures.
 
-A handler that finds a problem raises :class:`DicomStatusError`; the handler
-layer turns it into a status dataset with an Error Comment naming the
+A service that finds a problem raises :class:`DicomStatusError`; the
+dispatcher turns it into a status dataset with an Error Comment naming the
 attribute. Warnings that do not stop the operation are collected as
 :class:`StatusWarning` values and the most significant one is returned.
 """
@@ -9,73 +9,11 @@ attribute. Warnings that do not stop the operation are collected as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag, Tag
 
-
-class Status(IntEnum):
-    """Status codes this printer answers with, with their PS3.4/PS3.7 meaning."""
-
-    SUCCESS = 0x0000
-    # General warnings (PS3.7 C)
-    ATTRIBUTE_LIST_ERROR = 0x0107
-    ATTRIBUTE_VALUE_OUT_OF_RANGE = 0x0116
-    # Print Management warnings (PS3.4 H.4)
-    MEMORY_ALLOCATION_NOT_SUPPORTED = 0xB600
-    SESSION_PRINTING_NOT_SUPPORTED = 0xB601
-    SESSION_EMPTY_PAGE = 0xB602
-    FILM_BOX_EMPTY_PAGE = 0xB603
-    IMAGE_DEMAGNIFIED = 0xB604
-    DENSITY_OUTSIDE_PRINTER_RANGE = 0xB605
-    IMAGE_CROPPED = 0xB609
-    IMAGE_DECIMATED = 0xB60A
-    # Print Management failures (PS3.4 H.4)
-    SESSION_HAS_NO_FILM_BOX = 0xC600
-    PRINT_QUEUE_FULL = 0xC601
-    PRINT_QUEUE_FULL_ALT = 0xC602
-    IMAGE_LARGER_THAN_BOX = 0xC603
-    INSUFFICIENT_MEMORY = 0xC605
-    COMBINED_IMAGE_LARGER_THAN_BOX = 0xC613
-    UNPRINTED_FILM_BOX_EXISTS = 0xC616
-    # General failures (PS3.7 C)
-    NO_SUCH_ATTRIBUTE = 0x0105
-    INVALID_ATTRIBUTE_VALUE = 0x0106
-    PROCESSING_FAILURE = 0x0110
-    DUPLICATE_SOP_INSTANCE = 0x0111
-    NO_SUCH_SOP_INSTANCE = 0x0112
-    INVALID_OBJECT_INSTANCE = 0x0117
-    NO_SUCH_SOP_CLASS = 0x0118
-    CLASS_INSTANCE_CONFLICT = 0x0119
-    MISSING_ATTRIBUTE = 0x0120
-    MISSING_ATTRIBUTE_VALUE = 0x0121
-    SOP_CLASS_NOT_SUPPORTED = 0x0122
-    NO_SUCH_ACTION = 0x0123
-    UNRECOGNIZED_OPERATION = 0x0211
-    RESOURCE_LIMITATION = 0x0213
-
-    @property
-    def is_warning(self) -> bool:
-        return self in _WARNINGS
-
-    @property
-    def is_failure(self) -> bool:
-        return self is not Status.SUCCESS and not self.is_warning
-
-
-_WARNINGS = {
-    Status.ATTRIBUTE_LIST_ERROR,
-    Status.ATTRIBUTE_VALUE_OUT_OF_RANGE,
-    Status.MEMORY_ALLOCATION_NOT_SUPPORTED,
-    Status.SESSION_PRINTING_NOT_SUPPORTED,
-    Status.SESSION_EMPTY_PAGE,
-    Status.FILM_BOX_EMPTY_PAGE,
-    Status.IMAGE_DEMAGNIFIED,
-    Status.DENSITY_OUTSIDE_PRINTER_RANGE,
-    Status.IMAGE_CROPPED,
-    Status.IMAGE_DECIMATED,
-}
+from dicomnet.status import Status
 
 
 def _tag_of(attribute: str | None) -> BaseTag | None:

@@ -1,0 +1,18 @@
+"""DICOM networking shared by the printer and the client: pynetdicom hardened for print.
+
+* :mod:`dicomnet.hardening`: one function per role that makes a new
+  association safe (bounded input, no lost or interleaved messages, idle
+  associations that sleep), built from :mod:`~dicomnet.socket_tuning`,
+  :mod:`~dicomnet.idle_wait`, :mod:`~dicomnet.input_guard`,
+  :mod:`~dicomnet.acceptor_router`, :mod:`~dicomnet.requestor_races` and
+  :mod:`~dicomnet.tls`;
+* the vocabulary both ends speak: :mod:`~dicomnet.terms` (defined terms),
+  :mod:`~dicomnet.attribute_rules` (value ranges and lengths),
+  :mod:`~dicomnet.status`, :mod:`~dicomnet.uids`,
+  :mod:`~dicomnet.character_set`.
+
+It imports no other package of filmbox. Importing the hardening checks
+that the installed pynetdicom has every internal name it touches
+(:mod:`dicomnet.pynetdicom_compat`). The vocabulary and the TLS settings
+import no pynetdicom, so configuration can be loaded without it.
+"""

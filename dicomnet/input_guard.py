@@ -1,0 +1,137 @@
+"""What an acceptor reads from a peer is bounded, decodable, or ends the association.
+
+Three guards, installed on a new connection before its first PDU is read:
+
+* :func:`abort_on_undecodable_input`: input pynetdicom cannot decode, and a
+  PDU longer than the Maximum Length announced, abort the association
+  instead of killing pynetdicom's DUL thread;
+* :func:`limit_messages`: pynetdicom 3.0.4 assembles a DIMSE message in
+  memory from any number of P-DATA-TF PDUs before the handlers see it, so
+  checks of an image's size come too late to protect memory on their own.
+  This drops a message as soon as it grows past ``max_message_bytes`` and
+  aborts the association, as for an invalid PDU (Evt19: A-ABORT to the peer);
+* :func:`bound_socket_reads`: a peer that stalls part-way through a PDU is
+  disconnected after the network timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pynetdicom.association import Association
+from pynetdicom.fsm import TRANSITION_TABLE
+from pynetdicom.pdu import P_DATA_TF
+from pynetdicom.pdu_primitives import P_DATA
+
+LOG = logging.getLogger("dicomnet.input_guard")
+
+#: Bytes a print message may carry besides the pixels of one image (command
+#: set, Image Box attributes, a Presentation LUT of 65536 entries, ...).
+MESSAGE_OVERHEAD = 1024 * 1024
+
+
+def abort_on_undecodable_input(assoc: Association) -> None:
+    """Input pynetdicom cannot decode aborts the association.
+
+    pynetdicom 3.0.4 turns some received PDUs into primitives inside its DUL
+    state machine, where an exception kills the DUL thread without an
+    A-ABORT; no EVT_ABORTED or EVT_CONN_CLOSE follows, so the association's
+    state and event channel would never be released. Two inputs do that:
+
+    * a DIMSE message whose command set lacks Command Field or Command Data
+      Set Type, has an unknown Command Field, or whose PDV is too short for
+      its message control header (``DIMSEServiceProvider.receive_primitive``);
+    * an A-ABORT PDU whose source is not 0, 1 or 2 (``A_ABORT_RQ.to_primitive``),
+      and likewise any other non-P-DATA PDU that cannot become a primitive.
+
+    Both are treated as pynetdicom treats a PDU it cannot decode: Evt19
+    (invalid PDU), which sends A-ABORT and ends the association the normal
+    way. So is a PDU longer than the Maximum Length Received this printer
+    announced (PS3.8 D.1): pynetdicom would read whatever length the peer
+    announces (up to 4 GiB) into memory. An event the state machine has no
+    transition for is dropped rather than raised in the DUL thread (a peer
+    sending A-RELEASE-RQ twice gets the association aborted by the second
+    one, and our queued A-RELEASE-RP then met state Sta13). Installed at
+    connection open, before the DUL reads its first PDU.
+    """
+    dimse, dul = assoc.dimse, assoc.dul
+    receive_message = dimse.receive_primitive
+    decode_pdu = dul._decode_pdu
+    socket_recv = dul.socket.recv
+
+    def bounded_recv(count: int) -> bytearray:
+        limit = assoc.acceptor.maximum_length
+        if limit and count > limit:
+            LOG.warning("%s: PDU of %d bytes announced, above the %d this printer accepts: "
+                        "aborting the association", assoc.name, count, limit)
+            dul.event_queue.put("Evt19")
+            return bytearray()  # the DUL sees a short PDU and stops reading
+        return socket_recv(count)
+
+    def receive_primitive(primitive: P_DATA) -> None:
+        try:
+            receive_message(primitive)
+        except Exception as exc:  # anything pynetdicom raises on a malformed message
+            LOG.warning("%s: undecodable DIMSE message (%s: %s): aborting the association",
+                        assoc.name, type(exc).__name__, exc)
+            dimse.message = None
+            dul.event_queue.put("Evt19")
+
+    def checked_decode_pdu(data: bytearray) -> tuple[Any, str]:
+        pdu, fsm_event = decode_pdu(data)
+        if not isinstance(pdu, P_DATA_TF):
+            pdu.to_primitive()  # raises here, where the DUL answers Evt19, not in the FSM
+        return pdu, fsm_event
+
+    fsm = dul.state_machine
+    do_action = fsm.do_action
+
+    def do_valid_action(fsm_event: str) -> None:
+        if (fsm_event, fsm.current_state) not in TRANSITION_TABLE:
+            LOG.info("%s: %s ignored in state %s", assoc.name, fsm_event, fsm.current_state)
+            return
+        do_action(fsm_event)
+
+    dimse.receive_primitive = receive_primitive  # type: ignore[method-assign]
+    dul._decode_pdu = checked_decode_pdu  # type: ignore[method-assign]
+    dul.socket.recv = bounded_recv  # type: ignore[method-assign]
+    fsm.do_action = do_valid_action  # type: ignore[method-assign]
+
+
+def limit_messages(assoc: Association, max_message_bytes: int) -> None:
+    """Abort the association when a message being received exceeds the bound (bytes)."""
+    dimse, dul = assoc.dimse, assoc.dul
+    receive_message = dimse.receive_primitive
+    message_bytes = 0  # of the message being assembled
+
+    def bounded_message(primitive: P_DATA) -> None:
+        nonlocal message_bytes
+        if dimse.message is None:  # the previous message was complete
+            message_bytes = 0
+        message_bytes += sum(len(data) for _, data in primitive.presentation_data_value_list)
+        if message_bytes > max_message_bytes:
+            LOG.warning("%s: DIMSE message of more than %d bytes: dropped, association "
+                        "aborted", assoc.name, max_message_bytes)
+            dimse.message = None
+            dul.event_queue.put("Evt19")
+            return
+        receive_message(primitive)
+
+    dimse.receive_primitive = bounded_message  # type: ignore[method-assign]
+
+
+def bound_socket_reads(assoc: Association) -> None:
+    """Give the connection's socket the network timeout (s) as its read/write timeout.
+
+    pynetdicom 3.0.4 reads a PDU with blocking ``recv`` calls until its
+    announced length has arrived. A peer that sends part of a PDU and then
+    stalls would hold the DUL thread, and its association slot, for as long
+    as it keeps the connection open: the network timeout is noticed, but the
+    association cannot stop a DUL blocked in ``recv``. With a socket timeout
+    the read fails after ``network_timeout`` s and the connection is closed.
+    """
+    try:
+        assoc.dul.socket.socket.settimeout(assoc.network_timeout)  # type: ignore[union-attr]
+    except (AttributeError, OSError) as exc:
+        LOG.debug("socket timeout not set: %s", exc)

@@ -28,7 +28,7 @@ import numpy as np
 from print_scp.launcher import free_port, start_print_scp
 from print_scu.config import adhoc_printer
 from print_scu.options import PrintOptions
-from print_scu.prepare import PreparedImage
+from print_scu.prepared_image import PreparedImage
 from print_scu.queue import JobQueue, JobState
 from print_scu.session import PrinterSession
 from print_scu.worker import Worker

@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
@@ -48,6 +47,7 @@ from print_scp.output.spool import Spool
 from print_scp.print_jobs import PrintJob, PrintJobRegistry
 from print_scp.printer import Printer, PrinterCondition
 from print_scp.profile import PrinterProfile
+from print_scp.service import printer_configuration
 from print_scp.service.context import AssociationContext
 from print_scp.service.dispatch import Handlers, serves
 from print_scp.service.printing import PrintQueue
@@ -122,7 +122,7 @@ class PrintServer:
         return ae
 
     def _handlers(self) -> list:
-        h = Handlers(self)
+        h = Handlers(self, self.context_of)
         tls_timeout_s = self.ae.acse_timeout if self.profile.tls is not None else None
         return [
             (evt.EVT_CONN_OPEN, harden_acceptor,
@@ -252,52 +252,16 @@ class PrintServer:
                                            f"Print Job {job.status.value} ({job.info})"),
                       now=now)
 
-    # -- Printer Configuration Retrieval ----------------------------------------------------
+    # -- what the request handlers may ask (print_scp.service.request.PrinterServices) --------
+    def printer_attributes(self) -> Dataset:
+        return self.printer.attributes()
+
+    def print_job(self, uid: str) -> PrintJob | None:
+        return self.jobs.get(uid)
+
     def configuration(self) -> Dataset:
         """Printer Configuration Sequence (2000,001E) for the N-GET of PS3.4 H.4.11."""
-        p = self.profile
-        item = Dataset()
-        item.SOPClassesSupported = [uid for uid in (BASIC_GRAYSCALE_PRINT_META,
-                                                    BASIC_COLOR_PRINT_META, PRESENTATION_LUT,
-                                                    BASIC_ANNOTATION_BOX, PRINT_JOB)
-                                    if self._offers(uid)]
-        item.MaximumMemoryAllocation = 0
-        item.MemoryBitDepth = 16 if p.bits_12 else 8
-        item.PrintingBitDepth = 12 if p.bits_12 else 8
-        media = []
-        for medium in p.media:
-            m = Dataset()
-            m.MediumType = medium
-            media.append(m)
-        item.MediaInstalledSequence = Sequence(media)
-        formats = []
-        for size in p.film_sizes:
-            for orientation in ("PORTRAIT", "LANDSCAPE"):
-                f = Dataset()
-                f.FilmSizeID = size
-                f.FilmOrientation = orientation
-                f.Rows = p.max_standard_rows
-                f.Columns = p.max_standard_columns
-                f.ImageDisplayFormat = f"STANDARD\\{p.max_standard_columns},{p.max_standard_rows}"
-                f.PrinterResolutionID = "STANDARD"
-                f.PrinterPixelSpacing = [25.4 / p.standard_dpi, 25.4 / p.standard_dpi]
-                f.RequestedImageSizeFlag = "YES"
-                formats.append(f)
-        item.SupportedImageDisplayFormatsSequence = Sequence(formats)
-        item.DefaultMagnificationType = p.default_magnification
-        item.OtherMagnificationTypesAvailable = [m for m in p.magnification_types
-                                                 if m != p.default_magnification]
-        if p.smoothing_types:
-            item.DefaultSmoothingType = p.smoothing_types[0]
-            item.OtherSmoothingTypesAvailable = list(p.smoothing_types[1:])
-        item.DefaultPrinterResolutionID = "STANDARD"
-        item.MinDensity, item.MaxDensity = p.density_range_hundredths
-        item.ConfigurationInformationDescription = (
-            f"Image Display Formats: {', '.join(p.display_formats)}; "
-            f"Annotation Display Format IDs: {', '.join(p.annotation_formats) or 'none'}")
-        ds = Dataset()
-        ds.PrinterConfigurationSequence = Sequence([item])
-        return ds
+        return printer_configuration.configuration(self.profile, self._offers)
 
     def _offers(self, uid: str) -> bool:
         return any(cx.abstract_syntax == uid for cx in self.ae.supported_contexts)

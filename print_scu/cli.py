@@ -43,15 +43,10 @@ from print_scu.config import (
     load_printers,
 )
 from print_scu.layout import paginate
-from print_scu.options import (
-    OptionError,
-    PrintOptions,
-    film_box_attributes,
-    p_value_bits,
-    session_attributes,
-)
+from print_scu.options import OptionError, PrintOptions
 from print_scu.prepare import PrepareError, inline_plut, prepare_files
 from print_scu.queue import JobQueue, JobRecord, JobState, QueueError
+from print_scu.request_attributes import film_box_attributes, p_value_bits, session_attributes
 from print_scu.session import PrintError, PrinterSession
 from print_scu.worker import Worker
 

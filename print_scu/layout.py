@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from film.display_format import parse_display_format
 
 if TYPE_CHECKING:
-    from print_scu.prepare import PreparedImage
+    from print_scu.prepared_image import PreparedImage
 
 __all__ = ["boxes_per_film", "paginate"]
 

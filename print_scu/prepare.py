@@ -12,7 +12,6 @@ grayscale one; a colour printer gets grayscale frames as equal R, G, B.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +25,12 @@ from pydicom.uid import UID
 from lut.presentation import PresentationLUT, PresentationLUTError, PresentationLUTShape
 from lut.windowing import WINDOW_PRESETS, to_p_values
 from print_scu.config import PrinterConfig
-from print_scu.options import (
-    PLUT_SHAPES,
-    OptionError,
-    PrintOptions,
-    frame_indices,
-    p_value_bits,
-    prints_color,
-)
+from print_scu.options import PLUT_SHAPES, OptionError, PrintOptions, frame_indices
+from print_scu.prepared_image import PreparedImage
+from print_scu.request_attributes import p_value_bits, prints_color
 from print_scu.resample import resample_images
 
-__all__ = ["PrepareError", "PreparedImage", "load_plut", "prepare_files"]
+__all__ = ["PrepareError", "load_plut", "prepare_files"]
 
 RGB_BITS = 8  # a Basic Color Image Box carries 8 bits per sample (PS3.3 C.13.5)
 PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
@@ -45,22 +39,6 @@ _LUT_TEXT_SEPARATORS = re.compile(r"[\s,;]+")
 
 class PrepareError(Exception):
     """An input file that cannot be printed; the message starts with the file's path."""
-
-
-@dataclass
-class PreparedImage:
-    """One frame ready for an image box.
-
-    ``pixels`` is (rows, columns) of grayscale P-Values, uint8 for 8 bits or
-    uint16 holding 0..4095 for 12 bits, or (rows, columns, 3) uint8 RGB.
-    ``photometric`` is MONOCHROME2, MONOCHROME1 (kept on request) or RGB;
-    ``source`` names it as "path#frame" (frame numbers from 1).
-    """
-
-    pixels: np.ndarray
-    photometric: str
-    bits: int
-    source: str
 
 
 def prepare_files(paths: list[Path], options: PrintOptions,

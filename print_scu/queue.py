@@ -48,7 +48,7 @@ import numpy as np
 
 from dicomnet.terms import PrintPriority
 from film.durable import fsync_directory, write_durably
-from print_scu.prepare import PreparedImage
+from print_scu.prepared_image import PreparedImage
 
 if TYPE_CHECKING:
     from print_scu.config import PrinterConfig

@@ -24,10 +24,11 @@ from film.model import MagnificationType
 from film.sizes import film_size_mm
 from print_scu.config import PrinterConfig
 from print_scu.layout import boxes_per_film
-from print_scu.options import OptionError, PrintOptions, film_geometry
+from print_scu.options import OptionError, PrintOptions
+from print_scu.request_attributes import film_geometry
 
 if TYPE_CHECKING:
-    from print_scu.prepare import PreparedImage
+    from print_scu.prepared_image import PreparedImage
 
 __all__ = ["box_size_px", "printer_dpi", "resample_images", "resample_pixels"]
 

@@ -35,12 +35,14 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from dicomnet.terms import PrinterStatus
-from print_scu import options as job_options
+from print_scu import request_attributes
 from print_scu.association import PrintAssociation, PrintAssociationError, ReceivedEvent
 from print_scu.config import PrinterConfig
 from print_scu.image_box_requests import color_image_box, grayscale_image_box
-from print_scu.options import OptionError, PrintOptions, prints_color
-from print_scu.prepare import PreparedImage, PrepareError, load_plut
+from print_scu.options import OptionError, PrintOptions
+from print_scu.prepare import PrepareError, load_plut
+from print_scu.prepared_image import PreparedImage
+from print_scu.request_attributes import prints_color
 
 __all__ = [
     "PrintError", "PrinterSession", "RETRYABLE_STATUSES", "supported_film_sizes",
@@ -208,7 +210,7 @@ class PrinterSession:
             raise PrintError(f"{what}: {len(images)} images but the printer created only "
                              f"{len(refs.image_boxes)} image boxes for Image Display Format "
                              f"{refs.attributes.get('ImageDisplayFormat', '?')}")
-        box_attributes = job_options.image_box_attributes(options)
+        box_attributes = request_attributes.image_box_attributes(options)
         boxes = zip(images, refs.image_box_uids, strict=False)
         for position, (image, box_uid) in enumerate(boxes, start=1):
             modification = _image_box(position, image, job.mode.color, box_attributes)
@@ -339,8 +341,8 @@ class PrinterSession:
                              retryable=True)
         job.association, job.film_session_uid, job.plut_uid = assoc, None, None
         try:
-            attributes = job_options.session_attributes(job.options, self.printer)
-            film_size = job_options.film_box_attributes(job.options, self.printer).get(
+            attributes = request_attributes.session_attributes(job.options, self.printer)
+            film_size = request_attributes.film_box_attributes(job.options, self.printer).get(
                 "FilmSizeID")
         except OptionError as exc:
             raise PrintError(f"{job.label}: {exc}") from exc
@@ -391,7 +393,7 @@ class PrinterSession:
 
     def _create_film_box(self, job: _Job, assoc: PrintAssociation, what: str):  # noqa: ANN202
         try:
-            attributes = job_options.film_box_attributes(job.options, self.printer)
+            attributes = request_attributes.film_box_attributes(job.options, self.printer)
         except OptionError as exc:
             raise PrintError(f"{what}: {exc}") from exc
         if job.plut_uid is not None:

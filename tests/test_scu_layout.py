@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from print_scu.layout import boxes_per_film, paginate
-from print_scu.prepare import PreparedImage
+from print_scu.prepared_image import PreparedImage
 
 
 def images(count: int) -> list[PreparedImage]:

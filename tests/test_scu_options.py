@@ -5,14 +5,11 @@ import json
 import pytest
 
 from print_scu.config import adhoc_printer
-from print_scu.options import (
-    OptionError,
-    PrintOptions,
+from print_scu.options import OptionError, PrintOptions, frame_indices, parse_display_format
+from print_scu.request_attributes import (
     film_box_attributes,
-    frame_indices,
     image_box_attributes,
     p_value_bits,
-    parse_display_format,
     prints_color,
     session_attributes,
 )

@@ -23,7 +23,7 @@ import pytest
 from print_scu import queue as queue_module
 from print_scu.config import PrinterConfig
 from print_scu.options import PrintOptions
-from print_scu.prepare import PreparedImage
+from print_scu.prepared_image import PreparedImage
 from print_scu.queue import JobQueue, JobState, QueueError
 
 REPO = Path(__file__).resolve().parents[1]

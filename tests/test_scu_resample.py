@@ -26,9 +26,10 @@ from film.densitometry import read_density_map
 from lut.density import ViewingConditions, p_values_to_density
 from print_scu import cli
 from print_scu.config import ConfigError, adhoc_printer, load_printers
-from print_scu.options import PrintOptions, film_box_attributes
+from print_scu.options import PrintOptions
 from print_scu.prepare import prepare_files
 from print_scu.queue import JobQueue, JobState
+from print_scu.request_attributes import film_box_attributes
 
 IMAGES = Path(__file__).resolve().parent.parent / "examples" / "images"
 SOURCES = [IMAGES / "01_gray_wedge_8bit.dcm", IMAGES / "03_ct_window.dcm"]  # 64x256, 128x128

@@ -31,7 +31,7 @@ from test_scu_cli import write_printers
 from print_scu import cli
 from print_scu.config import PrinterConfig, adhoc_printer
 from print_scu.options import PrintOptions
-from print_scu.prepare import PreparedImage
+from print_scu.prepared_image import PreparedImage
 from print_scu.queue import JobQueue, JobRecord, JobState
 from print_scu.worker import Worker, backoff_s, worker_alive
 

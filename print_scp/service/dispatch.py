@@ -1,17 +1,19 @@
-"""DIMSE event handlers: from pynetdicom events to the print operations and back.
+"""From pynetdicom events to the print services and back, through one dispatch table.
 
-Every handler has the same shape: find the association's context, check the
-SOP class against the presentation context, run the operation, and turn the
-:class:`Outcome` or :class:`DicomStatusError` into ``(status, dataset)``.
-No exception ever escapes to pynetdicom (it would answer 0x0110 without a
-comment); unexpected ones are logged with their traceback.
+Every DIMSE-N handler does the same: find the association's context, check
+the SOP class against the presentation context, look up the operation in
+:data:`OPERATIONS` by (service, SOP class), run it on a :class:`Request`,
+and turn the :class:`Outcome` or :class:`DicomStatusError` into
+``(status, dataset)``. No exception ever escapes to pynetdicom (it would
+answer 0x0110 without a comment); unexpected ones are logged with their
+traceback.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydicom.dataset import Dataset
 from pynetdicom.dimse_primitives import (
@@ -38,8 +40,6 @@ from dicomnet.uids import (
     PRINT_JOB,
     PRINTER,
     PRINTER_CONFIGURATION_RETRIEVAL,
-    PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE,
-    PRINTER_INSTANCE,
     VERIFICATION,
 )
 from print_scp.service import (
@@ -48,131 +48,109 @@ from print_scp.service import (
     film_session,
     image_box,
     presentation_lut,
+    print_job,
+    printer,
+    printer_configuration,
 )
 from print_scp.service.context import AssociationContext
 from print_scp.service.outcome import DicomStatusError, Outcome, status_dataset
 from print_scp.service.printing import print_film_box, print_film_session
-
-if TYPE_CHECKING:
-    from print_scp.server import PrintServer
+from print_scp.service.request import PrinterServices, Request
 
 LOG = logging.getLogger("print_scp.dimse")
 
 HandlerResult = tuple[Dataset | int, Dataset | None]
+Operation = Callable[[Request], Outcome]
+
+
+def _printing(action: Callable[..., tuple[Outcome, Any]]) -> Operation:
+    """N-ACTION print: queue the films, then tell the printer whose job it is."""
+    def operation(r: Request) -> Outcome:
+        outcome, job = action(r.ctx, r.services.print_queue, r.instance_uid, r.action_type_id)
+        r.services.job_created(r.association, job)
+        return outcome
+    return operation
+
+
+def _getting(attributes: Callable[[Request], Dataset]) -> Operation:
+    """N-GET: all attributes, or the requested ones (0x0107 if some are unknown)."""
+    def operation(r: Request) -> Outcome:
+        return _selected(attributes(r), r.attribute_identifiers)
+    return operation
+
+
+#: (DIMSE service, SOP Class UID) -> the operation that serves it.
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("N-CREATE", BASIC_FILM_SESSION):
+        lambda r: film_session.create(r.ctx, r.instance_uid, r.dataset),
+    ("N-CREATE", BASIC_FILM_BOX):
+        lambda r: film_box.create(r.ctx, r.instance_uid, r.dataset, r.context_uid),
+    ("N-CREATE", PRESENTATION_LUT):
+        lambda r: presentation_lut.create(r.ctx, r.instance_uid, r.dataset),
+    ("N-SET", BASIC_FILM_SESSION):
+        lambda r: film_session.update(r.ctx, str(r.instance_uid), r.dataset),
+    ("N-SET", BASIC_FILM_BOX):
+        lambda r: film_box.update(r.ctx, str(r.instance_uid), r.dataset),
+    ("N-SET", BASIC_GRAYSCALE_IMAGE_BOX):
+        lambda r: image_box.update(r.ctx, str(r.instance_uid), r.dataset, r.class_uid),
+    ("N-SET", BASIC_COLOR_IMAGE_BOX):
+        lambda r: image_box.update(r.ctx, str(r.instance_uid), r.dataset, r.class_uid),
+    ("N-SET", BASIC_ANNOTATION_BOX):
+        lambda r: annotation_box.update(r.ctx, str(r.instance_uid), r.dataset),
+    ("N-ACTION", BASIC_FILM_SESSION): _printing(print_film_session),
+    ("N-ACTION", BASIC_FILM_BOX): _printing(print_film_box),
+    ("N-DELETE", BASIC_FILM_SESSION):
+        lambda r: film_session.delete(r.ctx, str(r.instance_uid)),
+    ("N-DELETE", BASIC_FILM_BOX):
+        lambda r: film_box.delete(r.ctx, str(r.instance_uid)),
+    ("N-DELETE", PRESENTATION_LUT):
+        lambda r: presentation_lut.delete(r.ctx, str(r.instance_uid)),
+    ("N-GET", PRINTER): _getting(printer.get),
+    ("N-GET", PRINT_JOB): _getting(print_job.get),
+    ("N-GET", PRINTER_CONFIGURATION_RETRIEVAL): _getting(printer_configuration.get),
+}
 
 
 class Handlers:
-    """The pynetdicom handlers of one :class:`PrintServer`."""
+    """The pynetdicom handlers of a printer, given the narrow view of it they need."""
 
-    def __init__(self, server: "PrintServer"):
-        self.server = server
+    def __init__(self, services: PrinterServices,
+                 context_of: Callable[[Any], AssociationContext | None]):
+        self.services = services
+        self.context_of = context_of
 
-    # -- plumbing ---------------------------------------------------------------------------
-    def _run(self, event: Event, name: str, class_uid: str, instance_uid: str | None,
-             operation: Callable[[AssociationContext], Outcome], *,
-             identifier_list: bool = False) -> HandlerResult:
-        ctx = self.server.context_of(event.assoc)
-        try:
-            if ctx is None:
-                raise DicomStatusError(Status.PROCESSING_FAILURE, "association not established")
-            self._check_context(ctx, event, class_uid)
-            outcome = operation(ctx)
-        except DicomStatusError as exc:
-            LOG.warning("%s %s %s -> %s", _peer(event), name, instance_uid or "", exc.describe())
-            return status_dataset(exc.status, exc.message, exc.attribute,
-                                  identifier_list=identifier_list), None
-        except Exception as exc:
-            LOG.exception("%s %s %s: unexpected error", _peer(event), name, instance_uid or "")
-            return status_dataset(Status.PROCESSING_FAILURE,
-                                  f"processing failure: {type(exc).__name__}"), None
-        status = outcome.status
-        for warning in outcome.warnings:
-            LOG.warning("%s %s %s: %s", _peer(event), name, instance_uid or "", warning.describe())
-        LOG.info("%s %s %s -> 0x%04X", _peer(event), name,
-                 outcome.instance_uid or instance_uid or "", status)
-        reply = status_dataset(status, outcome.warnings[0].message if outcome.warnings else "",
-                               outcome.warnings[0].attribute if outcome.warnings else None,
-                               identifier_list=identifier_list and bool(outcome.warnings))
-        if outcome.instance_uid and outcome.instance_uid != instance_uid:
-            reply.AffectedSOPInstanceUID = outcome.instance_uid
-            if outcome.dataset is not None and status is Status.SUCCESS:
-                outcome.dataset.AffectedSOPInstanceUID = outcome.instance_uid
-        declare_character_set(outcome.dataset)
-        return reply, outcome.dataset
-
-    def _check_context(self, ctx: AssociationContext, event: Event, class_uid: str) -> None:
-        """The message's SOP class must belong to its presentation context."""
-        abstract = event.context.abstract_syntax
-        if class_uid == abstract or class_uid in META_MEMBERS.get(abstract, ()):
-            return
-        if class_uid == PRINT_JOB and abstract in META_MEMBERS:
-            return  # checked by the Print Job N-GET handler (ISG-style printer N-GET)
-        raise DicomStatusError(Status.SOP_CLASS_NOT_SUPPORTED,
-                               f"SOP class {class_uid} not in the context of {abstract}")
-
-    # -- DIMSE-N ----------------------------------------------------------------------------
     def n_create(self, event: Event) -> HandlerResult:
         req = event.request
         class_uid = str(req.AffectedSOPClassUID)
         uid = str(req.AffectedSOPInstanceUID) if req.AffectedSOPInstanceUID else None
-        ds = _dataset(event, "attribute_list")
-        meta = event.context.abstract_syntax
-        operations: dict[str, Callable[[AssociationContext], Outcome]] = {
-            BASIC_FILM_SESSION: lambda ctx: film_session.create(ctx, uid, ds),
-            BASIC_FILM_BOX: lambda ctx: film_box.create(ctx, uid, ds, meta),
-            PRESENTATION_LUT: lambda ctx: presentation_lut.create(ctx, uid, ds),
-        }
-        return self._run(event, f"N-CREATE {_name(class_uid)}", class_uid, uid,
-                         _operation(operations, class_uid, "N-CREATE"))
+        return self._dispatch(event, "N-CREATE", class_uid, uid,
+                              dataset=_dataset(event, "attribute_list"))
 
     def n_set(self, event: Event) -> HandlerResult:
         req = event.request
-        class_uid = str(req.RequestedSOPClassUID)
-        uid = str(req.RequestedSOPInstanceUID)
-        ds = _dataset(event, "modification_list")
-        operations: dict[str, Callable[[AssociationContext], Outcome]] = {
-            BASIC_FILM_SESSION: lambda ctx: film_session.update(ctx, uid, ds),
-            BASIC_FILM_BOX: lambda ctx: film_box.update(ctx, uid, ds),
-            BASIC_GRAYSCALE_IMAGE_BOX: lambda ctx: image_box.update(ctx, uid, ds, class_uid),
-            BASIC_COLOR_IMAGE_BOX: lambda ctx: image_box.update(ctx, uid, ds, class_uid),
-            BASIC_ANNOTATION_BOX: lambda ctx: annotation_box.update(ctx, uid, ds),
-        }
-        return self._run(event, f"N-SET {_name(class_uid)}", class_uid, uid,
-                         _operation(operations, class_uid, "N-SET"), identifier_list=True)
+        return self._dispatch(event, "N-SET", str(req.RequestedSOPClassUID),
+                              str(req.RequestedSOPInstanceUID),
+                              dataset=_dataset(event, "modification_list"),
+                              identifier_list=True)
 
     def n_action(self, event: Event) -> HandlerResult:
         req = event.request
-        class_uid = str(req.RequestedSOPClassUID)
-        uid = str(req.RequestedSOPInstanceUID)
-        action = int(req.ActionTypeID or 0)
-        queue = self.server.print_queue
-
-        def act(printer: Callable) -> Callable[[AssociationContext], Outcome]:
-            def operation(ctx: AssociationContext) -> Outcome:
-                outcome, job = printer(ctx, queue, uid, action)
-                self.server.job_created(event.assoc, job)
-                return outcome
-            return operation
-
-        operations = {
-            BASIC_FILM_SESSION: act(print_film_session),
-            BASIC_FILM_BOX: act(print_film_box),
-        }
-        return self._run(event, f"N-ACTION {_name(class_uid)}", class_uid, uid,
-                         _operation(operations, class_uid, "N-ACTION"))
+        return self._dispatch(event, "N-ACTION", str(req.RequestedSOPClassUID),
+                              str(req.RequestedSOPInstanceUID),
+                              action_type_id=int(req.ActionTypeID or 0))
 
     def n_delete(self, event: Event) -> Dataset | int:
         req = event.request
-        class_uid = str(req.RequestedSOPClassUID)
-        uid = str(req.RequestedSOPInstanceUID)
-        operations: dict[str, Callable[[AssociationContext], Outcome]] = {
-            BASIC_FILM_SESSION: lambda ctx: film_session.delete(ctx, uid),
-            BASIC_FILM_BOX: lambda ctx: film_box.delete(ctx, uid),
-            PRESENTATION_LUT: lambda ctx: presentation_lut.delete(ctx, uid),
-        }
-        status, _ = self._run(event, f"N-DELETE {_name(class_uid)}", class_uid, uid,
-                              _operation(operations, class_uid, "N-DELETE"))
+        status, _ = self._dispatch(event, "N-DELETE", str(req.RequestedSOPClassUID),
+                                   str(req.RequestedSOPInstanceUID))
         return status
+
+    def n_get(self, event: Event) -> HandlerResult:
+        req = event.request
+        return self._dispatch(event, "N-GET", str(req.RequestedSOPClassUID),
+                              str(req.RequestedSOPInstanceUID),
+                              attribute_identifiers=tuple(event.attribute_identifiers or ()),
+                              identifier_list=True)
 
     def n_event_report(self, event: Event) -> HandlerResult:
         """An SCU's N-EVENT-REPORT: the printer only reports events (PS3.4 H.4.4, H.4.5)."""
@@ -182,65 +160,63 @@ class Handlers:
         return status_dataset(Status.UNRECOGNIZED_OPERATION,
                               "N-EVENT-REPORT is sent by the printer, not to it"), None
 
-    def n_get(self, event: Event) -> HandlerResult:
-        req = event.request
-        class_uid = str(req.RequestedSOPClassUID)
-        uid = str(req.RequestedSOPInstanceUID)
-        wanted = list(event.attribute_identifiers or [])
-        server = self.server
-
-        def get(attributes: Callable[[AssociationContext], Dataset]):
-            def operation(ctx: AssociationContext) -> Outcome:
-                return _selected(attributes(ctx), wanted)
-            return operation
-
-        def printer(ctx: AssociationContext) -> Dataset:
-            if uid != PRINTER_INSTANCE:
-                raise DicomStatusError(Status.NO_SUCH_SOP_INSTANCE, f"no Printer {uid} "
-                                       f"(the Printer is {PRINTER_INSTANCE})")
-            return server.printer.attributes()
-
-        def print_job(ctx: AssociationContext) -> Dataset:
-            if uid == PRINTER_INSTANCE:
-                ctx.deviation("Printer N-GET sent with the Print Job SOP Class UID",
-                              Status.CLASS_INSTANCE_CONFLICT)
-                return server.printer.attributes()
-            if event.context.abstract_syntax != PRINT_JOB:
-                raise DicomStatusError(Status.SOP_CLASS_NOT_SUPPORTED,
-                                       "Print Job N-GET needs the Print Job context")
-            job = server.jobs.get(uid)
-            if job is None:
-                raise DicomStatusError(Status.NO_SUCH_SOP_INSTANCE, f"no Print Job {uid}")
-            return job.attributes()
-
-        def configuration(ctx: AssociationContext) -> Dataset:
-            if uid != PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE:
-                raise DicomStatusError(Status.NO_SUCH_SOP_INSTANCE,
-                                       f"no Printer Configuration {uid}")
-            return server.configuration()
-
-        operations = {
-            PRINTER: get(printer),
-            PRINT_JOB: get(print_job),
-            PRINTER_CONFIGURATION_RETRIEVAL: get(configuration),
-        }
-        return self._run(event, f"N-GET {_name(class_uid)}", class_uid, uid,
-                         _operation(operations, class_uid, "N-GET"), identifier_list=True)
+    def _dispatch(self, event: Event, service: str, class_uid: str, instance_uid: str | None,
+                  *, identifier_list: bool = False, **fields: Any) -> HandlerResult:
+        name = f"{service} {_name(class_uid)}"
+        ctx = self.context_of(event.assoc)
+        try:
+            if ctx is None:
+                raise DicomStatusError(Status.PROCESSING_FAILURE, "association not established")
+            _check_context(event.context.abstract_syntax, class_uid)
+            operation = OPERATIONS.get((service, class_uid))
+            if operation is None:
+                raise DicomStatusError(Status.UNRECOGNIZED_OPERATION,
+                                       f"{service} is not defined for SOP class {class_uid}")
+            outcome = operation(Request(ctx, self.services, event.assoc, class_uid,
+                                        instance_uid, event.context.abstract_syntax,
+                                        **fields))
+        except DicomStatusError as exc:
+            LOG.warning("%s %s %s -> %s", _peer(event), name, instance_uid or "", exc.describe())
+            return status_dataset(exc.status, exc.message, exc.attribute,
+                                  identifier_list=identifier_list), None
+        except Exception as exc:
+            LOG.exception("%s %s %s: unexpected error", _peer(event), name, instance_uid or "")
+            return status_dataset(Status.PROCESSING_FAILURE,
+                                  f"processing failure: {type(exc).__name__}"), None
+        return _reply(event, name, instance_uid, outcome, identifier_list), outcome.dataset
 
 
-def _operation(operations: dict[str, Callable[[AssociationContext], Outcome]],
-               class_uid: str, service: str) -> Callable[[AssociationContext], Outcome]:
-    operation = operations.get(class_uid)
-    if operation is not None:
-        return operation
+def _reply(event: Event, name: str, instance_uid: str | None, outcome: Outcome,
+           identifier_list: bool) -> Dataset:
+    """The response's status dataset; logs the outcome and its warnings."""
+    status = outcome.status
+    for warning in outcome.warnings:
+        LOG.warning("%s %s %s: %s", _peer(event), name, instance_uid or "", warning.describe())
+    LOG.info("%s %s %s -> 0x%04X", _peer(event), name,
+             outcome.instance_uid or instance_uid or "", status)
+    first = outcome.warnings[0] if outcome.warnings else None
+    reply = status_dataset(status, first.message if first else "",
+                           first.attribute if first else None,
+                           identifier_list=identifier_list and first is not None)
+    if outcome.instance_uid and outcome.instance_uid != instance_uid:
+        reply.AffectedSOPInstanceUID = outcome.instance_uid
+        if outcome.dataset is not None and status is Status.SUCCESS:
+            outcome.dataset.AffectedSOPInstanceUID = outcome.instance_uid
+    declare_character_set(outcome.dataset)
+    return reply
 
-    def unsupported(ctx: AssociationContext) -> Outcome:
-        raise DicomStatusError(Status.UNRECOGNIZED_OPERATION,
-                               f"{service} is not defined for SOP class {class_uid}")
-    return unsupported
+
+def _check_context(abstract_syntax: str, class_uid: str) -> None:
+    """The message's SOP class must belong to its presentation context."""
+    if class_uid == abstract_syntax or class_uid in META_MEMBERS.get(abstract_syntax, ()):
+        return
+    if class_uid == PRINT_JOB and abstract_syntax in META_MEMBERS:
+        return  # checked by the Print Job N-GET (ISG-style printer N-GET)
+    raise DicomStatusError(Status.SOP_CLASS_NOT_SUPPORTED,
+                           f"SOP class {class_uid} not in the context of {abstract_syntax}")
 
 
-def _selected(attributes: Dataset, wanted: list) -> Outcome:
+def _selected(attributes: Dataset, wanted: tuple[Any, ...]) -> Outcome:
     """N-GET: all attributes, or the requested ones (0x0107 if some are unknown)."""
     outcome = Outcome(dataset=attributes)
     if not wanted:
@@ -257,8 +233,6 @@ def _selected(attributes: Dataset, wanted: list) -> Outcome:
                      "not supported: " + ", ".join(str(t) for t in missing))
     outcome.dataset = selected
     return outcome
-
-
 def _dataset(event: Event, attribute: str) -> Dataset:
     """The request's dataset; one that cannot be decoded is an invalid value."""
     try:

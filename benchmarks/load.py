@@ -184,8 +184,8 @@ def drive(port: int, run: LoadRun) -> None:
     """All associations at once, each in its own thread; returns when all have ended."""
     threads = [threading.Thread(target=_association, name=f"load-{i}", args=(
         PrinterAddress("127.0.0.1", port, AE_TITLE, calling_ae=f"LOAD_{i:03d}",
-                       acse_timeout=TIMEOUT_S, dimse_timeout=TIMEOUT_S,
-                       network_timeout=TIMEOUT_S), run, i))
+                       acse_timeout_s=TIMEOUT_S, dimse_timeout_s=TIMEOUT_S,
+                       network_timeout_s=TIMEOUT_S), run, i))
                for i in range(run.associations)]
     for thread in threads:
         thread.start()

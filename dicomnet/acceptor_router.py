@@ -65,7 +65,7 @@ class DimseRouter:
         self._original_release_check = assoc.acse.is_release_requested
         self._lock = threading.Lock()  # guards the queue + set-aside pair
         self._send_lock = threading.Lock()  # one whole message on the wire at a time
-        self._set_aside: deque[tuple[int, Any]] = deque()
+        self._set_aside: deque[tuple[int | None, Any]] = deque()
         self._closing = False  # the reactor took the peer's A-RELEASE request
         # Set once the peer's first request arrived: it has surely processed our
         # A-ASSOCIATE-AC by then (pynetdicom aborts on P-DATA that comes first).
@@ -88,14 +88,15 @@ class DimseRouter:
         if existing is not None:
             return existing
         router = cls(assoc, serves)
-        assoc.dimse.get_msg = router.get_msg  # type: ignore[method-assign]
+        # returns (None, None) or (context ID, message), as pynetdicom's get_msg
+        assoc.dimse.get_msg = router.get_msg  # type: ignore[method-assign, assignment]
         assoc.dimse.send_msg = router.send_msg  # type: ignore[method-assign]
         assoc.acse.is_release_requested = router._release_requested  # type: ignore[method-assign]
         assoc._filmbox_router = router  # type: ignore[attr-defined]
         return router
 
-    def send_request(self, primitive: Any, context_id: int, timeout: float) -> Any | None:
-        """Send a request and wait up to ``timeout`` s for its response.
+    def send_request(self, primitive: Any, context_id: int, timeout_s: float) -> Any | None:
+        """Send a request and wait up to ``timeout_s`` seconds for its response.
 
         Returns None if it was not sent (the association is closing) or no
         response came: timeout, or the peer released or aborted meanwhile
@@ -106,7 +107,7 @@ class DimseRouter:
                 return None
             self._original_send(primitive, context_id)
         message_id = primitive.MessageID
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout_s
         while True:
             _, msg = self._take(lambda m: _is_response(m)
                                 and m.MessageIDBeingRespondedTo == message_id)
@@ -174,6 +175,7 @@ class DimseRouter:
             context_id, msg = self._take(lambda msg: not _is_response(msg))
             if msg is None:
                 return None, None
+            assert context_id is not None  # a queued message comes with its context ID
             self.peer_ready.set()
             if self._admit(context_id, msg):
                 return context_id, msg

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import queue
 import select
+import socket
 import ssl
 import weakref
 from typing import Any
@@ -83,8 +84,9 @@ class _WaitingSocket(AssociationSocket):
         pipe = self._filmbox_wake
         # Events already queued (e.g. the PDU read in this loop) are handled before any wait.
         wait = 0 if not self.event_queue.empty() else IDLE_WAIT_S
+        watched: list[socket.socket | int] = [self.socket, pipe.read_fd]
         try:
-            readable, _, _ = select.select([self.socket, pipe.read_fd], [], [], wait)
+            readable, _, _ = select.select(watched, [], [], wait)
         except (OSError, TimeoutError, ValueError):
             self.event_queue.put("Evt17")  # transport connection closed, as pynetdicom does
             return False
@@ -101,7 +103,7 @@ def wait_in_select(assoc: Any) -> None:
     dul, transport = assoc.dul, assoc.dul.socket
     pipe = _WakeablePipe()
     weakref.finalize(transport, pipe.close)  # the DUL thread holds the transport while it runs
-    transport._filmbox_wake = pipe  # type: ignore[attr-defined]
+    transport._filmbox_wake = pipe
     transport.__class__ = _WaitingSocket
     dul.__dict__["_filmbox_kill"] = dul.__dict__.pop("_kill_thread", False)
     dul._filmbox_wake = pipe

@@ -58,16 +58,18 @@ def abort_on_undecodable_input(assoc: Association) -> None:
     dimse, dul = assoc.dimse, assoc.dul
     receive_message = dimse.receive_primitive
     decode_pdu = dul._decode_pdu
-    socket_recv = dul.socket.recv
+    transport = dul.socket
+    assert transport is not None  # the connection is open: installed at EVT_CONN_OPEN
+    socket_recv = transport.recv
 
-    def bounded_recv(count: int) -> bytearray:
+    def bounded_recv(nr_bytes: int) -> bytearray:
         limit = assoc.acceptor.maximum_length
-        if limit and count > limit:
+        if limit and nr_bytes > limit:
             LOG.warning("%s: PDU of %d bytes announced, above the %d this printer accepts: "
-                        "aborting the association", assoc.name, count, limit)
+                        "aborting the association", assoc.name, nr_bytes, limit)
             dul.event_queue.put("Evt19")
             return bytearray()  # the DUL sees a short PDU and stops reading
-        return socket_recv(count)
+        return socket_recv(nr_bytes)
 
     def receive_primitive(primitive: P_DATA) -> None:
         try:
@@ -78,8 +80,8 @@ def abort_on_undecodable_input(assoc: Association) -> None:
             dimse.message = None
             dul.event_queue.put("Evt19")
 
-    def checked_decode_pdu(data: bytearray) -> tuple[Any, str]:
-        pdu, fsm_event = decode_pdu(data)
+    def checked_decode_pdu(bytestream: bytearray) -> tuple[Any, str]:
+        pdu, fsm_event = decode_pdu(bytestream)
         if not isinstance(pdu, P_DATA_TF):
             pdu.to_primitive()  # raises here, where the DUL answers Evt19, not in the FSM
         return pdu, fsm_event
@@ -87,15 +89,15 @@ def abort_on_undecodable_input(assoc: Association) -> None:
     fsm = dul.state_machine
     do_action = fsm.do_action
 
-    def do_valid_action(fsm_event: str) -> None:
-        if (fsm_event, fsm.current_state) not in TRANSITION_TABLE:
-            LOG.info("%s: %s ignored in state %s", assoc.name, fsm_event, fsm.current_state)
+    def do_valid_action(event: str) -> None:
+        if (event, fsm.current_state) not in TRANSITION_TABLE:
+            LOG.info("%s: %s ignored in state %s", assoc.name, event, fsm.current_state)
             return
-        do_action(fsm_event)
+        do_action(event)
 
     dimse.receive_primitive = receive_primitive  # type: ignore[method-assign]
     dul._decode_pdu = checked_decode_pdu  # type: ignore[method-assign]
-    dul.socket.recv = bounded_recv  # type: ignore[method-assign]
+    transport.recv = bounded_recv  # type: ignore[method-assign]
     fsm.do_action = do_valid_action  # type: ignore[method-assign]
 
 

@@ -37,7 +37,9 @@ class _ReactorOwnsPauseFlag(Association):
     on the dead association instead of spinning.
     """
 
-    @property  # type: ignore[override]
+    _started: threading.Event  # threading.Thread's, set once the thread runs
+
+    @property
     def _is_paused(self) -> bool:
         if self._kill or (self._started.is_set() and not self.is_alive()):
             return True

@@ -26,7 +26,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from pynetdicom.association import Association
@@ -108,8 +108,9 @@ def accept_tls(assoc: Association, peer: tuple[str, int], timeout_s: float) -> b
 def describe_peer(sock: ssl.SSLSocket) -> str:
     """The protocol and the client certificate's subject, for the log."""
     certificate = sock.getpeercert() or {}
-    subject = ", ".join(f"{name}={value}" for rdn in certificate.get("subject", ())
-                        for name, value in rdn)
+    # "subject" is a tuple of RDNs, each a tuple of (name, value) pairs
+    rdns = cast("tuple[tuple[tuple[str, str], ...], ...]", certificate.get("subject", ()))
+    subject = ", ".join(f"{name}={value}" for rdn in rdns for name, value in rdn)
     if not subject:
         return f"{sock.version()}, no client certificate"
     return f"{sock.version()}, client certificate {subject!r}"
@@ -123,7 +124,8 @@ class _RecordingSocket(ssl.SSLSocket):
         try:
             super().do_handshake(block)
         except OSError as exc:
-            self.context.handshake_error = exc
+            # only a RecordingContext makes sockets of this class
+            cast(RecordingContext, self.context).handshake_error = exc
             raise
 
 

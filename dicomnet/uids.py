@@ -4,22 +4,38 @@ The values are pynetdicom's (``pynetdicom.sop_class``); this module only
 gives them the names the print code uses and groups them.
 """
 
-from pynetdicom import sop_class
+# pynetdicom creates these SOP classes at import time, so its typing does not declare them
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    BasicAnnotationBox,
+    BasicColorImageBox,
+    BasicColorPrintManagementMeta,
+    BasicFilmBox,
+    BasicFilmSession,
+    BasicGrayscaleImageBox,
+    BasicGrayscalePrintManagementMeta,
+    PresentationLUT,
+    Printer,
+    PrinterConfigurationRetrieval,
+    PrinterConfigurationRetrievalInstance,
+    PrinterInstance,
+    PrintJob,
+    Verification,
+)
 
-BASIC_GRAYSCALE_PRINT_META = str(sop_class.BasicGrayscalePrintManagementMeta)
-BASIC_COLOR_PRINT_META = str(sop_class.BasicColorPrintManagementMeta)
-BASIC_FILM_SESSION = str(sop_class.BasicFilmSession)
-BASIC_FILM_BOX = str(sop_class.BasicFilmBox)
-BASIC_GRAYSCALE_IMAGE_BOX = str(sop_class.BasicGrayscaleImageBox)
-BASIC_COLOR_IMAGE_BOX = str(sop_class.BasicColorImageBox)
-BASIC_ANNOTATION_BOX = str(sop_class.BasicAnnotationBox)
-PRINTER = str(sop_class.Printer)
-PRINTER_INSTANCE = str(sop_class.PrinterInstance)
-PRINT_JOB = str(sop_class.PrintJob)
-PRESENTATION_LUT = str(sop_class.PresentationLUT)
-PRINTER_CONFIGURATION_RETRIEVAL = str(sop_class.PrinterConfigurationRetrieval)
-PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE = str(sop_class.PrinterConfigurationRetrievalInstance)
-VERIFICATION = str(sop_class.Verification)
+BASIC_GRAYSCALE_PRINT_META = str(BasicGrayscalePrintManagementMeta)
+BASIC_COLOR_PRINT_META = str(BasicColorPrintManagementMeta)
+BASIC_FILM_SESSION = str(BasicFilmSession)
+BASIC_FILM_BOX = str(BasicFilmBox)
+BASIC_GRAYSCALE_IMAGE_BOX = str(BasicGrayscaleImageBox)
+BASIC_COLOR_IMAGE_BOX = str(BasicColorImageBox)
+BASIC_ANNOTATION_BOX = str(BasicAnnotationBox)
+PRINTER = str(Printer)
+PRINTER_INSTANCE = str(PrinterInstance)
+PRINT_JOB = str(PrintJob)
+PRESENTATION_LUT = str(PresentationLUT)
+PRINTER_CONFIGURATION_RETRIEVAL = str(PrinterConfigurationRetrieval)
+PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE = str(PrinterConfigurationRetrievalInstance)
+VERIFICATION = str(Verification)
 
 #: The SOP classes each meta SOP class groups (PS3.4 H.3).
 META_MEMBERS = {

@@ -1,7 +1,8 @@
-"""Where an image goes inside its image box, and which status that earns.
+"""Where an image goes inside its image box, and how it met the box.
 
-Decided at N-SET time (for the status code of the response) and again at
-render time, by the same function. Sizes are in printer pixels.
+Decided at N-SET time (the printer answers with the status the outcome
+earns) and again at render time, by the same function. Sizes are in printer
+pixels. The outcome is a reason, not a DIMSE status: the printer maps it.
 
 The standard (PS3.3 C.13.3, C.13.5; PS3.4 H.4) gives these rules:
 
@@ -22,10 +23,10 @@ The standard (PS3.3 C.13.3, C.13.5; PS3.4 H.4) gives these rules:
   columns is greater than the available printable pixels in an Image Box",
   i.e. when the image at its requested size, or at one printer pixel per
   image column when no size is requested, does not fit the box:
-  DECIMATE demagnifies it to fit (warning B60A), CROP keeps the centre and
-  deletes the rows and columns outside the box (B609), FAIL refuses (C603).
-  Unspecified, this printer demagnifies and warns with B604 ("image size is
-  larger than image box size, the image has been demagnified").
+  DECIMATE demagnifies it to fit, CROP keeps the centre and deletes the rows
+  and columns outside the box, FAIL refuses. Unspecified, this printer
+  demagnifies (PS3.4 H.4 has a warning for each: "image size is larger than
+  image box size, the image has been demagnified", and so on).
 """
 
 from __future__ import annotations
@@ -41,27 +42,13 @@ _MM_PER_INCH = 25.4
 
 
 class FitOutcome(str, Enum):
-    """How an image met its box; ``status`` is the DIMSE status it earns."""
+    """How an image met its box."""
 
     FITS = "FITS"
     DEMAGNIFIED = "DEMAGNIFIED"
     CROPPED = "CROPPED"
     DECIMATED = "DECIMATED"
     FAIL = "FAIL"
-
-    @property
-    def status(self) -> int:
-        """0x0000, or the Print Management warning/failure code (PS3.4 H.4)."""
-        return _STATUS[self]
-
-
-_STATUS = {
-    FitOutcome.FITS: 0x0000,
-    FitOutcome.DEMAGNIFIED: 0xB604,
-    FitOutcome.CROPPED: 0xB609,
-    FitOutcome.DECIMATED: 0xB60A,
-    FitOutcome.FAIL: 0xC603,
-}
 
 
 @dataclass(frozen=True)

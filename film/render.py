@@ -32,6 +32,7 @@ box of the format (with empty text for those never set).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,6 +137,7 @@ def _draw_trim(density: np.ndarray, rect: tuple[int, int, int, int], width: int,
 def _render_image_box(
     sheet: _Sheet, spec: FilmSpec, box: ImageBoxContent, image: ImagePixels,
     rect: tuple[int, int, int, int], viewing: ViewingConditions, warnings: list[str],
+    fit_codes: Mapping[FitOutcome, int],
 ) -> None:
     x, y, w, h = rect
     label = f"image box {box.position}: image {image.columns}x{image.rows}"
@@ -149,7 +151,9 @@ def _render_image_box(
         box.requested_image_size_mm, box.decimate_crop, image.pixel_aspect_ratio,
     )
     if fit.outcome is not FitOutcome.FITS:
-        warnings.append(f"{label} {_OUTCOME_TEXT[fit.outcome]} ({fit.outcome.status:04X})")
+        code = fit_codes.get(fit.outcome)
+        warnings.append(f"{label} {_OUTCOME_TEXT[fit.outcome]}"
+                        + ("" if code is None else f" ({code:04X})"))
     if fit.outcome is FitOutcome.FAIL:
         return
     pixels = image.pixels
@@ -193,8 +197,12 @@ def _draw_annotation(density: np.ndarray, rect: tuple[int, int, int, int], text:
     region += (np.float32(od) - region) * coverage
 
 
-def render_film(spec: FilmSpec) -> RenderedFilm:
+def render_film(spec: FilmSpec, fit_codes: Mapping[FitOutcome, int] | None = None
+                ) -> RenderedFilm:
     """Render ``spec`` to a density sheet (see the module docstring for the rules).
+
+    A warning about an image that did not fit its box as sent names the code
+    ``fit_codes`` gives its outcome (the printer's status for it), if any.
 
     Raises ValueError (DisplayFormatError for the display format) for a film
     size, orientation or display format the printer cannot lay out.
@@ -219,7 +227,7 @@ def render_film(spec: FilmSpec) -> RenderedFilm:
             warnings.append(f"image box {box.position}: no such position in {fmt}, ignored")
         elif box.image is not None:
             _render_image_box(sheet, spec, box, box.image, box_rects[box.position], viewing,
-                              warnings)
+                              warnings, fit_codes or {})
 
     annotation_rects = {p: r.to_pixels(dpi) for p, r in layout.annotation_boxes.items()}
     for annotation in spec.annotations:

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from film.durable import fsync_directory
+from film.durable import fsync_directory, write_durably
 from film.model import RenderedFilm
 from film.png import PngRaster, encode_raster, png_file
 from lut.density import lightbox_gray_levels
@@ -373,12 +373,8 @@ def _staging(directory: Path) -> Iterator[Callable[[Path, bytes], None]]:
 
     def stage(final: Path, data: bytes) -> None:
         temporary = directory / f".{final.name}.{secrets.token_hex(6)}.tmp"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         staged.append((temporary, final))
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        write_durably(temporary, data, exclusive=True)
 
     try:
         yield stage

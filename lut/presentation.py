@@ -227,7 +227,7 @@ def _descriptor(values: Any) -> tuple[int, int, int]:
         raise PresentationLUTError(
             "LUTDescriptor",
             f"bits per entry must be {MIN_ENTRY_BITS}..{MAX_ENTRY_BITS}, is {bits}")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def _lut_data(data: Any, descriptor: tuple[int, int, int]) -> np.ndarray:

@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.captureWarnings(True)  # deprecated profile keys: one log line, no source line
     if not args.verbose:
         logging.getLogger("pynetdicom").setLevel(logging.WARNING)
         # pynetdicom's own per-message dump handlers: only with --verbose (they

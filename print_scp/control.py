@@ -79,11 +79,11 @@ class ControlServer:
                 "films_waiting": self._print_server.jobs.pending_films()}
 
 
-def send(output_dir: Path, request: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+def send(output_dir: Path, request: dict[str, Any], timeout_s: float = 10.0) -> dict[str, Any]:
     """Send one request to the printer serving ``output_dir``; raises OSError if none runs."""
     path = socket_path(output_dir)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
+        sock.settimeout(timeout_s)
         sock.connect(str(path))
         sock.sendall(json.dumps(request).encode() + b"\n")
         data = b""

@@ -33,7 +33,7 @@ from dicomnet.uids import (
 
 LOG = logging.getLogger("print_scp.events")
 
-_READY_POLL = 0.1  # s: how often a channel waiting for the peer's first request looks up
+_READY_POLL_S = 0.1  # how often a channel waiting for the peer's first request looks up
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,10 @@ class EventChannel:
     def __init__(self, assoc: Association):
         self._router = DimseRouter.install(assoc)
         self._assoc = assoc
-        # s to wait for the peer's N-EVENT-REPORT response: the DIMSE timeout
-        self.response_timeout: float = assoc.dimse_timeout
+        # to wait for the peer's N-EVENT-REPORT response: the DIMSE timeout
+        timeout = assoc.dimse_timeout
+        assert timeout is not None  # the printer's AE always has one (the profile's)
+        self.response_timeout_s: float = timeout
         self._queue: queue.Queue[OutboundEvent | None] = queue.Queue()
         self._message_ids = itertools.count(1)
         self._thread = threading.Thread(
@@ -102,7 +104,7 @@ class EventChannel:
             event = self._queue.get()
             if event is None:
                 return
-            while not self._router.peer_ready.wait(_READY_POLL):
+            while not self._router.peer_ready.wait(_READY_POLL_S):
                 if not self._assoc.is_established:
                     break
             if not self._assoc.is_established:
@@ -118,6 +120,7 @@ class EventChannel:
             return
         context = next(cx for cx in self._assoc.accepted_contexts
                        if cx.abstract_syntax == context_uid)
+        assert context.context_id is not None  # an accepted context has its ID
         request = N_EVENT_REPORT()
         request.MessageID = next(self._message_ids) % 65536
         request.AffectedSOPClassUID = event.sop_class_uid
@@ -126,11 +129,13 @@ class EventChannel:
         try:
             if event.information is not None:
                 syntax = context.transfer_syntax[0]
-                request.EventInformation = BytesIO(encode(
-                    event.information, syntax.is_implicit_VR, syntax.is_little_endian,
-                    syntax.is_deflated))
+                encoded = encode(event.information, syntax.is_implicit_VR,
+                                 syntax.is_little_endian, syntax.is_deflated)
+                # encode() gives None for a dataset it cannot encode: an empty buffer,
+                # as BytesIO(None) is
+                request.EventInformation = BytesIO(encoded or b"")
             response = self._router.send_request(request, context.context_id,
-                                                 self.response_timeout)
+                                                 self.response_timeout_s)
         except Exception as exc:  # a peer that vanished mid-send must not kill the channel
             LOG.warning("%s: N-EVENT-REPORT %s failed: %s",
                         self._assoc.name, event.description, exc)
@@ -142,7 +147,7 @@ class EventChannel:
                          self._assoc.name, event.description)
             else:
                 LOG.warning("%s: N-EVENT-REPORT %s: no response within %.0f s",
-                            self._assoc.name, event.description, self.response_timeout)
+                            self._assoc.name, event.description, self.response_timeout_s)
         else:
             LOG.info("%s: N-EVENT-REPORT %s -> 0x%04X", self._assoc.name, event.description, code)
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-START_TIMEOUT = 20.0  # s
+START_TIMEOUT_S = 20.0
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -23,17 +23,17 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def start_print_scp(output: Path, port: int, *extra: str, log: IO | int | None = None,
-                    timeout: float = START_TIMEOUT) -> subprocess.Popen:
+                    timeout_s: float = START_TIMEOUT_S) -> subprocess.Popen:
     """Run ``print-scp serve --port PORT --output OUTPUT EXTRA...``; return once it listens.
 
     Raises RuntimeError (after killing the child) if it exits or does not
-    listen on 127.0.0.1:PORT within ``timeout`` seconds.
+    listen on 127.0.0.1:PORT within ``timeout_s`` seconds.
     """
     process = subprocess.Popen(
         [sys.executable, "-m", "print_scp.cli", "serve", "--port", str(port),
          "--output", str(output), *extra],
         stdout=subprocess.DEVNULL if log is None else log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout_s
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"print-scp exited with status {process.returncode}")
@@ -45,5 +45,5 @@ def start_print_scp(output: Path, port: int, *extra: str, log: IO | int | None =
                 process.kill()
                 process.wait(timeout=10)
                 raise RuntimeError(f"print-scp did not listen on port {port} within "
-                                   f"{timeout:.0f} s") from None
+                                   f"{timeout_s:.0f} s") from None
             time.sleep(0.05)

@@ -66,8 +66,8 @@ class Printer:
     def start_script(self) -> None:
         """Arm the profile's time-based scripted events."""
         for event in self._profile.script:
-            if event.after_seconds is not None:
-                timer = threading.Timer(event.after_seconds, self.set_status,
+            if event.after_s is not None:
+                timer = threading.Timer(event.after_s, self.set_status,
                                         args=(event.status, event.info))
                 timer.daemon = True
                 timer.start()
@@ -81,7 +81,9 @@ class Printer:
         """Count a printed film and fire the scripted events that are due."""
         with self._lock:
             self._films_printed += 1
-            due = [e for e in self._pending_script if e.after_films <= self._films_printed]
+            # (every pending event has after_films: see __init__)
+            due = [e for e in self._pending_script
+                   if e.after_films is not None and e.after_films <= self._films_printed]
             self._pending_script = [e for e in self._pending_script if e not in due]
         for event in due:
             self.set_status(event.status, event.info)

@@ -33,20 +33,24 @@ being rendered in each render process.
 from __future__ import annotations
 
 import math
-import tomllib
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from dicomnet.attribute_rules import AE_TITLE_MAX, DENSITY_HUNDREDTHS, ae_title_problem
+from dicomnet.config_file import ConfigFileError, read_toml
+from dicomnet.terms import DensityTerm, PrinterStatus, PrintPriority
 from dicomnet.tls import TlsSettings, server_context
-from film.display_format import DisplayFormatError, parse_display_format
-from film.sizes import FilmSizeID
+from film.display_format import DisplayFormatError, DisplayFormatKind, parse_display_format
+from film.model import MagnificationType, MediumType
+from film.sizes import FilmOrientation, FilmSizeID
 
 ALL_FILM_SIZES = tuple(size.value for size in FilmSizeID)
-ALL_MEDIA = ("PAPER", "CLEAR FILM", "BLUE FILM", "MAMMO CLEAR FILM", "MAMMO BLUE FILM")
-ALL_DISPLAY_FORMATS = ("STANDARD", "ROW", "COL", "SLIDE", "SUPERSLIDE", "CUSTOM")
-ALL_MAGNIFICATION_TYPES = ("REPLICATE", "BILINEAR", "CUBIC", "NONE")
-PRINTER_STATUSES = ("NORMAL", "WARNING", "FAILURE")
+ALL_MEDIA = tuple(medium.value for medium in MediumType)
+ALL_DISPLAY_FORMATS = tuple(kind.value for kind in DisplayFormatKind)
+ALL_MAGNIFICATION_TYPES = tuple(kind.value for kind in MagnificationType)
+PRINTER_STATUSES = tuple(status.value for status in PrinterStatus)
 
 
 class ProfileError(ValueError):
@@ -58,13 +62,13 @@ class ScriptedEvent:
     """A scripted printer state change, for testing a modality's error handling.
 
     Fires once, after ``after_films`` films have been printed since start-up
-    or ``after_seconds`` seconds after start-up, whichever is given.
+    or ``after_s`` seconds after start-up, whichever is given.
     """
 
     status: str
     info: str = ""
     after_films: int | None = None
-    after_seconds: float | None = None
+    after_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -151,10 +155,6 @@ class PrinterProfile:
         """Printer resolution for Requested Resolution ID (2020,0050)."""
         return self.high_dpi if requested_resolution_id == "HIGH" else self.standard_dpi
 
-    def illumination_for(self, medium: str) -> float:
-        """L0 in cd/m² for a medium: light box for film, diffuse reflection for paper."""
-        return self.paper_illumination if medium == "PAPER" else self.illumination
-
 
 # TOML section -> the profile fields it may hold.
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -177,7 +177,6 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "access": ("allowed_calling_aes", "require_called_ae"),
     "output": ("retention_days",),
 }
-AE_TITLE_MAX = 16  # characters of an AE VR, PS3.5 Table 6.2-1
 _DEFAULTS = PrinterProfile()
 # Python type of a default -> (what a value must be, what list items must be).
 _KINDS = {bool: ("true or false", "booleans"), int: ("an integer", "integers"),
@@ -190,12 +189,9 @@ def load_profile(path: Path | str | None) -> PrinterProfile:
         return PrinterProfile()
     path = Path(path)
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ProfileError(f"cannot read printer profile {path}: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+        data = read_toml(path, "printer profile")
+    except ConfigFileError as exc:
+        raise ProfileError(str(exc)) from exc
     return profile_from_dict(data, source=str(path), base_dir=path.parent)
 
 
@@ -306,6 +302,14 @@ def _tls_settings(content: dict[str, Any], source: str, base_dir: Path) -> TlsSe
 
 
 def _scripted_event(item: dict[str, Any], source: str) -> ScriptedEvent:
+    if "after_seconds" in item:  # the old spelling
+        if "after_s" in item:
+            raise ProfileError(f"{source}: [[script]] after_seconds is the old spelling of "
+                               "after_s, which is set too: remove after_seconds")
+        warnings.warn(f"{source}: [[script]] after_seconds is deprecated, use after_s",
+                      FutureWarning, stacklevel=2)
+        item = {("after_s" if key == "after_seconds" else key): value
+                for key, value in item.items()}
     try:
         event = ScriptedEvent(**item)
     except TypeError as exc:
@@ -313,9 +317,9 @@ def _scripted_event(item: dict[str, Any], source: str) -> ScriptedEvent:
     if event.status not in PRINTER_STATUSES:
         raise ProfileError(f"{source}: [[script]] status {event.status!r} is not one of "
                            f"{', '.join(PRINTER_STATUSES)}")
-    if (event.after_films is None) == (event.after_seconds is None):
-        raise ProfileError(f"{source}: [[script]] needs exactly one of after_films, after_seconds")
-    for key, default in (("after_films", 0), ("after_seconds", 0.0)):
+    if (event.after_films is None) == (event.after_s is None):
+        raise ProfileError(f"{source}: [[script]] needs exactly one of after_films, after_s")
+    for key, default in (("after_films", 0), ("after_s", 0.0)):
         value = getattr(event, key)
         if value is not None and (not _fits(value, default) or value < 0):
             raise ProfileError(f"{source}: [[script]] {key} must be {_KINDS[type(default)][0]} "
@@ -361,14 +365,17 @@ def _validate(p: PrinterProfile, source: str) -> None:
         fail("default_magnification", f"{p.default_magnification!r} is not in magnification_types")
     if p.default_destination not in p.destinations:
         fail("default_destination", f"{p.default_destination!r} is not in destinations")
-    for key, allowed in (("default_orientation", ("PORTRAIT", "LANDSCAPE")),
-                         ("default_priority", ("HIGH", "MED", "LOW"))):
+    for key, allowed in (("default_orientation", tuple(o.value for o in FilmOrientation)),
+                         ("default_priority", tuple(p.value for p in PrintPriority))):
         if getattr(p, key) not in allowed:
             fail(key, f"{getattr(p, key)!r} is not one of {', '.join(allowed)}")
     for key in ("default_border_density", "default_empty_image_density"):
         value = getattr(p, key)
-        if value not in ("BLACK", "WHITE") and not (value.isdigit() and int(value) <= 500):
-            fail(key, f"{value!r} is not BLACK, WHITE or hundredths of OD (\"0\" to \"500\")")
+        number = int(value) if value.isdigit() else -1
+        if value not in tuple(DensityTerm) and not (
+                DENSITY_HUNDREDTHS.low <= number <= DENSITY_HUNDREDTHS.high):
+            fail(key, f"{value!r} is not BLACK, WHITE or hundredths of OD "
+                 f"(\"0\" to \"{DENSITY_HUNDREDTHS.high:.0f}\")")
     for key in ("queue_capacity", "max_copies", "max_film_boxes_per_session",
                 "max_image_rows", "max_image_columns", "max_image_bytes", "max_session_bytes",
                 "max_associations"):
@@ -382,8 +389,7 @@ def _validate(p: PrinterProfile, source: str) -> None:
         if not (math.isfinite(value) and value > 0):
             fail(key, f"{value} must be a number of seconds > 0")
     for title in p.allowed_calling_aes:
-        if not (0 < len(title.strip()) <= AE_TITLE_MAX and title.isascii()
-                and title.isprintable() and "\\" not in title):
+        if ae_title_problem(title) is not None:
             fail("allowed_calling_aes", f"{title!r} is not an AE title (1 to {AE_TITLE_MAX} "
                  "printable ASCII characters, no backslash)")
     if not (math.isfinite(p.retention_days) and p.retention_days >= 0):

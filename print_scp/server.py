@@ -13,9 +13,10 @@ import logging
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, cast
 
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.transport import ThreadedAssociationServer
@@ -63,14 +64,15 @@ class PrintServer:
     """A running (or ready to run) virtual printer."""
 
     def __init__(self, profile: PrinterProfile, output_dir: Path, *, render_processes: int = 2,
-                 acse_timeout: float | None = None, dimse_timeout: float | None = None,
-                 network_timeout: float | None = None,
+                 acse_timeout_s: float | None = None, dimse_timeout_s: float | None = None,
+                 network_timeout_s: float | None = None,
                  retention_interval_s: float = SWEEP_INTERVAL_S):
         """Timeouts (s) given here replace the profile's ``[network]`` ones."""
-        overrides = {key: value for key, value in (("acse_timeout_s", acse_timeout),
-                                                   ("dimse_timeout_s", dimse_timeout),
-                                                   ("network_timeout_s", network_timeout))
-                     if value is not None}
+        overrides: dict[str, Any] = {
+            key: value for key, value in (("acse_timeout_s", acse_timeout_s),
+                                          ("dimse_timeout_s", dimse_timeout_s),
+                                          ("network_timeout_s", network_timeout_s))
+            if value is not None}
         profile = replace(profile, **overrides)
         self.profile = profile
         self.output_dir = Path(output_dir)
@@ -147,10 +149,12 @@ class PrintServer:
         self.worker.start()
         self.printer.start_script()
         self.retention.start()
-        self._server = self.ae.start_server(
+        server = self.ae.start_server(
             (host, self.profile.port if port is None else port),
             block=False, evt_handlers=self._handlers(), ssl_context=ssl_context)
-        bound = self._server.server_address
+        assert server is not None  # start_server returns the server when block=False
+        self._server = server
+        bound = server.server_address
         LOG.info("printer %r (%s) listening on %s:%s%s, output in %s", self.profile.printer_name,
                  self.profile.ae_title, bound[0], bound[1], " (TLS)" if tls else "",
                  self.output_dir)
@@ -175,6 +179,8 @@ class PrintServer:
         """EVT_REJECTED: one line per refused association: who, from where, and why."""
         assoc = event.assoc
         request, answer = assoc.requestor.primitive, assoc.acceptor.primitive
+        # Both are set before EVT_REJECTED: the A-ASSOCIATE-RQ received, the -RJ sent
+        assert request is not None and answer is not None
         LOG.warning("association from %r (called AE %r) at %s:%s rejected: %s, source: %s, "
                     "reason: %s", request.calling_ae_title, request.called_ae_title,
                     assoc.requestor.address, assoc.requestor.port, answer.result_str,
@@ -187,7 +193,8 @@ class PrintServer:
     def _established(self, event: evt.Event) -> None:
         assoc = event.assoc
         DimseRouter.install(assoc, serves=serves)  # before the reactor takes a request
-        accepted = {cx.abstract_syntax for cx in assoc.accepted_contexts}
+        # An accepted context always has the abstract syntax that was proposed
+        accepted = {cast(UID, cx.abstract_syntax) for cx in assoc.accepted_contexts}
         ctx = AssociationContext(
             profile=self.profile,
             calling_ae=assoc.requestor.ae_title.strip(),

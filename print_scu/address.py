@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from dicomnet.tls import TlsClientSettings
 
 
-@dataclass
+@dataclass(frozen=True)
 class PrinterAddress:
     """Where a print SCP listens and how to talk to it.
 
-    ``max_pdu`` is the largest PDU we accept, in bytes (0: unlimited); the
-    timeouts are in seconds. ``implicit_only`` proposes Implicit VR Little
-    Endian alone, for SCPs that mishandle Explicit VR. ``tls`` set connects
-    with TLS, checking the printer's certificate against ``host``.
+    ``max_pdu`` is the largest PDU we accept, in bytes (0: unlimited).
+    ``implicit_only`` proposes Implicit VR Little Endian alone, for SCPs that
+    mishandle Explicit VR. ``tls`` set connects with TLS, checking the
+    printer's certificate against ``host``.
     """
 
     host: str
@@ -23,7 +23,7 @@ class PrinterAddress:
     calling_ae: str = "FILMBOX_SCU"
     max_pdu: int = 1048576
     implicit_only: bool = False
-    acse_timeout: float = 30
-    dimse_timeout: float = 60
-    network_timeout: float = 60
+    acse_timeout_s: float = 30.0
+    dimse_timeout_s: float = 60.0
+    network_timeout_s: float = 60.0
     tls: TlsClientSettings | None = None

@@ -29,32 +29,33 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
-from pynetdicom.sop_class import (
-    BasicAnnotationBox,
-    BasicColorImageBox,
-    BasicColorPrintManagementMeta,
-    BasicFilmBox,
-    BasicFilmSession,
-    BasicGrayscaleImageBox,
-    BasicGrayscalePrintManagementMeta,
-    PresentationLUT,
-    Printer,
-    PrinterConfigurationRetrieval,
-    PrinterConfigurationRetrievalInstance,
-    PrinterInstance,
-    PrintJob,
-    Verification,
-)
+from pynetdicom.dimse_primitives import N_EVENT_REPORT
 
 from dicomnet.hardening import harden_requestor
 from dicomnet.status import category, meaning
 from dicomnet.tls import RecordingContext
+from dicomnet.uids import (
+    BASIC_ANNOTATION_BOX,
+    BASIC_COLOR_IMAGE_BOX,
+    BASIC_COLOR_PRINT_META,
+    BASIC_FILM_BOX,
+    BASIC_FILM_SESSION,
+    BASIC_GRAYSCALE_IMAGE_BOX,
+    BASIC_GRAYSCALE_PRINT_META,
+    PRESENTATION_LUT,
+    PRINT_JOB,
+    PRINTER,
+    PRINTER_CONFIGURATION_RETRIEVAL,
+    PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE,
+    PRINTER_INSTANCE,
+    VERIFICATION,
+)
 from print_scu.address import PrinterAddress
 
 __all__ = [
@@ -174,7 +175,7 @@ class PrintAssociation:
     """One association with a print SCP; a context manager that releases it.
 
     The association is requested in ``__init__``; a rejection, an abort, no
-    answer within ``acse_timeout``, or a meta SOP class the SCP does not
+    answer within ``acse_timeout_s``, or a meta SOP class the SCP does not
     accept raise :class:`PrintAssociationError`. Optional SOP classes that
     were proposed but refused raise it only when used.
 
@@ -202,9 +203,11 @@ class PrintAssociation:
     ) -> None:
         self.address = address
         self.meta_uid = UID(
-            BasicColorPrintManagementMeta if color else BasicGrayscalePrintManagementMeta
+            BASIC_COLOR_PRINT_META if color else BASIC_GRAYSCALE_PRINT_META
         )
-        self.image_box_class_uid = UID(BasicColorImageBox if color else BasicGrayscaleImageBox)
+        self.image_box_class_uid = UID(
+            BASIC_COLOR_IMAGE_BOX if color else BASIC_GRAYSCALE_IMAGE_BOX
+        )
         self.events = EventLog()
         self.last_result: DimseResult | None = None
         self._on_event = on_event
@@ -219,12 +222,12 @@ class PrintAssociation:
                 raise PrintAssociationError(
                     f"TLS settings for {self.peer} cannot be used: {exc}") from exc
 
-        proposed = [self.meta_uid, Printer, Verification]
+        proposed = [self.meta_uid, PRINTER, VERIFICATION]
         optional = {
-            PrintJob: print_job,
-            PresentationLUT: presentation_lut,
-            BasicAnnotationBox: annotation,
-            PrinterConfigurationRetrieval: configuration_retrieval,
+            PRINT_JOB: print_job,
+            PRESENTATION_LUT: presentation_lut,
+            BASIC_ANNOTATION_BOX: annotation,
+            PRINTER_CONFIGURATION_RETRIEVAL: configuration_retrieval,
         }
         proposed += [uid for uid, wanted in optional.items() if wanted]
         syntaxes = (
@@ -232,10 +235,10 @@ class PrintAssociation:
             else [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
         )
         ae = AE(ae_title=address.calling_ae)
-        ae.acse_timeout = address.acse_timeout
-        ae.dimse_timeout = address.dimse_timeout
-        ae.network_timeout = address.network_timeout
-        ae.connection_timeout = address.network_timeout
+        ae.acse_timeout = address.acse_timeout_s
+        ae.dimse_timeout = address.dimse_timeout_s
+        ae.network_timeout = address.network_timeout_s
+        ae.connection_timeout = address.network_timeout_s
         for uid in proposed:
             ae.add_requested_context(uid, syntaxes)
         self._assoc = ae.associate(
@@ -297,24 +300,24 @@ class PrintAssociation:
 
     def verify(self) -> int:
         """C-ECHO; the status code."""
-        self._require(Verification)
+        self._require(VERIFICATION)
         return self._finish("C-ECHO", self._assoc.send_c_echo(msg_id=self._next_message_id()))
 
-    # -- Printer and Printer Configuration Retrieval -----------------------
+    # -- PRINTER and PRINTER Configuration Retrieval -----------------------
 
     def get_printer(self, attributes: list[int] | None = None) -> tuple[int, Dataset | None]:
         """N-GET of the well-known Printer instance; ``None`` or [] asks for all attributes."""
         status, reply = self._assoc.send_n_get(
-            [Tag(tag) for tag in attributes or []], Printer, PrinterInstance,
+            [Tag(tag) for tag in attributes or []], PRINTER, PRINTER_INSTANCE,
             msg_id=self._next_message_id(), meta_uid=self.meta_uid,
         )
         return self._finish("N-GET Printer", status), reply
 
     def get_printer_configuration(self) -> tuple[int, Dataset | None]:
         """N-GET of the well-known Printer Configuration Retrieval instance."""
-        self._require(PrinterConfigurationRetrieval)
+        self._require(PRINTER_CONFIGURATION_RETRIEVAL)
         status, reply = self._assoc.send_n_get(
-            [], PrinterConfigurationRetrieval, PrinterConfigurationRetrievalInstance,
+            [], PRINTER_CONFIGURATION_RETRIEVAL, PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE,
             msg_id=self._next_message_id(),
         )
         return self._finish("N-GET Printer Configuration Retrieval", status), reply
@@ -323,16 +326,16 @@ class PrintAssociation:
 
     def create_presentation_lut(self, plut_dataset: Dataset) -> tuple[int, str]:
         """N-CREATE a Presentation LUT; the status and the UID we gave it."""
-        self._require(PresentationLUT)
+        self._require(PRESENTATION_LUT)
         uid = generate_uid()
         status, _reply = self._assoc.send_n_create(
-            _attribute_list(plut_dataset), PresentationLUT, uid, msg_id=self._next_message_id()
+            _attribute_list(plut_dataset), PRESENTATION_LUT, uid, msg_id=self._next_message_id()
         )
         return self._finish("N-CREATE Presentation LUT", status), uid
 
     def delete_presentation_lut(self, uid: str) -> int:
-        self._require(PresentationLUT)
-        status = self._assoc.send_n_delete(PresentationLUT, uid, msg_id=self._next_message_id())
+        self._require(PRESENTATION_LUT)
+        status = self._assoc.send_n_delete(PRESENTATION_LUT, uid, msg_id=self._next_message_id())
         return self._finish("N-DELETE Presentation LUT", status)
 
     # -- Film Session ------------------------------------------------------
@@ -341,7 +344,7 @@ class PrintAssociation:
         """N-CREATE a Basic Film Session; the status and the UID we gave it."""
         uid = generate_uid()
         status, _reply = self._assoc.send_n_create(
-            _attribute_list(attrs), BasicFilmSession, uid,
+            _attribute_list(attrs), BASIC_FILM_SESSION, uid,
             msg_id=self._next_message_id(), meta_uid=self.meta_uid,
         )
         return self._finish("N-CREATE Basic Film Session", status), uid
@@ -349,14 +352,14 @@ class PrintAssociation:
     def print_film_session(self, session_uid: str) -> tuple[int, Dataset | None]:
         """N-ACTION print on the Film Session; the reply may hold Referenced Print Job Sequence."""
         status, reply = self._assoc.send_n_action(
-            None, PRINT_ACTION, BasicFilmSession, session_uid,
+            None, PRINT_ACTION, BASIC_FILM_SESSION, session_uid,
             msg_id=self._next_message_id(), meta_uid=self.meta_uid,
         )
         return self._finish("N-ACTION Basic Film Session", status), reply
 
     def delete_film_session(self, uid: str) -> int:
         status = self._assoc.send_n_delete(
-            BasicFilmSession, uid, msg_id=self._next_message_id(), meta_uid=self.meta_uid
+            BASIC_FILM_SESSION, uid, msg_id=self._next_message_id(), meta_uid=self.meta_uid
         )
         return self._finish("N-DELETE Basic Film Session", status)
 
@@ -373,7 +376,7 @@ class PrintAssociation:
         if film_session_uid is not None:
             attrs = copy.deepcopy(attrs)
             session_ref = Dataset()
-            session_ref.ReferencedSOPClassUID = BasicFilmSession
+            session_ref.ReferencedSOPClassUID = BASIC_FILM_SESSION
             session_ref.ReferencedSOPInstanceUID = film_session_uid
             attrs.ReferencedFilmSessionSequence = [session_ref]
         elif "ReferencedFilmSessionSequence" not in attrs:
@@ -383,7 +386,7 @@ class PrintAssociation:
             )
         uid = generate_uid()
         status, reply = self._assoc.send_n_create(
-            attrs, BasicFilmBox, uid, msg_id=self._next_message_id(), meta_uid=self.meta_uid
+            attrs, BASIC_FILM_BOX, uid, msg_id=self._next_message_id(), meta_uid=self.meta_uid
         )
         code = self._finish("N-CREATE Basic Film Box", status)
         if reply is None:
@@ -404,14 +407,14 @@ class PrintAssociation:
     def print_film_box(self, film_box_uid: str) -> tuple[int, Dataset | None]:
         """N-ACTION print on the Film Box; the reply may hold Referenced Print Job Sequence."""
         status, reply = self._assoc.send_n_action(
-            None, PRINT_ACTION, BasicFilmBox, film_box_uid,
+            None, PRINT_ACTION, BASIC_FILM_BOX, film_box_uid,
             msg_id=self._next_message_id(), meta_uid=self.meta_uid,
         )
         return self._finish("N-ACTION Basic Film Box", status), reply
 
     def delete_film_box(self, uid: str) -> int:
         status = self._assoc.send_n_delete(
-            BasicFilmBox, uid, msg_id=self._next_message_id(), meta_uid=self.meta_uid
+            BASIC_FILM_BOX, uid, msg_id=self._next_message_id(), meta_uid=self.meta_uid
         )
         return self._finish("N-DELETE Basic Film Box", status)
 
@@ -428,9 +431,9 @@ class PrintAssociation:
 
     def set_annotation_box(self, annotation_uid: str, attrs: Dataset) -> int:
         """N-SET a Basic Annotation Box (Annotation Position, Text String)."""
-        self._require(BasicAnnotationBox)
+        self._require(BASIC_ANNOTATION_BOX)
         status, _reply = self._assoc.send_n_set(
-            attrs, BasicAnnotationBox, annotation_uid, msg_id=self._next_message_id()
+            attrs, BASIC_ANNOTATION_BOX, annotation_uid, msg_id=self._next_message_id()
         )
         return self._finish("N-SET Basic Annotation Box", status)
 
@@ -438,8 +441,8 @@ class PrintAssociation:
 
     def get_print_job(self, uid: str) -> tuple[int, Dataset | None]:
         """N-GET of a Print Job (Execution Status, Execution Status Info, ...)."""
-        self._require(PrintJob)
-        status, reply = self._assoc.send_n_get([], PrintJob, uid, msg_id=self._next_message_id())
+        self._require(PRINT_JOB)
+        status, reply = self._assoc.send_n_get([], PRINT_JOB, uid, msg_id=self._next_message_id())
         return self._finish("N-GET Print Job", status), reply
 
     # -- internals ---------------------------------------------------------
@@ -456,7 +459,7 @@ class PrintAssociation:
             )
             raise PrintAssociationError(
                 f"{operation}: no valid response from {self.peer} within "
-                f"{self.address.dimse_timeout} s (association {state})"
+                f"{self.address.dimse_timeout_s} s (association {state})"
             )
         comment = status.get("ErrorComment")
         self.last_result = DimseResult(
@@ -497,7 +500,7 @@ class PrintAssociation:
         if not self._connected:
             raise PrintAssociationError(
                 f"no association with {self.peer}: could not open a TCP connection "
-                f"(refused, unreachable, or no answer within {self.address.network_timeout} s)"
+                f"(refused, unreachable, or no answer within {self.address.network_timeout_s} s)"
             )
         if assoc.is_aborted and assoc.rejected_contexts and not assoc.accepted_contexts:
             raise PrintAssociationError(
@@ -512,12 +515,14 @@ class PrintAssociation:
                 f"{self.peer} aborted the association during negotiation{hint}")
         raise PrintAssociationError(
             f"no association with {self.peer}: no A-ASSOCIATE answer within "
-            f"{self.address.acse_timeout} s"
+            f"{self.address.acse_timeout_s} s"
         )
 
     def _context_results(self) -> str:
+        # a refused context still has the abstract syntax this SCU proposed
         refused = ", ".join(
-            f"{UID(cx.abstract_syntax).name} ({cx.status})" for cx in self._assoc.rejected_contexts
+            f"{cast(UID, cx.abstract_syntax).name} ({cx.status})"
+            for cx in self._assoc.rejected_contexts
         )
         return f"refused contexts: {refused or 'none'}"
 
@@ -534,7 +539,9 @@ class PrintAssociation:
 
     def _record_event(self, event: evt.Event) -> tuple[int, None]:
         """EVT_N_EVENT_REPORT (own thread): record, notify, answer Success."""
-        request = event.request
+        request = cast(N_EVENT_REPORT, event.request)
+        # pynetdicom serves only a valid request, and Event Type ID is required in one
+        assert request.EventTypeID is not None
         received = ReceivedEvent(
             sop_class_uid=str(request.AffectedSOPClassUID),
             sop_instance_uid=str(request.AffectedSOPInstanceUID),

@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -540,6 +541,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # The worker's log is for `print-scu worker`; elsewhere jobs and events tell.
     logging.getLogger("print_scu").addHandler(logging.NullHandler())
+    warnings.formatwarning = _one_line_warning
     try:
         return COMMANDS[args.command](args)
     except (UserError, ConfigError, OptionError, PrepareError, QueueError) as exc:
@@ -552,6 +554,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # before a job exists (printing catches SIGINT itself)
         print("print-scu: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], *_: object,
+                      **__: object) -> str:
+    """A warning as the CLI shows it: "print-scu: warning: ..." (deprecated profile keys)."""
+    return f"print-scu: warning: {message}\n"
 
 
 @contextmanager

@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import NoneType
 from typing import Any, get_args, get_type_hints
 
+from dicomnet.attribute_rules import ae_title_problem
+from dicomnet.config_file import ConfigFileError, read_toml
 from dicomnet.tls import TlsClientSettings
 from film.display_format import DisplayFormatKind
 from film.sizes import FilmSizeID
@@ -54,7 +56,6 @@ __all__ = [
 CONFIG_ENV = "FILMBOX_PRINTERS"
 TLS_FILE_KEYS = ("tls_ca_certificates", "tls_certificate", "tls_private_key")
 DEFAULT_CONFIG = Path("~/.config/filmbox/printers.toml")
-AE_TITLE_MAX = 16  # characters of an AE VR, PS3.5 Table 6.2-1
 P_VALUE_BITS = (8, 12)
 
 
@@ -62,34 +63,25 @@ class ConfigError(ValueError):
     """A printer profile that cannot be used; the message names file, printer and key."""
 
 
-@dataclass(frozen=True)
-class PrinterConfig:
+@dataclass(frozen=True, kw_only=True)
+class PrinterConfig(PrinterAddress):
     """One DICOM printer: its address, what it supports, and the client's policy for it.
 
-    Timeouts, keep-open, poll and backoff times are in seconds; ``max_pdu``
-    in bytes (0: unlimited). Capability flags say which optional SOP classes
-    to propose and what to send: ``color`` uses Basic Color Print
+    The address fields are :class:`PrinterAddress`'s. Keep-open, poll and
+    backoff times are in seconds. Capability flags say which optional SOP
+    classes to propose and what to send: ``color`` uses Basic Color Print
     Management, ``bits`` is the grayscale P-Value depth (8 or 12). Empty
     ``film_sizes`` / ``display_formats`` (kinds such as "STANDARD") mean the
     printer is not restricted. ``dpi`` is the printer's resolution in
     printer pixels per inch (None: unknown), needed to resample images to
     their image boxes. The defaults dicts hold Film Session and Film Box
     N-CREATE attributes by DICOM keyword (densities in hundredths of OD).
-    ``tls`` connects with TLS; the ``tls_*`` paths are PEM files (see the
-    module docstring).
+    In a profile, TLS is ``tls = true`` with the ``tls_*`` PEM files (see the
+    module docstring), kept here as :class:`TlsClientSettings`.
     Invalid values raise :class:`ConfigError` naming the key.
     """
 
     name: str
-    host: str
-    port: int
-    called_ae: str
-    calling_ae: str = "FILMBOX_SCU"
-    implicit_only: bool = False
-    max_pdu: int = 1048576
-    acse_timeout: float = 30.0
-    dimse_timeout: float = 60.0
-    network_timeout: float = 60.0
     color: bool = False
     bits: int = 8
     presentation_lut: bool = False
@@ -108,14 +100,11 @@ class PrinterConfig:
     retry_backoff_s: float = 2.0
     retry_backoff_cap_s: float = 300.0
     max_attempts: int = 20
-    tls: bool = False
-    tls_ca_certificates: str | None = None
-    tls_certificate: str | None = None
-    tls_private_key: str | None = None
 
     def __post_init__(self) -> None:
-        for key, value in dataclasses.asdict(self).items():
-            object.__setattr__(self, key, _convert(key, value))
+        for key in _FIELD_TYPES:
+            if key != "tls":
+                object.__setattr__(self, key, _convert(key, getattr(self, key)))
         object.__setattr__(self, "session_defaults", _checked_defaults(
             self.session_defaults, "session_defaults", FILM_SESSION_DEFAULT_KEYWORDS))
         object.__setattr__(self, "film_box_defaults", _checked_defaults(
@@ -127,43 +116,76 @@ class PrinterConfig:
 
     def address(self) -> PrinterAddress:
         """The network part, for :class:`print_scu.association.PrintAssociation`."""
-        return PrinterAddress(
-            host=self.host, port=self.port, called_ae=self.called_ae,
-            calling_ae=self.calling_ae, max_pdu=self.max_pdu, implicit_only=self.implicit_only,
-            acse_timeout=self.acse_timeout, dimse_timeout=self.dimse_timeout,
-            network_timeout=self.network_timeout, tls=self._tls_settings(),
-        )
-
-    def _tls_settings(self) -> TlsClientSettings | None:
-        if not self.tls:
-            return None
-        return TlsClientSettings(ca_certificates=_optional_path(self.tls_ca_certificates),
-                                 certificate=_optional_path(self.tls_certificate),
-                                 private_key=_optional_path(self.tls_private_key))
+        return PrinterAddress(**{f.name: getattr(self, f.name)
+                                 for f in dataclasses.fields(PrinterAddress)})
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-compatible values (tuples as lists), for the job queue."""
-        return {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in dataclasses.asdict(self).items()
-        }
+        """Plain JSON-compatible values (tuples as lists, TLS as its profile keys), for the
+        job queue."""
+        data = {key: list(value) if isinstance(value, tuple) else value
+                for key, value in dataclasses.asdict(self).items() if key != "tls"}
+        tls = self.tls or TlsClientSettings()
+        paths = (tls.ca_certificates, tls.certificate, tls.private_key)
+        data["tls"] = self.tls is not None
+        data.update({key: None if path is None else str(path)
+                     for key, path in zip(TLS_FILE_KEYS, paths, strict=True)})
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PrinterConfig:
-        """The inverse of :meth:`to_dict`; unknown or missing keys raise ConfigError."""
-        unknown = sorted(set(data) - _FIELD_TYPES.keys())
+        """The inverse of :meth:`to_dict`, also for a printer profile's table.
+
+        Unknown or missing keys raise ConfigError; the old spellings of
+        renamed keys (:data:`RENAMED_KEYS`) are read with a FutureWarning.
+        """
+        data = _current_spelling(data)
+        unknown = sorted(set(data) - _KEYS)
         if unknown:
-            raise ConfigError(f"unknown key {unknown[0]!r} "
-                              f"(known: {', '.join(_FIELD_TYPES)})")
+            raise ConfigError(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_KEYS))})")
         missing = [key for key in _REQUIRED if key not in data]
         if missing:
             raise ConfigError(f"{missing[0]}: missing (required: {', '.join(_REQUIRED)})")
-        return cls(**data)
+        config = cls(**{key: value for key, value in data.items()
+                        if key != "tls" and key not in TLS_FILE_KEYS})
+        tls = _tls_settings(data)
+        return config if tls is None else dataclasses.replace(config, tls=tls)
 
 
 _FIELD_TYPES: dict[str, Any] = get_type_hints(PrinterConfig)
+#: Keys of a printer's table and of :meth:`PrinterConfig.to_dict`.
+_KEYS = (set(_FIELD_TYPES) | set(TLS_FILE_KEYS))
 _REQUIRED = tuple(f.name for f in dataclasses.fields(PrinterConfig)
                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+#: Keys renamed so that names in seconds end in ``_s``: old spelling -> current one.
+RENAMED_KEYS = {"acse_timeout": "acse_timeout_s", "dimse_timeout": "dimse_timeout_s",
+                "network_timeout": "network_timeout_s"}
+
+
+def _current_spelling(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with renamed keys under their current names (a FutureWarning for each)."""
+    current = dict(data)
+    for old, new in RENAMED_KEYS.items():
+        if old not in current:
+            continue
+        if new in current:
+            raise ConfigError(f"{old}: an old spelling of {new}, which is set too; remove {old}")
+        warnings.warn(f"printer profile key {old!r} is deprecated, use {new!r}", FutureWarning,
+                      stacklevel=3)
+        current[new] = current.pop(old)
+    return current
+
+
+def _tls_settings(data: dict[str, Any]) -> TlsClientSettings | None:
+    """The TLS settings of a printer's table: ``tls = true`` and the ``tls_*`` files."""
+    problem = _tls_problem(data)
+    if problem is not None:
+        key, why = problem
+        raise ConfigError(f"{key}: {why}")
+    if not data.get("tls"):
+        return None
+    paths = [_optional_path(data.get(key)) for key in TLS_FILE_KEYS]
+    return TlsClientSettings(ca_certificates=paths[0], certificate=paths[1],
+                             private_key=paths[2])
 
 
 def _optional_path(value: str | None) -> Path | None:
@@ -206,12 +228,12 @@ def _first_problem(config: PrinterConfig) -> tuple[str, str] | None:
     if not 1 <= config.port <= 65535:
         return "port", f"{config.port} is outside 1..65535"
     for key in ("called_ae", "calling_ae"):
-        why = _ae_title_problem(getattr(config, key))
+        why = ae_title_problem(getattr(config, key))
         if why:
             return key, why
     if config.max_pdu < 0:
         return "max_pdu", f"{config.max_pdu} is negative (0 means unlimited)"
-    for key in ("acse_timeout", "dimse_timeout", "network_timeout",
+    for key in ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s",
                 "status_poll_interval_s", "retry_backoff_s"):
         if not getattr(config, key) > 0:
             return key, f"{getattr(config, key)} s must be positive"
@@ -235,40 +257,33 @@ def _first_problem(config: PrinterConfig) -> tuple[str, str] | None:
         if kind not in _DISPLAY_FORMAT_KINDS:
             return "display_formats", (f"{kind!r} is not an Image Display Format kind "
                                        f"({', '.join(_DISPLAY_FORMAT_KINDS)})")
-    return _tls_problem(config)
+    return None
 
 
-def _tls_problem(config: PrinterConfig) -> tuple[str, str] | None:
-    """(key, why) of the first unusable TLS setting, None if all are usable."""
+def _tls_problem(data: dict[str, Any]) -> tuple[str, str] | None:
+    """(key, why) of the first unusable TLS setting of a printer's table, None if usable."""
+    if not isinstance(data.get("tls", False), bool):
+        return "tls", f"must be true or false, not {data['tls']!r}"
     for key in TLS_FILE_KEYS:
-        path = getattr(config, key)
+        path = data.get(key)
         if path is None:
             continue
-        if not config.tls:
+        if not isinstance(path, str):
+            return key, f"must be a string, not {path!r}"
+        if not data.get("tls"):
             return key, "is set but tls is false (set tls = true to connect with TLS)"
         try:
             with open(path, "rb"):
                 pass
         except OSError as exc:
             return key, f"cannot read {path}: {exc.strerror or exc}"
-    if config.tls_private_key is not None and config.tls_certificate is None:
+    if data.get("tls_private_key") is not None and data.get("tls_certificate") is None:
         return "tls_private_key", "needs tls_certificate (the client certificate it belongs to)"
     return None
 
 
 _FILM_SIZES = tuple(size.value for size in FilmSizeID)
 _DISPLAY_FORMAT_KINDS = tuple(kind.value for kind in DisplayFormatKind)
-
-
-def _ae_title_problem(title: str) -> str | None:
-    """Why ``title`` is not a usable AE title (PS3.5 AE VR), None if it is."""
-    if not title.strip():
-        return "must not be empty"
-    if len(title) > AE_TITLE_MAX:
-        return f"{title!r} is longer than {AE_TITLE_MAX} characters"
-    if "\\" in title or not title.isprintable() or not title.isascii():
-        return f"{title!r} holds a backslash or a character outside printable ASCII"
-    return None
 
 
 def _checked_defaults(defaults: dict[str, Any], key: str,
@@ -303,12 +318,9 @@ def load_printers(path: Path | None = None) -> dict[str, PrinterConfig]:
     if path is None and not source.exists():
         return {}
     try:
-        with source.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read printer profiles: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+        data = read_toml(source, "printer profiles")
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from exc
     unknown = sorted(set(data) - {"printers"})
     if unknown:
         raise ConfigError(f"{source}: unknown top-level key {unknown[0]!r} "

@@ -226,7 +226,7 @@ def frame_indices(spec: str | None, frame_count: int) -> list[int]:
     """
     if spec is None or spec.strip().lower() == ALL_FRAMES:
         return list(range(frame_count))
-    indices = []
+    indices: list[int] = []
     for first, last in _frame_ranges(spec):
         if last > frame_count:
             raise OptionError(f"frames {spec!r}: frame {last} does not exist, "

@@ -239,5 +239,5 @@ def _text_lut(path: Path, data: bytes) -> PresentationLUT:
         raise PrepareError(f"{path}: Presentation LUT text file needs LUT Descriptor "
                            "(entries, 0, bits per entry) then LUT Data; it holds "
                            f"{len(numbers)} number(s)")
-    return PresentationLUT(shape=None, descriptor=tuple(numbers[:3]),  # type: ignore[arg-type]
+    return PresentationLUT(shape=None, descriptor=tuple(numbers[:3]),
                            data=np.array(numbers[3:]))

@@ -404,7 +404,7 @@ class JobQueue:
                               f"back in the queue: worker {row['worker']} is gone; "
                               f"printing resumes at film {row['films_done'] + 1}")
             dead = [(row["id"],) for row in conn.execute("SELECT id, pid FROM reservations")
-                    if not _process_alive(row["pid"])]
+                    if not process_alive(row["pid"])]
             conn.executemany("DELETE FROM reservations WHERE id = ?", dead)
         self._remove_orphans()
         return len(stranded)
@@ -529,7 +529,8 @@ def _directory_job_id(name: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """False if no process ``pid`` runs on this host (one of another user's counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

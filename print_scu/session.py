@@ -27,14 +27,12 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag, Tag
 
-# pynetdicom creates these SOP classes at import time, so its typing does not declare them
-from pynetdicom.sop_class import (  # type: ignore[attr-defined]
-    BasicAnnotationBox,
-    PresentationLUT,
-    PrinterConfigurationRetrieval,
-)
-
 from dicomnet.terms import PrinterStatus
+from dicomnet.uids import (
+    BASIC_ANNOTATION_BOX,
+    PRESENTATION_LUT,
+    PRINTER_CONFIGURATION_RETRIEVAL,
+)
 from print_scu import request_attributes
 from print_scu.association import PrintAssociation, PrintAssociationError, ReceivedEvent
 from print_scu.config import PrinterConfig
@@ -171,7 +169,7 @@ class PrinterSession:
     def printer_configuration(self) -> Dataset | None:
         """Printer Configuration Retrieval N-GET, None if the printer does not offer it."""
         assoc = self._open(self._mode)
-        if not assoc.accepts(PrinterConfigurationRetrieval):
+        if not assoc.accepts(PRINTER_CONFIGURATION_RETRIEVAL):
             return None
         _status, reply = self._call(assoc.get_printer_configuration)
         self._check(assoc, "printer configuration")
@@ -376,7 +374,7 @@ class PrinterSession:
             self.warnings.append(f"{job.label}: Presentation LUT {spec} not sent: it applies "
                                  "to grayscale printing only")
             return None
-        if not (self.printer.presentation_lut and assoc.accepts(PresentationLUT)):
+        if not (self.printer.presentation_lut and assoc.accepts(PRESENTATION_LUT)):
             self.warnings.append(f"{job.label}: Presentation LUT {spec} not sent: printer "
                                  f"{self.printer.name} does not support Presentation LUT")
             return None
@@ -398,7 +396,7 @@ class PrinterSession:
             raise PrintError(f"{what}: {exc}") from exc
         if job.plut_uid is not None:
             reference = Dataset()
-            reference.ReferencedSOPClassUID = PresentationLUT
+            reference.ReferencedSOPClassUID = PRESENTATION_LUT
             reference.ReferencedSOPInstanceUID = job.plut_uid
             attributes.ReferencedPresentationLUTSequence = [reference]
         _status, refs = self._call(assoc.create_film_box, attributes,
@@ -413,7 +411,7 @@ class PrinterSession:
         texts = job.options.annotations
         if not texts:
             return
-        if not assoc.accepts(BasicAnnotationBox):
+        if not assoc.accepts(BASIC_ANNOTATION_BOX):
             self.warnings.append(f"{what}: annotations not printed: printer "
                                  f"{self.printer.name} refused the Basic Annotation Box "
                                  "SOP Class")

@@ -38,7 +38,7 @@ from dicomnet.uids import PRINT_JOB, PRINTER
 from print_scu.association import ReceivedEvent
 from print_scu.config import ConfigError, PrinterConfig
 from print_scu.options import OptionError, PrintOptions
-from print_scu.queue import EventEntry, JobQueue, JobRecord, JobState
+from print_scu.queue import EventEntry, JobQueue, JobRecord, JobState, process_alive
 from print_scu.session import PrintError, PrinterSession
 
 __all__ = ["Worker", "describe_event", "worker_alive", "worker_name"]
@@ -68,13 +68,7 @@ def worker_alive(name: str) -> bool:
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return True
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
+    return process_alive(int(pid_text))
 
 
 def describe_event(event: ReceivedEvent) -> str:

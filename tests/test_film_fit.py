@@ -7,6 +7,7 @@ import pytest
 
 from film.fit import Fit, FitOutcome, fit_image
 from film.model import DecimateCropBehavior, MagnificationType
+from print_scp.fit_status import FIT_STATUS
 
 BILINEAR = MagnificationType.BILINEAR
 NONE = MagnificationType.NONE
@@ -18,7 +19,7 @@ def fit(box, rows, columns, magnification=BILINEAR, size_mm=None, behavior=None,
 
 
 def test_status_codes_of_ps3_4_h4():
-    assert [o.status for o in FitOutcome] == [0x0000, 0xB604, 0xB609, 0xB60A, 0xC603]
+    assert [FIT_STATUS[o] for o in FitOutcome] == [0x0000, 0xB604, 0xB609, 0xB60A, 0xC603]
 
 
 @pytest.mark.parametrize("magnification", [
@@ -61,7 +62,7 @@ def test_larger_image_unspecified_behaviour_demagnifies_with_b604():
     # 4096² into 1000×800: 800×800, 100 px from the left.
     result = fit((1000, 800), 4096, 4096)
     assert result == Fit(FitOutcome.DEMAGNIFIED, 800, 800, 100, 0)
-    assert result.outcome.status == 0xB604
+    assert FIT_STATUS[result.outcome] == 0xB604
 
 
 def test_one_column_too_many_is_too_large():

@@ -25,6 +25,7 @@ from lut.density import ViewingConditions, p_values_to_density
 from lut.polarity import Polarity
 from lut.presentation import PresentationLUT, PresentationLUTShape
 from lut.windowing import rgb_to_gray
+from print_scp.fit_status import FIT_STATUS
 
 BORDER, EMPTY, DMIN, DMAX = 0.25, 0.40, 0.20, 2.80
 VIEWING = ViewingConditions(2000.0, 10.0)
@@ -165,7 +166,7 @@ def test_crop_keeps_the_centre_one_to_one_and_warns_b609():
     columns = np.arange(1000) % 256
     image = gray(np.broadcast_to(columns, (1000, 1000)))
     box = ImageBoxContent(1, image, decimate_crop=DecimateCropBehavior.CROP)
-    film = render_film(spec(box))
+    film = render_film(spec(box), FIT_STATUS)
     # Window starts at column (1000 − 676)//2 = 162: box column i shows source column 162 + i.
     x, y, w, h = BOX1
     expected = p_values_to_density((162 + np.arange(w)) % 256, 255, DMIN, DMAX, VIEWING)
@@ -180,7 +181,8 @@ def test_crop_keeps_the_centre_one_to_one_and_warns_b609():
     (DecimateCropBehavior.DECIMATE, "image box 4: image 2000x2000 decimated to fit (B60A)"),
 ])
 def test_large_image_is_demagnified_with_a_warning(behavior, warning):
-    film = render_film(spec(ImageBoxContent(4, uniform(100, 2000, 2000), decimate_crop=behavior)))
+    film = render_film(spec(ImageBoxContent(4, uniform(100, 2000, 2000), decimate_crop=behavior)),
+                       FIT_STATUS)
     x, y, w, h = BOXES[4]
     top = y + (h - w) // 2
     printed = film.density[top:top + w, x:x + w]
@@ -188,9 +190,14 @@ def test_large_image_is_demagnified_with_a_warning(behavior, warning):
     assert film.warnings == [warning]
 
 
+def test_without_the_printer_s_codes_a_warning_gives_the_reason_alone():
+    box = ImageBoxContent(1, uniform(100, 2000, 2000), decimate_crop=DecimateCropBehavior.CROP)
+    assert render_film(spec(box)).warnings == ["image box 1: image 2000x2000 cropped to fit"]
+
+
 def test_fail_leaves_the_box_empty_with_c603():
     box = ImageBoxContent(1, uniform(100, 2000, 2000), decimate_crop=DecimateCropBehavior.FAIL)
-    film = render_film(spec(box))
+    film = render_film(spec(box), FIT_STATUS)
     x, y, w, h = BOX1
     assert np.all(film.density[y:y + h, x:x + w] == np.float32(EMPTY))
     assert len(film.warnings) == 1 and film.warnings[0].endswith("(C603)")

@@ -51,8 +51,8 @@ def address_of(server, calling_ae: str = "TEST_SCU", called_ae: str | None = Non
                **fields) -> PrinterAddress:
     """Where ``server`` (running_printer) listens, with this test module's bounded timeouts."""
     return PrinterAddress("127.0.0.1", server.port, called_ae or server.profile.ae_title,
-                          calling_ae=calling_ae, acse_timeout=10, dimse_timeout=TIMEOUT_S,
-                          network_timeout=TIMEOUT_S, **fields)
+                          calling_ae=calling_ae, acse_timeout_s=10, dimse_timeout_s=TIMEOUT_S,
+                          network_timeout_s=TIMEOUT_S, **fields)
 
 
 def print_one_film(address: PrinterAddress, value: int = P_VALUE) -> None:

@@ -81,8 +81,8 @@ def reference(class_uid: str, instance_uid: str) -> list[Dataset]:
 def connect(server: PrintServer, calling_ae: str = "BADINPUT", **options: Any) -> PrintAssociation:
     """A print association to ``server`` with short timeouts."""
     address = PrinterAddress("127.0.0.1", server.port, server.profile.ae_title, calling_ae,
-                             acse_timeout=TIMEOUT_S, dimse_timeout=TIMEOUT_S,
-                             network_timeout=TIMEOUT_S)
+                             acse_timeout_s=TIMEOUT_S, dimse_timeout_s=TIMEOUT_S,
+                             network_timeout_s=TIMEOUT_S)
     return PrintAssociation(address, **options)
 
 
@@ -790,7 +790,7 @@ def test_n_create_announcing_a_dataset_it_never_sends_is_ended_by_the_network_ti
     That is the SCU's bug; the printer must not keep the association forever:
     its network timeout (idle ARTIM) aborts it and the printer keeps serving.
     """
-    server = PrintServer(PrinterProfile(**FAST), tmp_path, network_timeout=1.0)
+    server = PrintServer(PrinterProfile(**FAST), tmp_path, network_timeout_s=1.0)
     _, server.port = server.start("127.0.0.1", 0)  # as scp_harness.running_printer does
     try:
         ae = AE(ae_title="EMPTYDS")

@@ -19,7 +19,7 @@ from print_scu.association import PrintAssociation
 from print_scu.image_box_requests import grayscale_image_box
 
 PRINTER_INSTANCE = "1.2.840.10008.5.1.1.17"
-START_TIMEOUT = 20.0
+START_TIMEOUT_S = 20.0
 
 
 class Serve:
@@ -35,14 +35,14 @@ class Serve:
         self._wait_for_control_socket()
 
     def _wait_for_control_socket(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + START_TIMEOUT_S
         while not (self.output / ".control.sock").exists():
             assert time.monotonic() < deadline, "control socket not created"
             time.sleep(0.05)
 
     def address(self) -> PrinterAddress:
         return PrinterAddress("127.0.0.1", self.port, "CLITEST", calling_ae="CLI_SCU",
-                              dimse_timeout=20, acse_timeout=10, network_timeout=20)
+                              dimse_timeout_s=20, acse_timeout_s=10, network_timeout_s=20)
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
@@ -147,7 +147,7 @@ def test_film_spooled_before_a_crash_is_rendered_after_restart(tmp_path: Path) -
     """SIGKILL after the N-ACTION response but before rendering loses no film."""
     output = tmp_path / "out"
     jammed = tmp_path / "jammed.toml"
-    jammed.write_text('[[script]]\nafter_seconds = 0\nstatus = "FAILURE"\ninfo = "FILM JAM"\n')
+    jammed.write_text('[[script]]\nafter_s = 0\nstatus = "FAILURE"\ninfo = "FILM JAM"\n')
     server = Serve(output, "--config", str(jammed))
     try:
         assert _wait_for(lambda: "FAILURE" in _cli("status", "--output", str(output)).stdout, 10)

@@ -131,8 +131,8 @@ def test_film_larger_than_the_file_size_limit_fails_cleanly(tmp_path: Path) -> N
         # them), before the first film; once more after the association is up, for a
         # render process that was being started meanwhile.
         limit_file_size(serve.process.pid)
-        address = PrinterAddress("127.0.0.1", serve.port, "CLITEST", acse_timeout=10,
-                                 dimse_timeout=TIMEOUT_S, network_timeout=TIMEOUT_S)
+        address = PrinterAddress("127.0.0.1", serve.port, "CLITEST", acse_timeout_s=10,
+                                 dimse_timeout_s=TIMEOUT_S, network_timeout_s=TIMEOUT_S)
         with PrintAssociation(address) as scu:
             limit_file_size(serve.process.pid)
             session = new_session(scu)

@@ -43,7 +43,7 @@ def _value_of(scu: int) -> int:
 
 def _print_films(port: int, scu: int, errors: list[str], events: dict[int, list]) -> None:
     address = PrinterAddress("127.0.0.1", port, "FILMBOX", calling_ae=f"LOAD_{scu}",
-                             acse_timeout=10, dimse_timeout=30, network_timeout=30)
+                             acse_timeout_s=10, dimse_timeout_s=30, network_timeout_s=30)
     pixels = np.full((IMAGE_SIDE, IMAGE_SIDE), _value_of(scu), dtype=np.uint8)
     modification = grayscale_image_box(1, pixels, 8)
     try:

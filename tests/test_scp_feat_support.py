@@ -45,8 +45,8 @@ def connect(server, **options) -> PrintAssociation:
     """A PrintAssociation to ``server`` (from running_printer) on 127.0.0.1."""
     address = PrinterAddress("127.0.0.1", server.port, server.profile.ae_title,
                              calling_ae=options.pop("calling_ae", "TEST_SCU"),
-                             acse_timeout=10, dimse_timeout=TIMEOUT_S,
-                             network_timeout=TIMEOUT_S)
+                             acse_timeout_s=10, dimse_timeout_s=TIMEOUT_S,
+                             network_timeout_s=TIMEOUT_S)
     return PrintAssociation(address, **options)
 
 

@@ -108,6 +108,21 @@ def test_unknown_key_is_named_with_its_section(tmp_path):
         load_profile(write_profile(tmp_path, "[capabilities]\ncolour = true\n"))
 
 
+def test_the_old_spelling_after_seconds_is_read_with_a_warning(tmp_path):
+    path = write_profile(tmp_path, '[[script]]\nstatus = "WARNING"\nafter_seconds = 2.5\n')
+    with pytest.warns(FutureWarning, match=r"after_seconds is deprecated, use after_s"):
+        profile = load_profile(path)
+    assert [(e.status, e.after_s, e.after_films) for e in profile.script] == [
+        ("WARNING", 2.5, None)]
+
+
+def test_after_seconds_and_after_s_together_are_an_error(tmp_path):
+    path = write_profile(tmp_path, '[[script]]\nstatus = "WARNING"\nafter_seconds = 1\n'
+                                   'after_s = 2\n')
+    with pytest.raises(ProfileError, match="after_seconds is the old spelling of after_s"):
+        load_profile(path)
+
+
 def test_invalid_toml_is_a_profile_error(tmp_path):
     with pytest.raises(ProfileError, match="not valid TOML"):
         load_profile(write_profile(tmp_path, "[printer\nport = 1\n"))
@@ -149,7 +164,7 @@ BAD_VALUES = [
     ('[limits]\nqueue_capacity = 0', "queue_capacity"),
     ('[limits]\nmax_image_rows = 0', "max_image_rows"),
     ('[[script]]\nstatus = "BROKEN"\nafter_films = 1', "status"),
-    ('[[script]]\nstatus = "FAILURE"\nafter_films = 1\nafter_seconds = 2.0', "after_films"),
+    ('[[script]]\nstatus = "FAILURE"\nafter_films = 1\nafter_s = 2.0', "after_films"),
     ('[[script]]\nstatus = "FAILURE"\nafter_jobs = 1', "after_jobs"),
     # values of the wrong TOML type
     ('[printer]\nstrict = "yes"', "strict"),

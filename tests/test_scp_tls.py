@@ -230,7 +230,7 @@ def test_print_scp_serve_with_a_tls_profile(tmp_path: Path, tls_pki: Pki) -> Non
     process = start_print_scp(output, port, "--config", str(tmp_path / "printer.toml"))
     try:
         printers = _printers_file(tmp_path, 'tls = true\ntls_ca_certificates = "certs/ca.pem"\n'
-                                  'calling_ae = "TEST_SCU"\nacse_timeout = 10\n')
+                                  'calling_ae = "TEST_SCU"\nacse_timeout_s = 10\n')
         text = printers.read_text().replace("port = 104", f"port = {port}")
         printers.write_text(text)
         print_one_film(load_printers(printers)["secure"].address())

@@ -21,7 +21,7 @@ port = 104
 called_ae = "DRYVIEW"
 bits = 12
 presentation_lut = true
-acse_timeout = 5                 # an integer for a float field
+acse_timeout_s = 5               # an integer for a float field
 film_sizes = ["14INX17IN", "8INX10IN"]
 display_formats = ["STANDARD"]
 
@@ -54,7 +54,7 @@ def test_load_printers_reads_every_table(tmp_path: Path) -> None:
     dry = printers["dryview"]
     assert (dry.name, dry.host, dry.port, dry.called_ae) == ("dryview", "10.0.0.7", 104, "DRYVIEW")
     assert dry.bits == 12 and dry.presentation_lut and not dry.color
-    assert dry.acse_timeout == 5.0 and isinstance(dry.acse_timeout, float)
+    assert dry.acse_timeout_s == 5.0 and isinstance(dry.acse_timeout_s, float)
     assert dry.film_sizes == ("14INX17IN", "8INX10IN")
     assert dry.session_defaults == {"MediumType": "BLUE FILM"}
     # densities and Trim as they go on the wire (CS strings), US numbers kept
@@ -66,11 +66,11 @@ def test_load_printers_reads_every_table(tmp_path: Path) -> None:
 
 def test_address_carries_the_network_settings() -> None:
     printer = adhoc_printer("127.0.0.1", 10400, "FILMBOX", calling_ae="ME", max_pdu=16384,
-                            implicit_only=True, dimse_timeout=7)
+                            implicit_only=True, dimse_timeout_s=7)
     address = printer.address()
     assert (address.host, address.port, address.called_ae, address.calling_ae) == (
         "127.0.0.1", 10400, "FILMBOX", "ME")
-    assert address.max_pdu == 16384 and address.implicit_only and address.dimse_timeout == 7.0
+    assert address.max_pdu == 16384 and address.implicit_only and address.dimse_timeout_s == 7.0
 
 
 def test_adhoc_printer_is_named_after_its_address() -> None:
@@ -112,7 +112,7 @@ def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
     ('film_sizes = ["14X17"]', r"film_sizes: '14X17' is not a Film Size ID"),
     ('display_formats = ["GRID"]', r"display_formats: 'GRID' is not an Image Display Format"),
     ('retry_backoff_cap_s = 1.0', r"retry_backoff_cap_s: 1\.0 s is below retry_backoff_s"),
-    ('dimse_timeout = 0', r"dimse_timeout: 0\.0 s must be positive"),
+    ('dimse_timeout_s = 0', r"dimse_timeout_s: 0\.0 s must be positive"),
     ('name = "y"', r"name: set by the table name"),
     ('session_defaults = { MediumType = "GREEN FILM" }',
      r"session_defaults\.MediumType: Medium Type \(2000,0030\) 'GREEN FILM'"),
@@ -145,3 +145,20 @@ def test_unknown_top_level_table(tmp_path: Path) -> None:
     path = write(tmp_path, '[printer.x]\nhost = "h"\n')
     with pytest.raises(ConfigError, match=r"unknown top-level key 'printer'"):
         load_printers(path)
+
+
+def test_old_spellings_of_times_in_seconds_are_read_with_a_warning(tmp_path: Path) -> None:
+    old = 'host = "h"\nport = 104\ncalled_ae = "A"\nacse_timeout = 7\nnetwork_timeout = 9\n'
+    with pytest.warns(FutureWarning) as warned:
+        printer = load_printers(write(tmp_path, f"[printers.x]\n{old}"))["x"]
+    assert sorted(str(w.message) for w in warned) == [
+        "printer profile key 'acse_timeout' is deprecated, use 'acse_timeout_s'",
+        "printer profile key 'network_timeout' is deprecated, use 'network_timeout_s'"]
+    assert (printer.acse_timeout_s, printer.network_timeout_s) == (7.0, 9.0)
+    assert printer.to_dict()["acse_timeout_s"] == 7.0 and "acse_timeout" not in printer.to_dict()
+
+
+def test_an_old_and_a_new_spelling_together_are_an_error(tmp_path: Path) -> None:
+    both = 'host = "h"\nport = 104\ncalled_ae = "A"\nacse_timeout = 7\nacse_timeout_s = 8\n'
+    with pytest.raises(ConfigError, match="acse_timeout: an old spelling of acse_timeout_s"):
+        load_printers(write(tmp_path, f"[printers.x]\n{both}"))

@@ -45,7 +45,7 @@ PRINTER_NAME = 0x21100030  # (2110,0030), which dcmprscp does not support in N-G
 def _address(server: DcmprscpServer, **options: object) -> PrinterAddress:
     host, port, aetitle, _storage = server.endpoint
     return PrinterAddress(
-        host, port, aetitle, acse_timeout=10, dimse_timeout=10, network_timeout=10, **options
+        host, port, aetitle, acse_timeout_s=10, dimse_timeout_s=10, network_timeout_s=10, **options
     )
 
 
@@ -200,7 +200,7 @@ def test_color_print_is_refused_with_a_clear_error(dcmprscp: DcmprscpServer) -> 
 
 
 def test_nothing_listening_raises(free_tcp_port: int) -> None:
-    address = PrinterAddress("127.0.0.1", free_tcp_port, "NOBODY", network_timeout=5)
+    address = PrinterAddress("127.0.0.1", free_tcp_port, "NOBODY", network_timeout_s=5)
     with pytest.raises(PrintAssociationError, match="could not open a TCP connection"):
         PrintAssociation(address)
 
@@ -234,7 +234,7 @@ def _stand_in_scp(
 
 
 def test_rejected_association_raises_with_the_reason(free_tcp_port: int) -> None:
-    address = PrinterAddress("127.0.0.1", free_tcp_port, "WRONG_AE", acse_timeout=5)
+    address = PrinterAddress("127.0.0.1", free_tcp_port, "WRONG_AE", acse_timeout_s=5)
     with _stand_in_scp(free_tcp_port, [], require_called_aet=True):
         with pytest.raises(PrintAssociationError) as error:
             PrintAssociation(address)
@@ -272,7 +272,7 @@ def test_event_reports_are_recorded_answered_and_passed_on(free_tcp_port: int) -
 
     handlers = [(evt.EVT_N_CREATE, on_create), (evt.EVT_N_ACTION, on_action)]
     passed_on: list[ReceivedEvent] = []
-    address = PrinterAddress("127.0.0.1", free_tcp_port, "STAND_IN", dimse_timeout=10)
+    address = PrinterAddress("127.0.0.1", free_tcp_port, "STAND_IN", dimse_timeout_s=10)
     with _stand_in_scp(free_tcp_port, handlers):
         with PrintAssociation(address, on_event=passed_on.append) as assoc:
             _status, session_uid = assoc.create_film_session(_film_session())

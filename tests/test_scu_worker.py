@@ -38,8 +38,8 @@ from print_scu.worker import Worker, backoff_s, worker_alive
 DPI = 50
 FIRST_ROWS = 4
 WAIT_S = 30.0  # bound of every wait for the worker or the printer
-FAST = dict(retry_backoff_s=0.2, retry_backoff_cap_s=0.4, acse_timeout=10.0,
-            dimse_timeout=20.0, network_timeout=10.0)  # s
+FAST = dict(retry_backoff_s=0.2, retry_backoff_cap_s=0.4, acse_timeout_s=10.0,
+            dimse_timeout_s=20.0, network_timeout_s=10.0)  # s
 
 
 def films(count: int) -> list[list[PreparedImage]]:

@@ -56,8 +56,8 @@ REFERENCED_PRINT_JOB_SEQUENCE = 0x21000500  # N-ACTION reply (PS3.4 H.4.1.2.4)
 def fuzz_printer(output_dir: Path, profile: PrinterProfile = FUZZ_PROFILE
                  ) -> Iterator[PrintServer]:
     """A PrintServer on a free 127.0.0.1 port with short timeouts; stopped afterwards."""
-    server = PrintServer(profile, output_dir, acse_timeout=NETWORK_TIMEOUT,
-                         dimse_timeout=RESPONSE_TIMEOUT, network_timeout=NETWORK_TIMEOUT)
+    server = PrintServer(profile, output_dir, acse_timeout_s=NETWORK_TIMEOUT,
+                         dimse_timeout_s=RESPONSE_TIMEOUT, network_timeout_s=NETWORK_TIMEOUT)
     _, port = server.start("127.0.0.1", 0)
     server.port = port  # type: ignore[attr-defined]
     try:
@@ -69,8 +69,8 @@ def fuzz_printer(output_dir: Path, profile: PrinterProfile = FUZZ_PROFILE
 def print_film(port: int, calling_ae: str = "HEALTH") -> str | None:
     """Print one 8×10 in film of one 8×8 image on a fresh association; None or what failed."""
     address = PrinterAddress("127.0.0.1", port, "FILMBOX", calling_ae=calling_ae,
-                             acse_timeout=RESPONSE_TIMEOUT, dimse_timeout=RESPONSE_TIMEOUT,
-                             network_timeout=RESPONSE_TIMEOUT)
+                             acse_timeout_s=RESPONSE_TIMEOUT, dimse_timeout_s=RESPONSE_TIMEOUT,
+                             network_timeout_s=RESPONSE_TIMEOUT)
     try:
         with PrintAssociation(address, print_job=False, presentation_lut=False,
                               annotation=False) as scu:
@@ -127,8 +127,8 @@ class SteadyPrinter:
 
     def _run(self) -> None:
         address = PrinterAddress("127.0.0.1", self._port, "FILMBOX", calling_ae="STEADY",
-                                 acse_timeout=RESPONSE_TIMEOUT, dimse_timeout=RESPONSE_TIMEOUT,
-                                 network_timeout=600)
+                                 acse_timeout_s=RESPONSE_TIMEOUT, dimse_timeout_s=RESPONSE_TIMEOUT,
+                                 network_timeout_s=600)
         try:
             with PrintAssociation(address, print_job=True, presentation_lut=False,
                                   annotation=False) as scu:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from film.render import render_film
 from film.writers import write_film
+from print_scp.fit_status import FIT_STATUS
 from print_scp.output.spool import Spool
 
 _rendering = threading.Lock()  # held while this process renders a film
@@ -54,7 +55,7 @@ def render_spooled_film(spool_root: str, job_uid: str, index: int, output_dir: s
         spool = Spool(Path(spool_root))  # only read here: no flush thread is started
         film = spool.load(job_uid).films[index]
         started = datetime.now()
-        rendered = render_film(film.spec)
+        rendered = render_film(film.spec, FIT_STATUS)
         metadata = dict(film.metadata)
         metadata["rendered"] = {"started": started.isoformat(),
                                 "finished": datetime.now().isoformat()}

@@ -34,7 +34,7 @@ from print_scp.printer import Printer
 LOG = logging.getLogger("print_scp.render")
 
 _PRIORITY_RANK = {"HIGH": 0, "MED": 1, "LOW": 2}
-_IDLE_POLL = 0.2  # s, how often a waiting worker looks at the printer and for stop
+_IDLE_POLL_S = 0.2  # how often a waiting worker looks at the printer and for stop
 
 
 def _process_context() -> multiprocessing.context.BaseContext:
@@ -105,12 +105,12 @@ class RenderWorker:
     def submit(self, job_uid: str, priority: str) -> None:
         self._queue.put((_PRIORITY_RANK.get(priority, 1), next(self._sequence), job_uid))
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout_s: float = 30.0) -> None:
         """Finish the film in hand, then stop; queued jobs stay in the spool."""
         self._stop.set()
         for thread in self._threads:
             if thread.is_alive():
-                thread.join(timeout)
+                thread.join(timeout_s)
         with self._pool_lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
@@ -160,7 +160,7 @@ class RenderWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                _, _, job_uid = self._queue.get(timeout=_IDLE_POLL)
+                _, _, job_uid = self._queue.get(timeout=_IDLE_POLL_S)
             except queue.Empty:
                 continue
             try:
@@ -172,7 +172,7 @@ class RenderWorker:
     def _wait_for_printer(self) -> bool:
         """Block while the printer is in FAILURE; False if stopped meanwhile."""
         while self._printer.condition.status is PrinterStatus.FAILURE:
-            if self._stop.wait(_IDLE_POLL):
+            if self._stop.wait(_IDLE_POLL_S):
                 return False
         return True
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from film.writers import validate_stem
 
-LOG = logging.getLogger("print_scp.output.retention")
+LOG = logging.getLogger("print_scp.retention")
 
 SECONDS_PER_DAY = 86400.0
 SWEEP_INTERVAL_S = 3600.0  # between two sweeps of a running printer

@@ -12,12 +12,9 @@ idempotent: the same names are written again).
 
 Durability: the job is written to the operating system before the N-ACTION
 response, so it survives the printer process being killed at any moment.
-Whether it also survives a power failure from that moment on depends on
-``sync``: ``SpoolSync.BEFORE_RESPONSE`` fsyncs the files and the directory
-before :meth:`Spool.save` returns; ``SpoolSync.BACKGROUND`` (the default)
-hands the fsync to a background thread, which takes the ~25 ms of a 16 MiB
-film off the N-ACTION response; a power cut in the few milliseconds before
-that flush completes can lose the job.
+Its files and directory are fsynced by a background thread, which takes the
+~25 ms of a 16 MiB film off the N-ACTION response; a power cut in the few
+milliseconds before that flush completes can lose the job.
 """
 
 from __future__ import annotations
@@ -29,27 +26,19 @@ import os
 import queue
 import shutil
 import threading
-from dataclasses import dataclass, fields
-from enum import Enum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from film.durable import fsync_directory
+from film.durable import fsync_directory, fsync_file
 from film.model import (
-    AnnotationContent,
-    DecimateCropBehavior,
     FilmSpec,
-    ImageBoxContent,
-    ImagePixels,
-    MagnificationType,
-    MediumType,
 )
-from lut.polarity import Polarity
-from lut.presentation import PresentationLUT, PresentationLUTShape
+from film.spec_json import spec_from_json, spec_to_json
 
-LOG = logging.getLogger("print_scp.output.spool")
+LOG = logging.getLogger("print_scp.spool")
 
 FORMAT_VERSION = 2
 _JOB_FILE = "job.json"
@@ -60,13 +49,6 @@ _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 def is_disk_full(exc: OSError) -> bool:
     """True if a write failed for lack of room, not for any other reason."""
     return exc.errno in _NO_ROOM
-
-
-class SpoolSync(Enum):
-    """When a spooled job is fsynced (see the module docstring)."""
-
-    BEFORE_RESPONSE = "before-response"
-    BACKGROUND = "background"
 
 
 @dataclass
@@ -89,11 +71,10 @@ class SpooledJob:
 class Spool:
     """Durable storage of jobs between N-ACTION and rendering."""
 
-    def __init__(self, root: Path, sync: SpoolSync = SpoolSync.BACKGROUND):
+    def __init__(self, root: Path):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.failed_dir = self.root / "failed"
-        self.sync = sync
         self._unflushed: queue.SimpleQueue[Path] = queue.SimpleQueue()
         self._flusher: threading.Thread | None = None  # started by the first background save
         self._flusher_lock = threading.Lock()
@@ -102,7 +83,7 @@ class Spool:
         return self.root / job_uid
 
     def save(self, job: SpooledJob) -> None:
-        """Write the job whole (temporary directory, rename); fsync as ``self.sync`` says.
+        """Write the job whole (temporary directory, rename); fsync it in the background.
 
         If writing fails (OSError, e.g. the disk is full) nothing of the job is left.
         """
@@ -117,15 +98,12 @@ class Spool:
             raise
         final = self._path(job.job_uid)
         os.replace(staging, final)
-        if self.sync is SpoolSync.BEFORE_RESPONSE:
-            fsync_directory(self.root)
-        else:
-            self._unflushed.put(final)
-            with self._flusher_lock:  # N-ACTIONs of several associations may save at once
-                if self._flusher is None:
-                    self._flusher = threading.Thread(target=self._flush_forever,
-                                                     name="spool-flush", daemon=True)
-                    self._flusher.start()
+        self._unflushed.put(final)
+        with self._flusher_lock:  # N-ACTIONs of several associations may save at once
+            if self._flusher is None:
+                self._flusher = threading.Thread(target=self._flush_forever,
+                                                 name="spool-flush", daemon=True)
+                self._flusher.start()
 
     def _write(self, job: SpooledJob, staging: Path) -> None:
         """The job's arrays and ``job.json`` into ``staging``."""
@@ -135,7 +113,7 @@ class Spool:
             "job_uid": job.job_uid, "priority": job.priority, "originator": job.originator,
             "created": job.created, "session_label": job.session_label,
             "films": [
-                {"name": f.name, "spec": _spec_to_json(f.spec, f"f{i}", arrays),
+                {"name": f.name, "spec": spec_to_json(f.spec, f"f{i}", arrays),
                  "metadata": f.metadata}
                 for i, f in enumerate(job.films)
             ],
@@ -143,11 +121,9 @@ class Spool:
         for key, array in arrays.items():
             _save_array(staging / f"{key}.npy", array)
         (staging / _JOB_FILE).write_bytes(json.dumps(document, default=str).encode())
-        if self.sync is SpoolSync.BEFORE_RESPONSE:
-            _fsync_job(staging)
 
     def _flush_forever(self) -> None:
-        """Background fsync of saved jobs, oldest first (SpoolSync.BACKGROUND)."""
+        """Background fsync of saved jobs, oldest first."""
         while True:
             directory = self._unflushed.get()
             try:
@@ -167,7 +143,7 @@ class Spool:
                              f"{FORMAT_VERSION}")
         arrays = {file.stem: np.load(file, mmap_mode="r", allow_pickle=False)
                   for file in path.glob("*.npy")}
-        films = [SpooledFilm(f["name"], _spec_from_json(f["spec"], arrays), f["metadata"])
+        films = [SpooledFilm(f["name"], spec_from_json(f["spec"], arrays), f["metadata"])
                  for f in document["films"]]
         return SpooledJob(document["job_uid"], document["priority"], document["originator"],
                           document["created"], films, document.get("session_label"))
@@ -204,94 +180,11 @@ def _save_array(path: Path, array: np.ndarray) -> None:
     with path.open("wb") as handle:
         np.lib.format.write_array_header_1_0(handle,
                                              np.lib.format.header_data_from_array_1_0(data))
-        handle.write(data)  # C-contiguous: its buffer is the bytes, no copy
+        handle.write(data.data)  # C-contiguous: its buffer is the bytes, no copy
 
 
 def _fsync_job(directory: Path) -> None:
     """fsync every file of a job directory, then the directory itself."""
     for file in directory.iterdir():
-        descriptor = os.open(file, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        fsync_file(file)
     fsync_directory(directory)
-
-
-def _lut_to_json(lut: PresentationLUT | None, key: str, arrays: dict[str, np.ndarray]
-                 ) -> dict[str, Any] | None:
-    if lut is None:
-        return None
-    if lut.data is not None:
-        arrays[key] = lut.data
-    return {"shape": lut.shape.value if lut.shape else None,
-            "descriptor": list(lut.descriptor) if lut.descriptor else None,
-            "data": key if lut.data is not None else None}
-
-
-def _lut_from_json(doc: dict[str, Any] | None, arrays: dict[str, np.ndarray]
-                   ) -> PresentationLUT | None:
-    if doc is None:
-        return None
-    if doc["shape"] is not None:
-        return PresentationLUT(shape=PresentationLUTShape(doc["shape"]))
-    return PresentationLUT(shape=None, descriptor=tuple(doc["descriptor"]),
-                           data=arrays[doc["data"]])
-
-
-def _spec_to_json(spec: FilmSpec, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    boxes = []
-    for box in spec.image_boxes:
-        key = f"{prefix}_b{box.position}"
-        image = None
-        if box.image is not None:
-            arrays[key] = box.image.pixels
-            image = {"pixels": key, "photometric": box.image.photometric,
-                     "bits_stored": box.image.bits_stored,
-                     "pixel_aspect_ratio": list(box.image.pixel_aspect_ratio)}
-        boxes.append({
-            "position": box.position, "image": image, "polarity": box.polarity.value,
-            "magnification_type": box.magnification_type.value if box.magnification_type else None,
-            "smoothing_type": box.smoothing_type,
-            "requested_image_size_mm": box.requested_image_size_mm,
-            "decimate_crop": box.decimate_crop.value if box.decimate_crop else None,
-            "presentation_lut": _lut_to_json(box.presentation_lut, f"{key}_lut", arrays),
-        })
-    doc = {f.name: getattr(spec, f.name) for f in fields(spec)
-           if f.name not in ("image_boxes", "presentation_lut", "annotations", "custom_layouts")}
-    doc["magnification_type"] = spec.magnification_type.value
-    doc["medium_type"] = spec.medium_type.value
-    doc["image_boxes"] = boxes
-    doc["annotations"] = [{"position": a.position, "text": a.text} for a in spec.annotations]
-    doc["presentation_lut"] = _lut_to_json(spec.presentation_lut, f"{prefix}_lut", arrays)
-    doc["custom_layouts"] = {str(k): [list(c) for c in v] for k, v in spec.custom_layouts.items()}
-    return doc
-
-
-def _spec_from_json(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> FilmSpec:
-    boxes = []
-    for b in doc["image_boxes"]:
-        image = None
-        if b["image"] is not None:
-            image = ImagePixels(arrays[b["image"]["pixels"]], b["image"]["photometric"],
-                                b["image"]["bits_stored"],
-                                tuple(b["image"]["pixel_aspect_ratio"]))
-        boxes.append(ImageBoxContent(
-            position=b["position"], image=image, polarity=Polarity(b["polarity"]),
-            magnification_type=MagnificationType(b["magnification_type"])
-            if b["magnification_type"] else None,
-            smoothing_type=b["smoothing_type"],
-            requested_image_size_mm=b["requested_image_size_mm"],
-            decimate_crop=DecimateCropBehavior(b["decimate_crop"]) if b["decimate_crop"] else None,
-            presentation_lut=_lut_from_json(b["presentation_lut"], arrays),
-        ))
-    values = dict(doc)
-    values["image_boxes"] = boxes
-    values["annotations"] = [AnnotationContent(a["position"], a["text"])
-                             for a in doc["annotations"]]
-    values["magnification_type"] = MagnificationType(doc["magnification_type"])
-    values["medium_type"] = MediumType(doc["medium_type"])
-    values["presentation_lut"] = _lut_from_json(doc["presentation_lut"], arrays)
-    values["custom_layouts"] = {int(k): [tuple(c) for c in v]
-                                for k, v in doc["custom_layouts"].items()}
-    return FilmSpec(**values)

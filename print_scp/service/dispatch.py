@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from pydicom.dataset import Dataset
 from pynetdicom.dimse_primitives import (
@@ -120,33 +120,33 @@ class Handlers:
         self.context_of = context_of
 
     def n_create(self, event: Event) -> HandlerResult:
-        req = event.request
+        req = cast(N_CREATE, event.request)
         class_uid = str(req.AffectedSOPClassUID)
         uid = str(req.AffectedSOPInstanceUID) if req.AffectedSOPInstanceUID else None
         return self._dispatch(event, "N-CREATE", class_uid, uid,
                               dataset=_dataset(event, "attribute_list"))
 
     def n_set(self, event: Event) -> HandlerResult:
-        req = event.request
+        req = cast(N_SET, event.request)
         return self._dispatch(event, "N-SET", str(req.RequestedSOPClassUID),
                               str(req.RequestedSOPInstanceUID),
                               dataset=_dataset(event, "modification_list"),
                               identifier_list=True)
 
     def n_action(self, event: Event) -> HandlerResult:
-        req = event.request
+        req = cast(N_ACTION, event.request)
         return self._dispatch(event, "N-ACTION", str(req.RequestedSOPClassUID),
                               str(req.RequestedSOPInstanceUID),
                               action_type_id=int(req.ActionTypeID or 0))
 
     def n_delete(self, event: Event) -> Dataset | int:
-        req = event.request
+        req = cast(N_DELETE, event.request)
         status, _ = self._dispatch(event, "N-DELETE", str(req.RequestedSOPClassUID),
                                    str(req.RequestedSOPInstanceUID))
         return status
 
     def n_get(self, event: Event) -> HandlerResult:
-        req = event.request
+        req = cast(N_GET, event.request)
         return self._dispatch(event, "N-GET", str(req.RequestedSOPClassUID),
                               str(req.RequestedSOPInstanceUID),
                               attribute_identifiers=tuple(event.attribute_identifiers or ()),

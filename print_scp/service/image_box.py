@@ -9,6 +9,8 @@ the printed film will show (B604/B609/B60A, C603).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from pydicom.dataset import Dataset
 
@@ -18,6 +20,7 @@ from film.fit import FitOutcome, fit_image
 from film.model import DecimateCropBehavior, ImagePixels, MagnificationType
 from lut.polarity import Polarity
 from lut.presentation import PresentationLUTError
+from print_scp.fit_status import FIT_STATUS
 from print_scp.profile import PrinterProfile
 from print_scp.service.attributes import (
     describe_dataset,
@@ -43,11 +46,6 @@ COLOR_ATTRIBUTES = _COMMON + ("BasicColorImageSequence",)
 _ITEM_ATTRIBUTES = ("SamplesPerPixel", "PhotometricInterpretation", "Rows", "Columns",
                     "PixelAspectRatio", "BitsAllocated", "BitsStored", "HighBit",
                     "PixelRepresentation", "PlanarConfiguration", "PixelData")
-_FIT_STATUS = {
-    FitOutcome.DEMAGNIFIED: Status.IMAGE_DEMAGNIFIED,
-    FitOutcome.CROPPED: Status.IMAGE_CROPPED,
-    FitOutcome.DECIMATED: Status.IMAGE_DECIMATED,
-}
 
 
 def update(ctx: AssociationContext, uid: str, ds: Dataset, requested_class_uid: str) -> Outcome:
@@ -152,6 +150,8 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool, outcome: Out
                       "image box")
     rows = read_int(item, "Rows")
     columns = read_int(item, "Columns")
+    # read_int is None only for an absent or empty value, refused above
+    assert rows is not None and columns is not None
     if rows > profile.max_image_rows or columns > profile.max_image_columns:
         raise DicomStatusError(Status.INSUFFICIENT_MEMORY,
                                f"image {columns}x{rows} exceeds this printer's "
@@ -160,6 +160,7 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool, outcome: Out
     allocated = read_int(item, "BitsAllocated")
     stored = read_int(item, "BitsStored")
     high_bit = read_int(item, "HighBit")
+    assert allocated is not None and stored is not None  # as rows and columns
     if read_int(item, "PixelRepresentation") != 0:
         raise invalid("PixelRepresentation", "must be 0 (unsigned)")
     if color:
@@ -180,7 +181,9 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool, outcome: Out
         ctx.deviation(f"Planar Configuration {planar} for color (the standard requires 1)",
                       Status.INVALID_ATTRIBUTE_VALUE, "PlanarConfiguration")
     pixels = _pixels(item, rows, columns, samples, allocated, stored, planar)
-    return ImagePixels(pixels, photometric, stored, aspect)
+    # photometric is None for a value of only white space (e.g. a tab), which read_term
+    # lets through and which then prints as MONOCHROME2: kept as it is, not refused here
+    return ImagePixels(pixels, photometric, stored, aspect)  # type: ignore[arg-type]
 
 
 def _bytes_held(ctx: AssociationContext, except_box: ImageBox) -> int:
@@ -225,7 +228,8 @@ def _pixels(item: Dataset, rows: int, columns: int, samples: int, allocated: int
         raise invalid("PixelData", f"{len(data)} bytes, expected {expected} for "
                       f"{rows} rows x {columns} columns x {samples} samples x {allocated} bits")
     dtype = np.uint8 if bytes_per_sample == 1 else np.dtype("<u2")
-    flat = np.frombuffer(data, dtype=dtype, count=rows * columns * samples)
+    flat: np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]] = np.frombuffer(
+        data, dtype=dtype, count=rows * columns * samples)
     if samples == 3:
         if planar == 1:
             return np.ascontiguousarray(flat.reshape(3, rows, columns).transpose(1, 2, 0))
@@ -252,13 +256,14 @@ def _check_fit(ctx: AssociationContext, film_box: FilmBox, box: ImageBox, image:
                         size, behaviour, image.pixel_aspect_ratio)
     except ValueError as exc:
         raise invalid("RequestedImageSize", str(exc)) from exc
+    status = FIT_STATUS[fit.outcome]
     if fit.outcome is FitOutcome.FAIL:
-        raise DicomStatusError(Status.IMAGE_LARGER_THAN_BOX,
+        raise DicomStatusError(status,
                                f"image {image.columns}x{image.rows} larger than image box "
                                f"{box.position} ({width}x{height} px) and decimate/crop is FAIL",
                                "RequestedDecimateCropBehavior")
-    if fit.outcome in _FIT_STATUS:
-        outcome.warn(_FIT_STATUS[fit.outcome],
+    if status is not Status.SUCCESS:
+        outcome.warn(status,
                      f"image box {box.position}: image {image.columns}x{image.rows} "
                      f"{fit.outcome.value.lower()} to fit {width}x{height} px",
                      "RequestedImageSize")

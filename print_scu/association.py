@@ -351,17 +351,10 @@ class PrintAssociation:
 
     def print_film_session(self, session_uid: str) -> tuple[int, Dataset | None]:
         """N-ACTION print on the Film Session; the reply may hold Referenced Print Job Sequence."""
-        status, reply = self._assoc.send_n_action(
-            None, PRINT_ACTION, BASIC_FILM_SESSION, session_uid,
-            msg_id=self._next_message_id(), meta_uid=self.meta_uid,
-        )
-        return self._finish("N-ACTION Basic Film Session", status), reply
+        return self._print(BASIC_FILM_SESSION, session_uid, "Basic Film Session")
 
     def delete_film_session(self, uid: str) -> int:
-        status = self._assoc.send_n_delete(
-            BASIC_FILM_SESSION, uid, msg_id=self._next_message_id(), meta_uid=self.meta_uid
-        )
-        return self._finish("N-DELETE Basic Film Session", status)
+        return self._delete(BASIC_FILM_SESSION, uid, "Basic Film Session")
 
     # -- Film Box ----------------------------------------------------------
 
@@ -406,17 +399,10 @@ class PrintAssociation:
 
     def print_film_box(self, film_box_uid: str) -> tuple[int, Dataset | None]:
         """N-ACTION print on the Film Box; the reply may hold Referenced Print Job Sequence."""
-        status, reply = self._assoc.send_n_action(
-            None, PRINT_ACTION, BASIC_FILM_BOX, film_box_uid,
-            msg_id=self._next_message_id(), meta_uid=self.meta_uid,
-        )
-        return self._finish("N-ACTION Basic Film Box", status), reply
+        return self._print(BASIC_FILM_BOX, film_box_uid, "Basic Film Box")
 
     def delete_film_box(self, uid: str) -> int:
-        status = self._assoc.send_n_delete(
-            BASIC_FILM_BOX, uid, msg_id=self._next_message_id(), meta_uid=self.meta_uid
-        )
-        return self._finish("N-DELETE Basic Film Box", status)
+        return self._delete(BASIC_FILM_BOX, uid, "Basic Film Box")
 
     # -- Image Box and Annotation Box --------------------------------------
 
@@ -446,6 +432,21 @@ class PrintAssociation:
         return self._finish("N-GET Print Job", status), reply
 
     # -- internals ---------------------------------------------------------
+
+    def _print(self, class_uid: str, uid: str, name: str) -> tuple[int, Dataset | None]:
+        """N-ACTION print (a meta SOP class member); the status and the reply."""
+        status, reply = self._assoc.send_n_action(
+            None, PRINT_ACTION, class_uid, uid,
+            msg_id=self._next_message_id(), meta_uid=self.meta_uid,
+        )
+        return self._finish(f"N-ACTION {name}", status), reply
+
+    def _delete(self, class_uid: str, uid: str, name: str) -> int:
+        """N-DELETE of a meta SOP class member; the status."""
+        status = self._assoc.send_n_delete(
+            class_uid, uid, msg_id=self._next_message_id(), meta_uid=self.meta_uid
+        )
+        return self._finish(f"N-DELETE {name}", status)
 
     def _next_message_id(self) -> int:
         self._message_id = self._message_id % 65535 + 1

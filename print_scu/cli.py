@@ -368,25 +368,25 @@ def _cmd_print(args: argparse.Namespace) -> int:
     return max(statuses, key=_EXIT_SEVERITY.index)
 
 
+#: How a job ended up: the line that says so ({id}, {printed}, {printer}, {worker} and
+#: {error} filled in) and the exit status.
+_OUTCOMES: dict[JobState, tuple[str, int]] = {
+    JobState.DONE: ("job {id}: done, {printed} on {printer}", EXIT_OK),
+    JobState.FAILED: ("job {id} failed ({printed}): {error}", EXIT_FAILED),
+    JobState.CANCELLED: ("job {id} was cancelled ({printed})", EXIT_FAILED),
+    JobState.PRINTING: ("job {id} is being printed by worker {worker} ({printed})", EXIT_QUEUED),
+    JobState.QUEUED: ("job {id} not printed, it stays queued ({printed}): {reason}; "
+                      "`print-scu worker` will retry it", EXIT_QUEUED),
+}
+
+
 def _report(job: JobRecord) -> int:
     """One line on how ``job`` ended up; the exit status."""
-    printed = f"{job.films_done}/{job.films_total} film(s) printed"
-    if job.state is JobState.DONE:
-        _note(f"job {job.id}: done, {printed} on {job.printer}")
-        return EXIT_OK
-    if job.state is JobState.FAILED:
-        _note(f"job {job.id} failed ({printed}): {job.last_error}")
-        return EXIT_FAILED
-    if job.state is JobState.CANCELLED:
-        _note(f"job {job.id} was cancelled ({printed})")
-        return EXIT_FAILED
-    if job.state is JobState.PRINTING:
-        _note(f"job {job.id} is being printed by worker {job.worker} ({printed})")
-        return EXIT_QUEUED
-    reason = job.last_error or "not printed yet"
-    _note(f"job {job.id} not printed, it stays queued ({printed}): {reason}; "
-          "`print-scu worker` will retry it")
-    return EXIT_QUEUED
+    line, status = _OUTCOMES[job.state]
+    _note(line.format(id=job.id, printed=f"{job.films_done}/{job.films_total} film(s) printed",
+                      printer=job.printer, worker=job.worker, error=job.last_error,
+                      reason=job.last_error or "not printed yet"))
+    return status
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:

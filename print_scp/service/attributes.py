@@ -10,7 +10,8 @@ pynetdicom.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -27,6 +28,8 @@ from dicomnet.attribute_rules import (
 from dicomnet.status import Status
 from dicomnet.terms import DensityTerm
 from print_scp.service.outcome import DicomStatusError
+
+E = TypeVar("E", bound=Enum)
 
 
 def invalid(keyword: str, why: str) -> DicomStatusError:
@@ -80,6 +83,13 @@ def read_term(ds: Dataset, keyword: str, allowed: Iterable[str]) -> str | None:
     return value
 
 
+def read_enum(ds: Dataset, keyword: str, terms: type[E],
+              allowed: Iterable[str] | None = None) -> E | None:
+    """A defined term as its enum member; ``allowed`` (default: every term) limits it."""
+    value = read_term(ds, keyword, [t.value for t in terms] if allowed is None else allowed)
+    return None if value is None else terms(value)
+
+
 def read_int(ds: Dataset, keyword: str) -> int | None:
     """An IS or US value inside its rule's range; outside -> 0x0106 naming the range."""
     return _read_number(ds, keyword, number_rule(keyword), _whole_number, "an integer")
@@ -108,11 +118,16 @@ def _read_number(ds: Dataset, keyword: str, rule: NumberRule,
         number = convert(value)
     except (TypeError, ValueError) as exc:
         raise invalid(keyword, f"{value!r} is not {kind}") from exc
+    _check(keyword, rule, number)
+    return number
+
+
+def _check(keyword: str, rule: NumberRule, number: float) -> None:
+    """0x0106 naming the number and the rule's range if ``number`` is outside it."""
     try:
         rule.check(number)
     except AttributeValueError as exc:
         raise invalid(keyword, f"{number:g} {exc}") from None
-    return number
 
 
 def read_destination(ds: Dataset) -> str | None:
@@ -131,10 +146,7 @@ def read_density_term(ds: Dataset, keyword: str) -> str | int | None:
         number = int(value)
     except ValueError as exc:
         raise invalid(keyword, f"{value!r} is not BLACK, WHITE or hundredths of OD") from exc
-    try:
-        DENSITY_HUNDREDTHS.check(number)
-    except AttributeValueError as exc:
-        raise invalid(keyword, f"{number} {exc}") from None
+    _check(keyword, DENSITY_HUNDREDTHS, number)
     return number
 
 

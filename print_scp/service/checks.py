@@ -46,19 +46,18 @@ def read_plut_reference(ctx: AssociationContext, ds: Dataset) -> tuple[str, Pres
     return instance_uid, ctx.presentation_lut(instance_uid).lut
 
 
-def apply_viewing_and_lut(ctx: AssociationContext, settings: Any, ds: Dataset) -> None:
-    """Illumination, Reflected Ambient Light (cd/m²) and Referenced Presentation LUT.
+def viewing_and_lut(ctx: AssociationContext, ds: Dataset) -> dict[str, Any]:
+    """Illumination, Reflected Ambient Light (cd/m²) and Referenced Presentation LUT sent.
 
-    ``settings`` is a Film Box's, or (lenient mode) a Film Session's,
-    settings object: both carry these three.
+    The settings they change, by field name: a Film Box's, or (lenient mode) a
+    Film Session's settings carry all of them.
     """
-    # L0 = 0 would make every density undefined (PS3.14: D = -log10((L - La) / L0)).
-    illumination = read_int(ds, "Illumination")
-    if illumination is not None:
-        settings.illumination = illumination
-    ambient = read_int(ds, "ReflectedAmbientLight")
-    if ambient is not None:
-        settings.reflected_ambient_light = ambient
+    changes: dict[str, Any] = {
+        field: value for field, value in (
+            ("illumination", read_int(ds, "Illumination")),
+            ("reflected_ambient_light", read_int(ds, "ReflectedAmbientLight")))
+        if value is not None}
     reference = read_plut_reference(ctx, ds)
     if reference is not None:
-        settings.presentation_lut_uid, settings.presentation_lut = reference
+        changes["presentation_lut_uid"], changes["presentation_lut"] = reference
+    return changes

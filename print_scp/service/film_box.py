@@ -6,11 +6,13 @@ Printing a film box (N-ACTION) lives in :mod:`print_scp.service.printing`.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from dicomnet.status import Status
+from dicomnet.terms import RequestedResolution, Trim
 from dicomnet.uids import (
     BASIC_ANNOTATION_BOX,
     BASIC_COLOR_IMAGE_BOX,
@@ -25,18 +27,19 @@ from film.display_format import (
     parse_display_format,
 )
 from film.layout import FilmLayout, annotation_box_count, layout_film
-from film.model import AnnotationContent, ImageBoxContent
-from film.sizes import film_size_mm
+from film.model import AnnotationContent, ImageBoxContent, MagnificationType
+from film.sizes import FilmOrientation, FilmSizeID, film_size_mm
 from print_scp.service.attributes import (
     describe_dataset,
     invalid,
     read_density_term,
+    read_enum,
     read_int,
     read_reference,
     read_term,
     read_text,
 )
-from print_scp.service.checks import apply_viewing_and_lut, check_known_attributes
+from print_scp.service.checks import check_known_attributes, viewing_and_lut
 from print_scp.service.context import AssociationContext, new_uid
 from print_scp.service.objects import (
     AnnotationBox,
@@ -45,6 +48,11 @@ from print_scp.service.objects import (
     FilmSession,
     FilmSessionSettings,
     ImageBox,
+    SettingsError,
+    density_setting,
+    hundredths,
+    od_of,
+    settings_dataset,
 )
 from print_scp.service.outcome import DicomStatusError, Outcome
 
@@ -72,8 +80,7 @@ def create(ctx: AssociationContext, requested_uid: str | None, ds: Dataset,
                                "print the previous film box first: this printer does not "
                                "collate film sessions")
 
-    settings = _create_settings(ctx, ds, session.settings)
-    _apply_settable(ctx, settings, ds, outcome)
+    settings = _with_settable(ctx, _create_settings(ctx, ds, session.settings), ds, outcome)
     layout = film_layout(ctx, settings)
     uid = ctx.instance_uid(requested_uid)
     color = meta_class_uid == BASIC_COLOR_PRINT_META
@@ -103,15 +110,13 @@ def create(ctx: AssociationContext, requested_uid: str | None, ds: Dataset,
 def update(ctx: AssociationContext, uid: str, ds: Dataset) -> Outcome:
     """N-SET of the film box attributes that may change after creation.
 
-    The attributes are applied to a copy of the settings, which replaces
-    them only when every one was accepted: a failed N-SET changes nothing.
+    New settings replace the box's only when every attribute was accepted: a
+    failed N-SET changes nothing.
     """
     box = ctx.film_box(uid)
     outcome = Outcome()
     check_known_attributes(ctx, ds, SETTABLE, "Film Box N-SET", outcome)
-    settings = replace(box.settings)
-    _apply_settable(ctx, settings, ds, outcome)
-    box.settings = settings
+    box.settings = _with_settable(ctx, box.settings, ds, outcome)
     box.received.update(describe_dataset(ds))
     box.warnings.extend(outcome.warnings)
     outcome.dataset = reply_dataset(box)
@@ -181,65 +186,69 @@ def _create_settings(ctx: AssociationContext, ds: Dataset,
     if annotation_id is not None and (not profile.annotation
                                       or annotation_id not in profile.annotation_formats):
         raise invalid("AnnotationDisplayFormatID", f"{annotation_id!r} not supported")
-    settings = FilmBoxSettings(
+    return FilmBoxSettings(
         image_display_format=str(fmt),
-        film_size_id=read_term(ds, "FilmSizeID", profile.film_sizes) or profile.default_film_size,
-        film_orientation=read_term(ds, "FilmOrientation", ("PORTRAIT", "LANDSCAPE"))
-        or profile.default_orientation,
-        magnification_type=profile.default_magnification,
+        film_size_id=(read_enum(ds, "FilmSizeID", FilmSizeID, profile.film_sizes)
+                      or FilmSizeID(profile.default_film_size)),
+        film_orientation=(read_enum(ds, "FilmOrientation", FilmOrientation)
+                          or FilmOrientation(profile.default_orientation)),
+        magnification_type=MagnificationType(profile.default_magnification),
         annotation_display_format_id=annotation_id,
-        border_density=profile.default_border_density,
-        empty_image_density=profile.default_empty_image_density,
-        min_density=round(profile.default_min_density * 100),
-        max_density=round(profile.default_max_density * 100),
+        border_density=density_setting(profile.default_border_density),
+        empty_image_density=density_setting(profile.default_empty_image_density),
+        min_density=od_of(hundredths(profile.default_min_density)),  # as the wire holds it
+        max_density=od_of(hundredths(profile.default_max_density)),
         illumination=_first(session_settings.illumination, round(profile.illumination)),
         reflected_ambient_light=_first(session_settings.reflected_ambient_light,
                                        round(profile.reflected_ambient_light)),
-        requested_resolution_id=read_term(ds, "RequestedResolutionID", ("STANDARD", "HIGH"))
-        or "STANDARD",
+        requested_resolution_id=(read_enum(ds, "RequestedResolutionID", RequestedResolution)
+                                 or RequestedResolution.STANDARD),
         presentation_lut_uid=session_settings.presentation_lut_uid,
         presentation_lut=session_settings.presentation_lut,
     )
-    return settings
 
 
 def _first(value: int | None, default: int) -> int:
     return default if value is None else value
 
 
-def _apply_settable(ctx: AssociationContext, s: FilmBoxSettings, ds: Dataset,
-                    outcome: Outcome) -> None:
+def _with_settable(ctx: AssociationContext, s: FilmBoxSettings, ds: Dataset,
+                   outcome: Outcome) -> FilmBoxSettings:
+    """``s`` with the attributes an SCU may set (N-CREATE or N-SET) that ``ds`` holds."""
     profile = ctx.profile
-    s.magnification_type = (read_term(ds, "MagnificationType", profile.magnification_types)
-                            or s.magnification_type)
-    smoothing = read_term(ds, "SmoothingType", profile.smoothing_types)
-    if smoothing is not None:
-        s.smoothing_type = smoothing
-    for keyword, attr in (("BorderDensity", "border_density"),
+    changes: dict[str, Any] = {
+        "magnification_type": read_enum(ds, "MagnificationType", MagnificationType,
+                                        profile.magnification_types),
+        "smoothing_type": read_term(ds, "SmoothingType", profile.smoothing_types),
+    }
+    for keyword, name in (("BorderDensity", "border_density"),
                           ("EmptyImageDensity", "empty_image_density")):
         value = read_density_term(ds, keyword)
-        if value is not None:
-            setattr(s, attr, value)
+        changes[name] = None if value is None else density_setting(value)
     low, high = profile.density_range_hundredths
-    for keyword, attr in (("MinDensity", "min_density"), ("MaxDensity", "max_density")):
+    for keyword, name in (("MinDensity", "min_density"), ("MaxDensity", "max_density")):
         value = read_int(ds, keyword)
-        if value is None:
-            continue
-        if not low <= value <= high:
+        if value is not None and not low <= value <= high:
             clipped = min(max(value, low), high)
             outcome.warn(Status.DENSITY_OUTSIDE_PRINTER_RANGE,
                          f"{keyword} {value} outside the printer's {low}..{high}: "
                          f"using {clipped}", keyword)
             value = clipped
-        setattr(s, attr, value)
-    if s.min_density >= s.max_density:
-        raise invalid("MinDensity", f"MinDensity {s.min_density} must be below MaxDensity "
-                      f"{s.max_density}")
-    s.trim = read_term(ds, "Trim", ("YES", "NO")) or s.trim
-    info = read_text(ds, "ConfigurationInformation")
-    if info is not None:
-        s.configuration_information = info
-    apply_viewing_and_lut(ctx, s, ds)
+        changes[name] = None if value is None else od_of(value)
+    s = _replaced(s, changes)  # Min Density below Max Density is checked before the rest
+    changes = {"trim": read_enum(ds, "Trim", Trim),
+               "configuration_information": read_text(ds, "ConfigurationInformation"),
+               **viewing_and_lut(ctx, ds)}
+    return _replaced(s, changes)
+
+
+def _replaced(s: FilmBoxSettings, changes: dict[str, Any]) -> FilmBoxSettings:
+    """``s`` with the changes that are not None; settings that do not hold -> 0x0106."""
+    try:
+        return replace(s, **{name: value for name, value in changes.items()
+                             if value is not None})
+    except SettingsError as exc:
+        raise invalid(exc.keyword, str(exc)) from None
 
 
 def _reference(class_uid: str, instance_uid: str) -> Dataset:
@@ -249,28 +258,23 @@ def _reference(class_uid: str, instance_uid: str) -> Dataset:
     return item
 
 
+#: Film Box attributes in a reply, by keyword: the settings field that holds each.
+REPLY_ATTRIBUTES = {
+    "ImageDisplayFormat": "image_display_format", "FilmOrientation": "film_orientation",
+    "FilmSizeID": "film_size_id", "MagnificationType": "magnification_type",
+    "SmoothingType": "smoothing_type", "AnnotationDisplayFormatID": "annotation_display_format_id",
+    "BorderDensity": "border_density", "EmptyImageDensity": "empty_image_density",
+    "MinDensity": "min_density", "MaxDensity": "max_density", "Trim": "trim",
+    "ConfigurationInformation": "configuration_information", "Illumination": "illumination",
+    "ReflectedAmbientLight": "reflected_ambient_light",
+    "RequestedResolutionID": "requested_resolution_id",
+}
+
+
 def reply_dataset(box: FilmBox) -> Dataset:
     """Film box attributes in force plus the references to its children."""
     s = box.settings
-    ds = Dataset()
-    ds.ImageDisplayFormat = s.image_display_format
-    ds.FilmOrientation = s.film_orientation
-    ds.FilmSizeID = s.film_size_id
-    ds.MagnificationType = s.magnification_type
-    if s.smoothing_type:
-        ds.SmoothingType = s.smoothing_type
-    if s.annotation_display_format_id:
-        ds.AnnotationDisplayFormatID = s.annotation_display_format_id
-    ds.BorderDensity = str(s.border_density)
-    ds.EmptyImageDensity = str(s.empty_image_density)
-    ds.MinDensity = s.min_density
-    ds.MaxDensity = s.max_density
-    ds.Trim = s.trim
-    if s.configuration_information:
-        ds.ConfigurationInformation = s.configuration_information
-    ds.Illumination = s.illumination
-    ds.ReflectedAmbientLight = s.reflected_ambient_light
-    ds.RequestedResolutionID = s.requested_resolution_id
+    ds = settings_dataset(s.wire_values(), REPLY_ATTRIBUTES)
     ds.ReferencedFilmSessionSequence = Sequence([_reference(BASIC_FILM_SESSION, box.session_uid)])
     ds.ReferencedImageBoxSequence = Sequence(
         [_reference(b.sop_class_uid, b.uid) for _, b in sorted(box.image_boxes.items())])

@@ -6,20 +6,23 @@ Printing a whole session (N-ACTION) lives in :mod:`print_scp.service.printing`.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from pydicom.dataset import Dataset
 
 from dicomnet.status import Status
+from dicomnet.terms import PrintPriority
+from film.model import MediumType
 from print_scp.service.attributes import (
     describe_dataset,
     read_destination,
+    read_enum,
     read_int,
-    read_term,
     read_text,
 )
-from print_scp.service.checks import apply_viewing_and_lut, check_known_attributes
+from print_scp.service.checks import check_known_attributes, viewing_and_lut
 from print_scp.service.context import AssociationContext
-from print_scp.service.objects import FilmSession, FilmSessionSettings
+from print_scp.service.objects import FilmSession, FilmSessionSettings, settings_dataset
 from print_scp.service.outcome import DicomStatusError, Outcome
 
 SESSION_ATTRIBUTES = ("NumberOfCopies", "PrintPriority", "MediumType", "FilmDestination",
@@ -42,12 +45,12 @@ def create(ctx: AssociationContext, requested_uid: str | None, ds: Dataset) -> O
                                "association")
     outcome = Outcome()
     uid = ctx.instance_uid(requested_uid)
-    settings = FilmSessionSettings(
-        print_priority=ctx.profile.default_priority,
-        medium_type=ctx.profile.default_medium,
+    defaults = FilmSessionSettings(
+        print_priority=PrintPriority(ctx.profile.default_priority),
+        medium_type=MediumType(ctx.profile.default_medium),
         film_destination=ctx.profile.default_destination,
     )
-    _apply(ctx, settings, ds, outcome, "Film Session N-CREATE")
+    settings = replace(defaults, **_changes(ctx, ds, outcome, "Film Session N-CREATE"))
     ctx.session = FilmSession(uid, settings, received=describe_dataset(ds))
     outcome.dataset = reply_dataset(settings)
     outcome.instance_uid = uid
@@ -58,9 +61,8 @@ def update(ctx: AssociationContext, uid: str, ds: Dataset) -> Outcome:
     """N-SET of the session's attributes; a failed N-SET changes nothing."""
     session = ctx.require_session(uid)
     outcome = Outcome()
-    settings = replace(session.settings)
-    _apply(ctx, settings, ds, outcome, "Film Session N-SET")
-    session.settings = settings
+    session.settings = replace(session.settings,
+                               **_changes(ctx, ds, outcome, "Film Session N-SET"))
     session.received.update(describe_dataset(ds))
     outcome.dataset = reply_dataset(session.settings)
     return outcome
@@ -73,59 +75,51 @@ def delete(ctx: AssociationContext, uid: str) -> Outcome:
     return Outcome()
 
 
-def _apply(ctx: AssociationContext, s: FilmSessionSettings, ds: Dataset, outcome: Outcome,
-           what: str) -> None:
+def _changes(ctx: AssociationContext, ds: Dataset, outcome: Outcome,
+             what: str) -> dict[str, Any]:
+    """The settings ``ds`` sets, by field name, each checked against the printer."""
     profile = ctx.profile
     check_known_attributes(ctx, ds, SESSION_ATTRIBUTES + MISPLACED_ATTRIBUTES, what, outcome)
     copies = read_int(ds, "NumberOfCopies")
-    if copies is not None:
-        if copies > profile.max_copies:
-            outcome.warn(Status.ATTRIBUTE_VALUE_OUT_OF_RANGE,
-                         f"NumberOfCopies {copies} above this printer's {profile.max_copies}: "
-                         f"printing {profile.max_copies}", "NumberOfCopies")
-            copies = profile.max_copies
-        s.number_of_copies = copies
-    s.print_priority = read_term(ds, "PrintPriority", ("HIGH", "MED", "LOW")) or s.print_priority
-    s.medium_type = read_term(ds, "MediumType", profile.media) or s.medium_type
+    if copies is not None and copies > profile.max_copies:
+        outcome.warn(Status.ATTRIBUTE_VALUE_OUT_OF_RANGE,
+                     f"NumberOfCopies {copies} above this printer's {profile.max_copies}: "
+                     f"printing {profile.max_copies}", "NumberOfCopies")
+        copies = profile.max_copies
+    changes: dict[str, Any] = {
+        "number_of_copies": copies,
+        "print_priority": read_enum(ds, "PrintPriority", PrintPriority),
+        "medium_type": read_enum(ds, "MediumType", MediumType, profile.media),
+    }
     destination = read_destination(ds)
-    if destination is not None:
-        if destination not in profile.destinations and not destination.startswith("BIN_"):
-            raise DicomStatusError(Status.INVALID_ATTRIBUTE_VALUE,
-                                   f"FilmDestination {destination!r} not available",
-                                   "FilmDestination")
-        s.film_destination = destination
-    label = read_text(ds, "FilmSessionLabel")
-    if label is not None:
-        s.film_session_label = label
-    owner = read_text(ds, "OwnerID")
-    if owner is not None:
-        s.owner_id = owner
-    memory = read_int(ds, "MemoryAllocation")
-    if memory is not None:
-        s.memory_allocation = memory
+    if destination is not None and destination not in profile.destinations \
+            and not destination.startswith("BIN_"):
+        raise DicomStatusError(Status.INVALID_ATTRIBUTE_VALUE,
+                               f"FilmDestination {destination!r} not available",
+                               "FilmDestination")
+    changes["film_destination"] = destination
+    changes["film_session_label"] = read_text(ds, "FilmSessionLabel")
+    changes["owner_id"] = read_text(ds, "OwnerID")
+    changes["memory_allocation"] = read_int(ds, "MemoryAllocation")
+    if changes["memory_allocation"] is not None:
         outcome.warn(Status.MEMORY_ALLOCATION_NOT_SUPPORTED,
                      "MemoryAllocation is not supported and was ignored", "MemoryAllocation")
-    _apply_misplaced(ctx, s, ds)
-
-
-def _apply_misplaced(ctx: AssociationContext, s: FilmSessionSettings, ds: Dataset) -> None:
-    """Film Box attributes sent in the Film Session: defaults for its film boxes."""
-    for keyword in MISPLACED_ATTRIBUTES:
+    for keyword in MISPLACED_ATTRIBUTES:  # Film Box attributes: defaults for its film boxes
         if keyword in ds:
             ctx.deviation(f"{keyword} sent in the Film Session (belongs to the Film Box)",
                           Status.NO_SUCH_ATTRIBUTE, keyword)
-    apply_viewing_and_lut(ctx, s, ds)
+    changes.update(viewing_and_lut(ctx, ds))
+    return {field: value for field, value in changes.items() if value is not None}
+
+
+#: Film Session attributes in a reply, by keyword: the settings field that holds each.
+REPLY_ATTRIBUTES = {
+    "NumberOfCopies": "number_of_copies", "PrintPriority": "print_priority",
+    "MediumType": "medium_type", "FilmDestination": "film_destination",
+    "FilmSessionLabel": "film_session_label", "OwnerID": "owner_id",
+}
 
 
 def reply_dataset(s: FilmSessionSettings) -> Dataset:
     """The attribute values in force, for the N-CREATE/N-SET response."""
-    ds = Dataset()
-    ds.NumberOfCopies = s.number_of_copies
-    ds.PrintPriority = s.print_priority
-    ds.MediumType = s.medium_type
-    ds.FilmDestination = s.film_destination
-    if s.film_session_label:
-        ds.FilmSessionLabel = s.film_session_label
-    if s.owner_id:
-        ds.OwnerID = s.owner_id
-    return ds
+    return settings_dataset(s.wire_values(), REPLY_ATTRIBUTES)

@@ -16,8 +16,9 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from dicomnet.status import Status
+from dicomnet.terms import DensityTerm, Trim
 from dicomnet.uids import PRINT_JOB
-from film.model import FilmSpec, MagnificationType, MediumType
+from film.model import FilmSpec
 from film.writers import safe_stem
 from print_scp.output.render_worker import RenderWorker
 from print_scp.output.spool import Spool, SpooledFilm, SpooledJob, is_disk_full
@@ -60,19 +61,20 @@ class PrintQueue:
             films.append(SpooledFilm(name, film_spec(ctx.profile, session, box),
                                      film_metadata(ctx, session, box, job_uid, name, created)))
         settings = session.settings
+        priority = settings.print_priority.value
         try:
-            self.spool.save(SpooledJob(job_uid, settings.print_priority, ctx.calling_ae,
+            self.spool.save(SpooledJob(job_uid, priority, ctx.calling_ae,
                                        created.isoformat(), films, settings.film_session_label))
         except OSError as exc:
             if not is_disk_full(exc):
                 raise
             raise DicomStatusError(queue_full, f"print queue full: no room to spool "
                                    f"({exc.strerror})") from exc
-        job = PrintJob(job_uid, settings.print_priority, ctx.calling_ae,
+        job = PrintJob(job_uid, priority, ctx.calling_ae,
                        self.profile.printer_name, [f.name for f in films],
                        settings.film_session_label, created)
         self.jobs.add(job)
-        self.worker.submit(job_uid, settings.print_priority)
+        self.worker.submit(job_uid, priority)
         for box in boxes:
             box.printed = True
         ctx.films_printed += len(boxes)
@@ -148,41 +150,40 @@ def _job_stem(ctx: AssociationContext, job_uid: str, created: datetime) -> str:
     return f"{created:%Y%m%d-%H%M%S}-{safe_stem(ctx.calling_ae, 'SCU')[:16]}-{token}"
 
 
-def _density_od(value: str | int, low: float, high: float) -> float:
-    """Border/Empty Image Density: BLACK = Max Density, WHITE = Min Density, else OD/100."""
-    if value == "BLACK":
+def _density_od(value: DensityTerm | float, low: float, high: float) -> float:
+    """Border/Empty Image Density in OD: BLACK = Max Density, WHITE = Min Density."""
+    if value is DensityTerm.BLACK:
         return high
-    if value == "WHITE":
+    if value is DensityTerm.WHITE:
         return low
-    return float(value) / 100.0
+    return float(value)
 
 
 def film_spec(profile: PrinterProfile, session: FilmSession, box: FilmBox) -> FilmSpec:
     """What the renderer needs for one film box, in OD, cd/m² and dpi."""
     s = box.settings
-    min_od, max_od = s.min_density / 100.0, s.max_density / 100.0
-    medium = MediumType(session.settings.medium_type)
+    medium = session.settings.medium_type
     illumination = float(s.illumination)
     if medium.is_reflective and "Illumination" not in box.received:
         illumination = profile.paper_illumination
     return FilmSpec(
-        film_size_id=s.film_size_id,
-        orientation=s.film_orientation,
+        film_size_id=s.film_size_id.value,
+        orientation=s.film_orientation.value,
         image_display_format=s.image_display_format,
         image_boxes=[b.content for _, b in sorted(box.image_boxes.items())],
         annotations=[a.content for _, a in sorted(box.annotation_boxes.items())],
         annotation_display_format_id=s.annotation_display_format_id,
-        magnification_type=MagnificationType(s.magnification_type),
+        magnification_type=s.magnification_type,
         smoothing_type=s.smoothing_type,
-        border_density=_density_od(s.border_density, min_od, max_od),
-        empty_image_density=_density_od(s.empty_image_density, min_od, max_od),
-        min_density=min_od,
-        max_density=max_od,
-        trim=s.trim == "YES",
+        border_density=_density_od(s.border_density, s.min_density, s.max_density),
+        empty_image_density=_density_od(s.empty_image_density, s.min_density, s.max_density),
+        min_density=s.min_density,
+        max_density=s.max_density,
+        trim=s.trim is Trim.YES,
         illumination=illumination,
         reflected_ambient_light=float(s.reflected_ambient_light),
         medium_type=medium,
-        resolution_dpi=profile.dpi_for(s.requested_resolution_id),
+        resolution_dpi=profile.dpi_for(s.requested_resolution_id.value),
         presentation_lut=s.presentation_lut,
         custom_layouts=dict(profile.custom_layouts),
     )
@@ -199,12 +200,12 @@ def film_metadata(ctx: AssociationContext, session: FilmSession, box: FilmBox, j
                     "strict": ctx.profile.strict},
         "association": {"calling_ae": ctx.calling_ae, "called_ae": ctx.called_ae,
                         "peer": ctx.peer, "started": ctx.started.isoformat()},
-        "print_job": {"uid": job_uid, "priority": s.print_priority,
+        "print_job": {"uid": job_uid, "priority": s.print_priority.value,
                       "created": created.isoformat(), "copies": s.number_of_copies},
         "film_session": {"uid": session.uid, "received": session.received,
-                         "in_force": _public(vars(s))},
+                         "in_force": s.wire_values()},
         "film_box": {"uid": box.uid, "received": box.received,
-                     "in_force": _public(vars(box.settings))},
+                     "in_force": box.settings.wire_values()},
         "image_boxes": [_image_box_json(b) for _, b in sorted(box.image_boxes.items())],
         "annotation_boxes": [{"position": a.content.position, "uid": a.uid,
                               "text": a.content.text, "received": a.received}
@@ -215,17 +216,12 @@ def film_metadata(ctx: AssociationContext, session: FilmSession, box: FilmBox, j
         "pdf_info": {
             "Title": f"Film {name}",
             "Subject": f"{s.film_session_label or 'DICOM print'} from {ctx.calling_ae}",
-            "Keywords": f"{box.settings.film_size_id} {box.settings.image_display_format}",
+            "Keywords": f"{box.settings.film_size_id.value} {box.settings.image_display_format}",
             "CallingAE": ctx.calling_ae,
             "PrintJobUID": job_uid,
             "Copies": str(s.number_of_copies),
         },
     }
-
-
-def _public(values: dict[str, Any]) -> dict[str, Any]:
-    """Settings as JSON: objects (the LUT itself) are left to their own entries."""
-    return {k: v for k, v in values.items() if k != "presentation_lut"}
 
 
 def _image_box_json(box) -> dict[str, Any]:

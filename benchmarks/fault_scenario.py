@@ -87,7 +87,7 @@ LEAK_GRACE_S = 10.0  # for the processes of ended print-scp runs to end after th
 CLIENT_PRINTER = "faulty"
 CLIENT_PROFILE = {  # seconds; the printer is down for at most RESTART_PAUSE_S + start-up
     "host": "127.0.0.1", "called_ae": AE_TITLE, "calling_ae": "FAULT_SCU",
-    "acse_timeout": 10.0, "dimse_timeout": 10.0, "network_timeout": 10.0,
+    "acse_timeout_s": 10.0, "dimse_timeout_s": 10.0, "network_timeout_s": 10.0,
     "retry_backoff_s": 0.1, "retry_backoff_cap_s": 0.4, "max_attempts": 100_000,
 }
 # The worker's log line per acknowledged film (print_scu.worker, film_printed).

@@ -541,7 +541,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # The worker's log is for `print-scu worker`; elsewhere jobs and events tell.
     logging.getLogger("print_scu").addHandler(logging.NullHandler())
-    warnings.formatwarning = _one_line_warning
+    with warnings.catch_warnings():  # restores the process's warning display afterwards
+        warnings.showwarning = _show_one_line
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command ``args`` names; errors as one line each and their exit status."""
     try:
         return COMMANDS[args.command](args)
     except (UserError, ConfigError, OptionError, PrepareError, QueueError) as exc:
@@ -556,10 +562,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def _one_line_warning(message: Warning | str, category: type[Warning], *_: object,
-                      **__: object) -> str:
-    """A warning as the CLI shows it: "print-scu: warning: ..." (deprecated profile keys)."""
-    return f"print-scu: warning: {message}\n"
+def _show_one_line(message: Warning | str, category: type[Warning], *_: object,
+                   **__: object) -> None:
+    """Show a warning as "print-scu: warning: ..." (deprecated profile keys)."""
+    print(f"print-scu: warning: {message}", file=sys.stderr)
 
 
 @contextmanager

@@ -373,3 +373,14 @@ def _write_dataset_without_pixels(path: Path) -> None:
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
     ds.PatientName = "No^Pixels"
     ds.save_as(path, enforce_file_format=True)
+
+
+def test_an_old_profile_key_is_read_with_a_one_line_warning(tmp_path: Path, capsys) -> None:
+    config = write_printers(tmp_path / "printers.toml", {"old": {
+        "host": "127.0.0.1", "port": 104, "called_ae": "OLD", "acse_timeout": 5}})
+    assert cli.main(["printers", "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    assert "OLD@127.0.0.1:104" in captured.out
+    assert captured.err.splitlines() == [
+        "print-scu: warning: printer profile key 'acse_timeout' is deprecated, "
+        "use 'acse_timeout_s'"]

@@ -16,7 +16,7 @@ reported as the ratio A/B of the medians:
 2. render: 14×17 in at 150/300/600 dpi with 1, 4 and 20 images (render_film +
    write_film) against encoding the same final canvases (8-bit light box PNG
    + 16-bit density PNG) alone: with Pillow at the writer's zlib settings
-   (level 1, Z_RLE; the issue's baseline) and with the writer's own encoder.
+   (level 1, Z_RLE; the baseline) and with the writer's own encoder.
 3. end to end: N films from one ``print-scu print --associations A``
    until every PDF exists, over A = 1/4/16 concurrent associations; 8×10 in films
    of one 512² image at the printer's standard 150 dpi, print-scp with two
@@ -197,7 +197,7 @@ def render_case(workdir: Path, images: list[np.ndarray], count: int, dpi: int,
                 runs: int) -> dict:
     """render_film + write_film vs encoding the two final PNG canvases alone, alternating.
 
-    Two baselines: Pillow at the writer's zlib settings (the issue's "bare
+    Two baselines: Pillow at the writer's zlib settings (a "bare
     encode") and the writer's own encoder (film.png), which is the stricter.
     """
     spec = film_spec(images, FORMATS[count], dpi)
@@ -266,7 +266,7 @@ def bench_end_to_end(workdir: Path, runs: int, film_counts: list[int]) -> dict:
                 **summary(durations), "films_per_min": 60.0 * films / median,
                 "peak_rss_mib": max(p[0] for p in peaks),
                 "peak_rss_with_render_processes_mib": max(p[1] for p in peaks),
-                # the issue's bound: 150 MiB + 3 x the pixel bytes of the films in flight
+                # the target: 150 MiB + 3 x the pixel bytes of the films in flight
                 # (at most one film per association)
                 "rss_target_mib": 150 + 3 * min(films, concurrency) * images.nbytes / 2**20}
     return results

@@ -13,28 +13,31 @@ Orientation (:mod:`film.sizes`) and the Image Display Format kinds
 from __future__ import annotations
 
 from enum import Enum
+from typing import Self
 
 
-class PrinterStatus(str, Enum):
-    """Printer Status (2110,0010), PS3.3 C.13.9.1."""
+class _ReportedStatus(str, Enum):
+    """A status an N-EVENT-REPORT reports: its Event Type ID is its place, from 1."""
+
+    @property
+    def event_type_id(self) -> int:
+        """The N-EVENT-REPORT Event Type ID of this status (PS3.4 H.4.4.1.1, H.4.5.1.1)."""
+        return list(type(self)).index(self) + 1
+
+    @classmethod
+    def of_event(cls, event_type_id: int) -> Self | None:
+        """The status an N-EVENT-REPORT reports, None for an unknown Event Type ID."""
+        members = list(cls)
+        return members[event_type_id - 1] if 1 <= event_type_id <= len(members) else None
+
+
+class PrinterStatus(_ReportedStatus):
+    """Printer Status (2110,0010), PS3.3 C.13.9.1; Event Types 1, 2, 3 in this order."""
 
     NORMAL = "NORMAL"
     WARNING = "WARNING"
     FAILURE = "FAILURE"
 
-    @property
-    def event_type_id(self) -> int:
-        """Printer N-EVENT-REPORT Event Type ID (PS3.4 H.4.4.1.1)."""
-        return _PRINTER_EVENT_TYPES[self]
-
-    @classmethod
-    def of_event(cls, event_type_id: int) -> PrinterStatus | None:
-        """The status a Printer N-EVENT-REPORT reports, None for an unknown Event Type ID."""
-        return next((s for s, i in _PRINTER_EVENT_TYPES.items() if i == event_type_id), None)
-
-
-_PRINTER_EVENT_TYPES = {PrinterStatus.NORMAL: 1, PrinterStatus.WARNING: 2,
-                        PrinterStatus.FAILURE: 3}
 
 #: Defined terms of Printer Status Info (2110,0020), PS3.3 C.13.9.1 (others are allowed too).
 PRINTER_STATUS_INFO = (
@@ -53,24 +56,13 @@ PRINTER_STATUS_INFO = (
 )
 
 
-class ExecutionStatus(str, Enum):
-    """Execution Status (2100,0020) of a Print Job, PS3.3 C.13.8."""
+class ExecutionStatus(_ReportedStatus):
+    """Execution Status (2100,0020) of a Print Job, PS3.3 C.13.8; Event Types 1..4 in order."""
 
     PENDING = "PENDING"
     PRINTING = "PRINTING"
     DONE = "DONE"
     FAILURE = "FAILURE"
-
-    @property
-    def event_type_id(self) -> int:
-        """Print Job N-EVENT-REPORT Event Type ID (PS3.4 H.4.5.1.1): 1..4."""
-        return list(ExecutionStatus).index(self) + 1
-
-    @classmethod
-    def of_event(cls, event_type_id: int) -> ExecutionStatus | None:
-        """The status a Print Job N-EVENT-REPORT reports, None for an unknown Event Type ID."""
-        members = list(cls)
-        return members[event_type_id - 1] if 1 <= event_type_id <= len(members) else None
 
     @property
     def finished(self) -> bool:
@@ -85,6 +77,11 @@ class PrintPriority(str, Enum):
     MED = "MED"
     LOW = "LOW"
 
+    @property
+    def rank(self) -> int:
+        """The order in which queues serve jobs: 0 (HIGH) first."""
+        return list(PrintPriority).index(self)
+
 
 class DensityTerm(str, Enum):
     """The named values of Border Density (2010,0100) and Empty Image Density (2010,0110)."""
@@ -92,12 +89,21 @@ class DensityTerm(str, Enum):
     BLACK = "BLACK"
     WHITE = "WHITE"
 
+    def od(self, min_od: float, max_od: float) -> float:
+        """The density it names, in OD: BLACK is Max Density, WHITE is Min Density."""
+        return max_od if self is DensityTerm.BLACK else min_od
+
 
 class Trim(str, Enum):
     """Trim (2010,0140): a box of the border density around each image."""
 
     YES = "YES"
     NO = "NO"
+
+    @classmethod
+    def of(cls, trimmed: bool) -> Trim:
+        """YES for True, NO for False."""
+        return cls.YES if trimmed else cls.NO
 
 
 class RequestedResolution(str, Enum):
@@ -107,12 +113,12 @@ class RequestedResolution(str, Enum):
     HIGH = "HIGH"
 
 
+#: Photometric Interpretation (0028,0004) of a Basic Color Image Box.
+COLOR_PHOTOMETRIC = "RGB"
+
+
 class GrayscalePhotometric(str, Enum):
     """Photometric Interpretation (0028,0004) allowed in a Basic Grayscale Image Box."""
 
     MONOCHROME1 = "MONOCHROME1"  # higher value = darker
     MONOCHROME2 = "MONOCHROME2"  # higher value = brighter
-
-
-#: Photometric Interpretation (0028,0004) of a Basic Color Image Box.
-COLOR_PHOTOMETRIC = "RGB"

@@ -143,7 +143,7 @@ def _density(value: Any) -> str:
 
 def _trim(value: Any) -> str:
     if isinstance(value, bool):
-        return Trim.YES.value if value else Trim.NO.value
+        return Trim.of(value).value
     return _term(Trim)(value)
 
 

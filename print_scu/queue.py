@@ -64,14 +64,9 @@ JOBS_DIR_NAME = "jobs"
 STAGING_PREFIX = ".staging-"
 
 #: Claiming order of Print Priority (2000,0020): lower rank first.
-_PRIORITY_RANK = {PrintPriority.HIGH: 0, PrintPriority.MED: 1, PrintPriority.LOW: 2}
 
 #: Pixel types a job may hold: 8-bit P-Values and RGB, 12-bit P-Values (np.savez without pickle).
 _PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
-
-
-class QueueError(Exception):
-    """A job, spool or database problem; the message names the job, the file or the state."""
 
 
 class JobState(str, Enum):
@@ -82,6 +77,10 @@ class JobState(str, Enum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class QueueError(Exception):
+    """A job, spool or database problem; the message names the job, the file or the state."""
 
 
 @dataclass
@@ -209,7 +208,7 @@ class JobQueue:
                     " priority_rank, state, films_total, created, updated, next_attempt_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (job_id, printer.name, printer_json, options_json, priority.value,
-                     _PRIORITY_RANK[priority], JobState.QUEUED.value, len(films),
+                     priority.rank, JobState.QUEUED.value, len(films),
                      now, now, now))
                 conn.execute("DELETE FROM reservations WHERE id = ?", (job_id,))
         except BaseException:

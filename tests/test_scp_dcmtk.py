@@ -1,6 +1,6 @@
 """DCMTK as the print SCU: dcmpsprt + dcmprscu print to print-scp.
 
-The films of the issue's acceptance criterion, each sent by DCMTK 3.6.7 as an
+These films, each sent by DCMTK 3.6.7 as an
 independent peer: a STANDARD\\2,2 8-bit film; a 12-bit LANDSCAPE 14INX17IN
 STANDARD\\3,2 film with REVERSE polarity and a table Presentation LUT; a film
 printed by Film Session N-ACTION; MONOCHROME1 images; Implicit VR Little

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from dicomnet.terms import ExecutionStatus, PrinterStatus
+from dicomnet.terms import ExecutionStatus, PrinterStatus, PrintPriority
 from film.writers import remove_staging_leftovers
 from print_scp.output.render_process import exit_with_server, render_spooled_film
 from print_scp.output.spool import Spool, is_disk_full
@@ -33,7 +33,6 @@ from print_scp.printer import Printer
 
 LOG = logging.getLogger("print_scp.render")
 
-_PRIORITY_RANK = {"HIGH": 0, "MED": 1, "LOW": 2}
 _IDLE_POLL_S = 0.2  # how often a waiting worker looks at the printer and for stop
 
 
@@ -103,7 +102,7 @@ class RenderWorker:
         threading.Thread(target=self._warm_up, name="render-warm-up", daemon=True).start()
 
     def submit(self, job_uid: str, priority: str) -> None:
-        self._queue.put((_PRIORITY_RANK.get(priority, 1), next(self._sequence), job_uid))
+        self._queue.put((_rank(priority), next(self._sequence), job_uid))
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Finish the film in hand, then stop; queued jobs stay in the spool."""
@@ -219,3 +218,11 @@ class RenderWorker:
         except OSError as exc:
             LOG.error("cannot move job %s out of the spool: %s", job_uid, exc)
         self._jobs.set_status(job_uid, ExecutionStatus.FAILURE, info)
+
+
+def _rank(priority: str) -> int:
+    """Queue order of a spooled job's Print Priority (MED for one this printer does not know)."""
+    try:
+        return PrintPriority(priority).rank
+    except ValueError:
+        return PrintPriority.MED.rank

@@ -152,11 +152,7 @@ def _job_stem(ctx: AssociationContext, job_uid: str, created: datetime) -> str:
 
 def _density_od(value: DensityTerm | float, low: float, high: float) -> float:
     """Border/Empty Image Density in OD: BLACK = Max Density, WHITE = Min Density."""
-    if value is DensityTerm.BLACK:
-        return high
-    if value is DensityTerm.WHITE:
-        return low
-    return float(value)
+    return value.od(low, high) if isinstance(value, DensityTerm) else float(value)
 
 
 def film_spec(profile: PrinterProfile, session: FilmSession, box: FilmBox) -> FilmSpec:

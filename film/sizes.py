@@ -8,6 +8,7 @@ with 25.7CMX36.4CM" (257 × 364 mm), not the 254 × 355.6 mm its name suggests.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 
 __all__ = ["FilmOrientation", "FilmSizeID", "film_size_mm"]
@@ -40,7 +41,7 @@ class FilmSizeID(str, Enum):
     @property
     def portrait_mm(self) -> tuple[float, float]:
         """(width, height) of the sheet in mm, portrait."""
-        return _PORTRAIT_MM[self]
+        return _portrait_mm(self)
 
 
 class FilmOrientation(str, Enum):
@@ -58,21 +59,28 @@ class FilmOrientation(str, Enum):
         return _parse(cls, value, "Film Orientation (2010,0040)")
 
 
-# Inch sizes written out in mm (× 25.4, exact decimals).
-_PORTRAIT_MM: dict[FilmSizeID, tuple[float, float]] = {
-    FilmSizeID.IN_8X10: (203.2, 254.0),
-    FilmSizeID.IN_8_5X11: (215.9, 279.4),
-    FilmSizeID.IN_10X12: (254.0, 304.8),
-    FilmSizeID.IN_10X14: (257.0, 364.0),
-    FilmSizeID.IN_11X14: (279.4, 355.6),
-    FilmSizeID.IN_11X17: (279.4, 431.8),
-    FilmSizeID.IN_14X14: (355.6, 355.6),
-    FilmSizeID.IN_14X17: (355.6, 431.8),
-    FilmSizeID.CM_24X24: (240.0, 240.0),
-    FilmSizeID.CM_24X30: (240.0, 300.0),
+#: Sizes whose Film Size ID does not spell them out, portrait (width, height) in mm.
+_NAMED_MM: dict[FilmSizeID, tuple[float, float]] = {
+    FilmSizeID.IN_10X14: (257.0, 364.0),  # PS3.3: "corresponds with 25.7CMX36.4CM"
     FilmSizeID.A4: (210.0, 297.0),
     FilmSizeID.A3: (297.0, 420.0),
 }
+#: The others spell out width and height: 8INX10IN, 8_5INX11IN (8.5 in), 24CMX30CM.
+_SPELLED = re.compile(
+    r"(?P<w>[0-9]+(?:_[0-9]+)?)(?P<unit>IN|CM)X(?P<h>[0-9]+(?:_[0-9]+)?)(?P=unit)")
+_MM_PER = {"IN": 25.4, "CM": 10.0}
+
+
+def _portrait_mm(size: FilmSizeID) -> tuple[float, float]:
+    named = _NAMED_MM.get(size)
+    if named is not None:
+        return named
+    match = _SPELLED.fullmatch(size.value)
+    assert match is not None, f"{size.value} spells no size"
+    per_unit = _MM_PER[match["unit"]]
+    # Every defined size is a whole number of 0.1 mm: rounding removes float noise only.
+    return (round(float(match["w"].replace("_", ".")) * per_unit, 1),
+            round(float(match["h"].replace("_", ".")) * per_unit, 1))
 
 
 def _parse(enum_type: type[Enum], value: Enum | str, attribute: str):

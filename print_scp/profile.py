@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -117,13 +118,13 @@ class PrinterProfile:
     # [resolution], dpi
     standard_dpi: int = 150
     high_dpi: int = 300
-    # [defaults] for attributes the SCU leaves out
-    default_film_size: str = "14INX17IN"
-    default_orientation: str = "PORTRAIT"
-    default_medium: str = "BLUE FILM"
+    # [defaults] for attributes the SCU leaves out (defined terms, given as their values)
+    default_film_size: FilmSizeID = FilmSizeID.IN_14X17
+    default_orientation: FilmOrientation = FilmOrientation.PORTRAIT
+    default_medium: MediumType = MediumType.BLUE_FILM
     default_destination: str = "PROCESSOR"
-    default_magnification: str = "BILINEAR"
-    default_priority: str = "MED"
+    default_magnification: MagnificationType = MagnificationType.BILINEAR
+    default_priority: PrintPriority = PrintPriority.MED
     # [limits]
     queue_capacity: int = 100  # films accepted but not yet rendered
     max_copies: int = 99
@@ -147,6 +148,17 @@ class PrinterProfile:
     # [[script]]
     script: tuple[ScriptedEvent, ...] = ()
 
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            terms = _TERM_FIELDS.get(name)
+            if terms is None or isinstance(value, terms):
+                continue
+            try:
+                object.__setattr__(self, name, terms(value))
+            except ValueError:
+                raise ProfileError(f"{name} {value!r} is not one of "
+                                   f"{', '.join(term.value for term in terms)}") from None
+
     @property
     def density_range_hundredths(self) -> tuple[int, int]:
         return round(self.density_range[0] * 100), round(self.density_range[1] * 100)
@@ -155,6 +167,13 @@ class PrinterProfile:
         """Printer resolution for Requested Resolution ID (2020,0050)."""
         return self.high_dpi if requested_resolution_id == "HIGH" else self.standard_dpi
 
+
+#: Profile fields that hold a defined term, and its enum.
+_TERM_FIELDS: dict[str, type[Enum]] = {
+    "default_film_size": FilmSizeID, "default_orientation": FilmOrientation,
+    "default_medium": MediumType, "default_magnification": MagnificationType,
+    "default_priority": PrintPriority,
+}
 
 # TOML section -> the profile fields it may hold.
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -223,7 +242,10 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
             if key not in allowed:
                 raise ProfileError(f"{source}: unknown key {key!r} in [{section}]")
             values[key] = _convert(key, value, source)
-    profile = PrinterProfile(**values)
+    try:
+        profile = PrinterProfile(**values)
+    except ProfileError as exc:
+        raise ProfileError(f"{source}: {exc}") from None
     _validate(profile, source)
     return profile
 
@@ -252,12 +274,16 @@ def _convert(key: str, value: Any, source: str) -> Any:
                                f"{_KINDS[type(sample)][1]}, not {value!r}")
         return tuple(value)
     if not _fits(value, default):
-        raise ProfileError(f"{source}: {key} must be {_KINDS[type(default)][0]}, not {value!r}")
+        kind = str if isinstance(default, Enum) else type(default)
+        raise ProfileError(f"{source}: {key} must be {_KINDS[kind][0]}, not {value!r}")
     return value
 
 
 def _fits(value: Any, default: Any) -> bool:
-    """True if a TOML value has the type of a field's default (an integer fits a float)."""
+    """True if a TOML value has the type of a field's default (an integer fits a float,
+    a string a defined term)."""
+    if isinstance(default, Enum):
+        return isinstance(value, str)
     if isinstance(value, bool) or isinstance(default, bool):
         return type(value) is type(default)
     if isinstance(default, float):
@@ -365,10 +391,6 @@ def _validate(p: PrinterProfile, source: str) -> None:
         fail("default_magnification", f"{p.default_magnification!r} is not in magnification_types")
     if p.default_destination not in p.destinations:
         fail("default_destination", f"{p.default_destination!r} is not in destinations")
-    for key, allowed in (("default_orientation", tuple(o.value for o in FilmOrientation)),
-                         ("default_priority", tuple(p.value for p in PrintPriority))):
-        if getattr(p, key) not in allowed:
-            fail(key, f"{getattr(p, key)!r} is not one of {', '.join(allowed)}")
     for key in ("default_border_density", "default_empty_image_density"):
         value = getattr(p, key)
         number = int(value) if value.isdigit() else -1

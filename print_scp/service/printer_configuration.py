@@ -64,7 +64,7 @@ def configuration(profile: PrinterProfile, offers: Callable[[str], bool]) -> Dat
             f.RequestedImageSizeFlag = "YES"
             formats.append(f)
     item.SupportedImageDisplayFormatsSequence = Sequence(formats)
-    item.DefaultMagnificationType = p.default_magnification
+    item.DefaultMagnificationType = p.default_magnification.value
     item.OtherMagnificationTypesAvailable = [m for m in p.magnification_types
                                              if m != p.default_magnification]
     if p.smoothing_types:

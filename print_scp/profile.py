@@ -97,6 +97,10 @@ class PrinterProfile:
     display_formats: tuple[str, ...] = ALL_DISPLAY_FORMATS
     max_standard_columns: int = 10
     max_standard_rows: int = 10
+    # Image Display Formats published by Printer Configuration Retrieval, each with
+    # the pixel matrix of its image boxes for every film size, orientation and
+    # resolution; empty: those of DEFAULT_CONFIGURATION_FORMATS this profile allows
+    configuration_formats: tuple[str, ...] = ()
     magnification_types: tuple[str, ...] = ALL_MAGNIFICATION_TYPES
     smoothing_types: tuple[str, ...] = ("SMOOTH", "MEDIUM", "SHARP")
     annotation_formats: dict[str, int] = field(
@@ -160,6 +164,14 @@ class PrinterProfile:
                                    f"{', '.join(term.value for term in terms)}") from None
 
     @property
+    def published_formats(self) -> tuple[str, ...]:
+        """The Image Display Formats Printer Configuration Retrieval describes."""
+        if self.configuration_formats:
+            return self.configuration_formats
+        return tuple(text for text in DEFAULT_CONFIGURATION_FORMATS
+                     if _format_problem(self, text) is None)
+
+    @property
     def density_range_hundredths(self) -> tuple[int, int]:
         return round(self.density_range[0] * 100), round(self.density_range[1] * 100)
 
@@ -175,13 +187,20 @@ _TERM_FIELDS: dict[str, type[Enum]] = {
     "default_priority": PrintPriority,
 }
 
+#: The formats Printer Configuration Retrieval describes unless a profile names its own.
+DEFAULT_CONFIGURATION_FORMATS = (
+    "STANDARD\\1,1", "STANDARD\\1,2", "STANDARD\\2,1", "STANDARD\\2,2", "STANDARD\\2,3",
+    "STANDARD\\3,3", "STANDARD\\3,4", "STANDARD\\4,4", "STANDARD\\4,5", "STANDARD\\5,5",
+)
+
 # TOML section -> the profile fields it may hold.
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "printer": ("ae_title", "port", "printer_name", "manufacturer", "model_name",
                 "serial_number", "software_versions", "strict"),
     "capabilities": ("color", "bits_12", "presentation_lut", "annotation", "session_print",
                      "film_sizes", "media", "destinations", "display_formats",
-                     "max_standard_columns", "max_standard_rows", "magnification_types",
+                     "max_standard_columns", "max_standard_rows", "configuration_formats",
+                     "magnification_types",
                      "smoothing_types", "annotation_formats", "custom_layouts"),
     "density": ("density_range", "default_min_density", "default_max_density",
                 "default_border_density", "default_empty_image_density", "illumination",
@@ -353,6 +372,20 @@ def _scripted_event(item: dict[str, Any], source: str) -> ScriptedEvent:
     return event
 
 
+def _format_problem(p: PrinterProfile, text: str) -> str | None:
+    """Why the profile cannot print Image Display Format ``text``, None if it can."""
+    try:
+        fmt = parse_display_format(text, p.custom_layouts)
+    except DisplayFormatError as exc:
+        return str(exc)
+    if fmt.kind.value not in p.display_formats:
+        return f"{text!r}: {fmt.kind.value} is not in display_formats"
+    if fmt.kind is DisplayFormatKind.STANDARD and (
+            fmt.values[0] > p.max_standard_columns or fmt.values[1] > p.max_standard_rows):
+        return f"{text!r} exceeds max_standard_columns x max_standard_rows"
+    return None
+
+
 def _validate(p: PrinterProfile, source: str) -> None:
     def fail(key: str, why: str) -> None:
         raise ProfileError(f"{source}: {key} {why}")
@@ -417,6 +450,10 @@ def _validate(p: PrinterProfile, source: str) -> None:
     if not (math.isfinite(p.retention_days) and p.retention_days >= 0):
         fail("retention_days", f"{p.retention_days} must be a number of days >= 0 "
              "(0: keep films forever)")
+    for text in p.configuration_formats:
+        problem = _format_problem(p, text)
+        if problem is not None:
+            fail("configuration_formats", problem)
     for layout_id in p.custom_layouts:
         try:
             parse_display_format(f"CUSTOM\\{layout_id}", p.custom_layouts)

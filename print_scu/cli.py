@@ -489,11 +489,18 @@ def _status_of(printer: PrinterConfig) -> int:
     return EXIT_OK
 
 
+#: Items of a sequence that `print-scu status` lists; longer ones are counted.
+SEQUENCE_ITEMS_SHOWN = 8
+
+
 def _element_text(element: DataElement) -> str:
     """A data element's value on one line: UIDs by name, sequence items comma-separated."""
     if element.VR == "SQ":
-        items = (" ".join(_element_text(e) for e in item) for item in element.value)
-        return ", ".join(dict.fromkeys(items))  # without repeats, in order
+        items = list(dict.fromkeys(" ".join(_element_text(e) for e in item)
+                                   for item in element.value))  # without repeats, in order
+        if len(items) > SEQUENCE_ITEMS_SHOWN:
+            return f"{len(element.value)} items, the first: {items[0]}"
+        return ", ".join(items)
     values = element.value if isinstance(element.value, (list, MultiValue)) else [element.value]
     if element.VR == "UI":
         values = [UID(str(v)).name for v in values]

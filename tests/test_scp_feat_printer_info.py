@@ -6,13 +6,14 @@ printer that answered with built-in defaults instead would fail.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import pytest
+from pydicom import config
+from pydicom.valuerep import validate_value
 from scp_harness import running_printer
 from test_scp_feat_support import SUCCESS, connect
-
-from print_scp.profile import ALL_FILM_SIZES
 
 ATTRIBUTE_LIST_ERROR = 0x0107
 GRAYSCALE_META = "1.2.840.10008.5.1.1.9"
@@ -70,25 +71,88 @@ def _configuration(server):
     return item
 
 
+MM_PER_INCH = 25.4
+MARGIN_MM, GAP_MM = 5.0, 2.0  # the printer's layout: margins around, gaps between boxes
+PORTRAIT_MM = {"8INX10IN": (203.2, 254.0), "14INX17IN": (355.6, 431.8), "A4": (210.0, 297.0)}
+
+
+def edge_px(mm: float, dpi: int) -> int:
+    """The pixel edge nearest to ``mm`` (halves round up)."""
+    return math.floor(mm * dpi / MM_PER_INCH + 0.5)
+
+
+def expected_matrix(size: str, orientation: str, columns: int, rows: int,
+                    dpi: int) -> tuple[int, int]:
+    """(Rows, Columns) of the smallest image box of STANDARD\\columns,rows, computed here:
+    the film less its margins, less the gaps, shared among the boxes, at ``dpi``."""
+    width, height = PORTRAIT_MM[size]
+    if orientation == "LANDSCAPE":
+        width, height = height, width
+
+    def smallest(extent: float, count: int) -> int:
+        cell = (extent - 2 * MARGIN_MM - (count - 1) * GAP_MM) / count
+        starts = [MARGIN_MM + i * (cell + GAP_MM) for i in range(count)]
+        return min(edge_px(x + cell, dpi) - edge_px(x, dpi) for x in starts)
+
+    return smallest(height, rows), smallest(width, columns)
+
+
 def test_printer_configuration_describes_the_profile(tmp_path):
-    with running_printer(tmp_path, standard_dpi=100, density_range=(0.15, 3.40),
-                         media=("BLUE FILM", "PAPER"), default_medium="BLUE FILM") as server:
+    formats = ("STANDARD\\1,1", "STANDARD\\2,3", "STANDARD\\4,5")
+    with running_printer(tmp_path, standard_dpi=100, high_dpi=320,
+                         density_range=(0.15, 3.40), media=("PAPER", "BLUE FILM"),
+                         default_medium="BLUE FILM", film_sizes=tuple(PORTRAIT_MM),
+                         default_film_size="14INX17IN", configuration_formats=formats,
+                         max_film_boxes_per_session=12) as server:
         item = _configuration(server)
     assert {GRAYSCALE_META, COLOR_META, PRESENTATION_LUT, ANNOTATION_BOX} <= set(
         item.SOPClassesSupported)
-    assert (item.MinDensity, item.MaxDensity) == (15, 340)  # hundredths of OD
-    assert [m.MediumType for m in item.MediaInstalledSequence] == ["BLUE FILM", "PAPER"]
     assert item.PrintingBitDepth == 12  # the default profile prints 12-bit images
     assert item.MemoryBitDepth >= item.PrintingBitDepth
+    assert item.MaximumMemoryAllocation == 0
+    assert item.MaximumCollatedFilms == 12
     assert item.DefaultMagnificationType == "BILINEAR"
     assert set(item.OtherMagnificationTypesAvailable) == {"REPLICATE", "CUBIC", "NONE"}
-    formats = item.SupportedImageDisplayFormatsSequence
-    assert {(f.FilmSizeID, f.FilmOrientation) for f in formats} == {
-        (size, orientation) for size in ALL_FILM_SIZES for orientation in ("PORTRAIT", "LANDSCAPE")}
-    for f in formats:
-        assert [float(v) for v in f.PrinterPixelSpacing] == pytest.approx([0.254, 0.254])  # 100 dpi
-        assert f.ImageDisplayFormat == "STANDARD\\10,10"
-        assert (f.Columns, f.Rows) == (10, 10)
+    assert item.DefaultPrinterResolutionID == "STANDARD"
+    # Media: one item per medium and film size, the defaults first, with the density range
+    media = [(m.ItemNumber, m.MediumType, m.FilmSizeID, m.MinDensity, m.MaxDensity)
+             for m in item.MediaInstalledSequence]
+    assert media[0] == (1, "BLUE FILM", "14INX17IN", 15, 340)
+    assert sorted(m[1:3] for m in media) == sorted(
+        (medium, size) for medium in ("PAPER", "BLUE FILM") for size in PORTRAIT_MM)
+    assert [m[0] for m in media] == list(range(1, 7))
+    assert {m[3:] for m in media} == {(15, 340)}
+    assert len(item.OtherMediaAvailableSequence) == 0
+    # Display formats: every format x film size x orientation x resolution, with its matrix
+    seen = {}
+    for f in item.SupportedImageDisplayFormatsSequence:
+        seen[(f.ImageDisplayFormat, f.FilmSizeID, f.FilmOrientation, f.PrinterResolutionID)] = (
+            f.Rows, f.Columns, [float(v) for v in f.PrinterPixelSpacing],
+            f.RequestedImageSizeFlag)
+    assert len(seen) == len(item.SupportedImageDisplayFormatsSequence) == 3 * 3 * 2 * 2
+    for (fmt, size, orientation, resolution), found in seen.items():
+        dpi = 100 if resolution == "STANDARD" else 320
+        columns, rows = (int(n) for n in fmt.split("\\")[1].split(","))
+        assert found == (*expected_matrix(size, orientation, columns, rows, dpi),
+                         pytest.approx([MM_PER_INCH / dpi] * 2, abs=1e-6), "YES"), (
+            fmt, size, orientation, resolution)
+    assert seen[("STANDARD\\1,1", "8INX10IN", "PORTRAIT", "STANDARD")][:2] == (
+        edge_px(249.0, 100) - edge_px(5.0, 100), edge_px(198.2, 100) - edge_px(5.0, 100))
+
+
+def test_every_printer_configuration_value_is_valid_for_its_vr(tmp_path):
+    with running_printer(tmp_path) as server:
+        item = _configuration(server)
+    checked = 0
+    for element in item.iterall():
+        if element.VR != "SQ":
+            values = element.value if element.VM > 1 else [element.value]
+            for value in values:
+                # IS and DS are checked as the strings they are sent as
+                text = str(value) if element.VR in ("IS", "DS") else value
+                validate_value(element.VR, text, config.RAISE)
+                checked += 1
+    assert checked > 1000  # every display format item of every film size was looked at
 
 
 def test_printer_configuration_leaves_out_what_the_profile_disables(tmp_path):

@@ -243,6 +243,9 @@ def test_status_and_printers_show_the_printer_and_its_profile(tmp_path: Path, ca
     # Printer Configuration Retrieval: the profile's density range 0.10..3.60 OD, in 1/100 OD
     assert {("MinDensity", "10"), ("MaxDensity", "360")} <= {
         tuple(line.split()) for line in status.splitlines()}
+    [formats] = [line for line in status.splitlines()
+                 if "SupportedImageDisplayFormatsSequence" in line]
+    assert len(formats) < 200 and " items, the first: " in formats  # counted, not listed
     assert "SUPPLY LOW" in warning and "WARNING" in warning
     assert f"{server.profile.ae_title}@127.0.0.1:{server.port}" in listing
 

@@ -51,6 +51,12 @@ def receive_into(transport: AssociationSocket, nr_bytes: int,
     Same contract as ``AssociationSocket.recv``: the bytes read so far are
     returned when the connection ends early. TimeoutError if all of them have
     not arrived within ``timeout_s`` seconds (None: no limit).
+
+    A peer that resets the connection between two PDUs has closed it, as far
+    as the association goes (some SCUs reset instead of closing once the
+    association is released or aborted): that is one INFO line and no bytes,
+    which pynetdicom takes as the connection closed. A reset in the middle
+    of a PDU raises, as any broken read.
     """
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     buffer = bytearray(nr_bytes)
@@ -59,10 +65,25 @@ def receive_into(transport: AssociationSocket, nr_bytes: int,
     while received < nr_bytes:
         if deadline is not None and received and time.monotonic() > deadline:
             raise TimeoutError(f"{received} of {nr_bytes} bytes of a PDU in {timeout_s} s")
-        count = transport.socket.recv_into(  # type: ignore[union-attr]
-            view[received:], nr_bytes - received)
+        try:
+            count = transport.socket.recv_into(  # type: ignore[union-attr]
+                view[received:], nr_bytes - received)
+        except ConnectionResetError:
+            if received:
+                raise
+            _log_reset(transport)
+            count = 0
         if not count:
             del view
             return buffer[:received]
         received += count
     return buffer
+
+
+def _log_reset(transport: AssociationSocket) -> None:
+    """One INFO line: the peer reset the connection, and where the association stood."""
+    assoc = transport.assoc
+    stage = ("after the association was released" if assoc.is_released
+             else "after the association was aborted" if assoc.is_aborted
+             else "between two PDUs")
+    LOG.info("%s: the peer reset the connection %s", assoc.name, stage)

@@ -66,6 +66,9 @@ class DimseRouter:
         self._lock = threading.Lock()  # guards the queue + set-aside pair
         self._send_lock = threading.Lock()  # one whole message on the wire at a time
         self._set_aside: deque[tuple[int | None, Any]] = deque()
+        # Responses the reactor has sent (for events that must follow one)
+        self._responded = threading.Condition()
+        self.responses_sent = 0
         self._closing = False  # the reactor took the peer's A-RELEASE request
         # Set once the peer's first request arrived: it has surely processed our
         # A-ASSOCIATE-AC by then (pynetdicom aborts on P-DATA that comes first).
@@ -129,6 +132,27 @@ class DimseRouter:
         """Send one DIMSE message whole (the reactor's responses)."""
         with self._send_lock:
             self._original_send(primitive, context_id)
+        if getattr(primitive, "MessageIDBeingRespondedTo", None) is not None:
+            with self._responded:
+                self.responses_sent += 1
+                self._responded.notify_all()
+
+    def wait_responses(self, count: int, timeout_s: float) -> bool:
+        """Wait until the reactor has sent ``count`` responses in all.
+
+        A handler that reads :attr:`responses_sent` while it serves a request
+        waits, with that number plus one, for its own response to be sent (the
+        reactor answers one request at a time). False if that did not happen
+        within ``timeout_s`` seconds or the peer left.
+        """
+        deadline = time.monotonic() + timeout_s
+        with self._responded:
+            while self.responses_sent < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.peer_gone():
+                    return False
+                self._responded.wait(min(remaining, IDLE_WAIT_S))
+            return True
 
     def _release_requested(self) -> bool:
         """The reactor's release check, taken under the send lock.

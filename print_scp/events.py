@@ -30,6 +30,7 @@ from dicomnet.uids import (
     BASIC_GRAYSCALE_PRINT_META,
     PRINTER,
 )
+from print_scp.profile import EventScope
 
 LOG = logging.getLogger("print_scp.events")
 
@@ -66,14 +67,16 @@ def event_context_uid(assoc: Association, sop_class_uid: str) -> str | None:
 class EventChannel:
     """Delivers N-EVENT-REPORTs to one association from a thread of its own."""
 
-    def __init__(self, assoc: Association):
+    def __init__(self, assoc: Association, scope: EventScope = EventScope.ALL):
+        self._scope = scope
         self._router = DimseRouter.install(assoc)
         self._assoc = assoc
         # to wait for the peer's N-EVENT-REPORT response: the DIMSE timeout
         timeout = assoc.dimse_timeout
         assert timeout is not None  # the printer's AE always has one (the profile's)
         self.response_timeout_s: float = timeout
-        self._queue: queue.Queue[OutboundEvent | None] = queue.Queue()
+        # (event, how many responses must have been sent before it)
+        self._queue: queue.Queue[tuple[OutboundEvent, int] | None] = queue.Queue()
         self._message_ids = itertools.count(1)
         self._thread = threading.Thread(
             target=self._run, name=f"events-{assoc.name}", daemon=True
@@ -81,19 +84,19 @@ class EventChannel:
         self._thread.start()
 
     def can_carry(self, sop_class_uid: str) -> bool:
-        return event_context_uid(self._assoc, sop_class_uid) is not None
+        """True if the SCU gets such events: its scope, and a context to carry them."""
+        return (self._scope.sends(printer_event=sop_class_uid == PRINTER)
+                and event_context_uid(self._assoc, sop_class_uid) is not None)
 
-    def post(self, event: OutboundEvent) -> None:
-        """Queue an event for delivery; returns at once."""
-        self._queue.put(event)
+    def post(self, event: OutboundEvent, after_current_response: bool = False) -> None:
+        """Queue an event for delivery; returns at once.
 
-    def deliver_now(self, event: OutboundEvent) -> None:
-        """Send in the caller's thread and wait for the response.
-
-        For a DIMSE handler that must report before it answers (Print Job
-        PENDING before the N-ACTION response names the job).
+        ``after_current_response``, from a DIMSE handler: the event is sent only
+        once the response to the request being served is (Print Job PENDING
+        follows the N-ACTION response that names the job).
         """
-        self._deliver(event)
+        after = self._router.responses_sent + 1 if after_current_response else 0
+        self._queue.put((event, after))
 
     def close(self) -> None:
         """Stop after the events already posted (or at once if the peer is gone)."""
@@ -101,12 +104,17 @@ class EventChannel:
 
     def _run(self) -> None:
         while True:
-            event = self._queue.get()
-            if event is None:
+            posted = self._queue.get()
+            if posted is None:
                 return
+            event, responses = posted
             while not self._router.peer_ready.wait(_READY_POLL_S):
                 if not self._assoc.is_established:
                     break
+            if not self._router.wait_responses(responses, self.response_timeout_s):
+                LOG.info("%s: the request before event %s was not answered: not delivered",
+                         self._assoc.name, event.description)
+                continue
             if not self._assoc.is_established:
                 LOG.info("%s: association gone, event %s not delivered",
                          self._assoc.name, event.description)
@@ -159,11 +167,12 @@ class EventHub:
         self._lock = threading.Lock()
         self._channels: dict[Association, EventChannel] = {}
 
-    def open(self, assoc: Association) -> EventChannel:
+    def open(self, assoc: Association, scope: EventScope = EventScope.ALL) -> EventChannel:
+        """The association's channel, sending the events of ``scope``."""
         with self._lock:
             channel = self._channels.get(assoc)
             if channel is None:
-                channel = self._channels[assoc] = EventChannel(assoc)
+                channel = self._channels[assoc] = EventChannel(assoc, scope)
             return channel
 
     def close(self, assoc: Association) -> None:
@@ -172,8 +181,9 @@ class EventHub:
         if channel is not None:
             channel.close()
 
-    def post(self, assoc: Association, event: OutboundEvent, *, now: bool = False) -> bool:
-        """Post to one association (``now``: send in this thread and wait).
+    def post(self, assoc: Association, event: OutboundEvent, *,
+             after_current_response: bool = False) -> bool:
+        """Post to one association (see :meth:`EventChannel.post`).
 
         False if the association is gone or cannot carry the event.
         """
@@ -181,10 +191,7 @@ class EventHub:
             channel = self._channels.get(assoc)
         if channel is None or not channel.can_carry(event.sop_class_uid):
             return False
-        if now:
-            channel.deliver_now(event)
-        else:
-            channel.post(event)
+        channel.post(event, after_current_response)
         return True
 
     def broadcast(self, event: OutboundEvent) -> int:

@@ -58,6 +58,31 @@ class ProfileError(ValueError):
     """A printer profile that cannot be used; the message names the key."""
 
 
+class EventScope(str, Enum):
+    """Which N-EVENT-REPORTs the printer sends an SCU ([events] in the profile)."""
+
+    ALL = "all"
+    PRINTER = "printer"  # Printer status events only
+    JOB = "job"  # Print Job events only
+    NONE = "none"  # for SCUs that cannot receive events during a print session
+
+    def sends(self, printer_event: bool) -> bool:
+        """True if Printer events (``printer_event``), or else Print Job events, are sent."""
+        return self is EventScope.ALL or self is (
+            EventScope.PRINTER if printer_event else EventScope.JOB)
+
+
+@dataclass(frozen=True)
+class EventPolicy:
+    """The events every SCU gets (``send``), and exceptions by calling AE title."""
+
+    send: EventScope = EventScope.ALL
+    per_calling_ae: dict[str, EventScope] = field(default_factory=dict)
+
+    def for_calling_ae(self, calling_ae: str) -> EventScope:
+        return self.per_calling_ae.get(calling_ae.strip(), self.send)
+
+
 @dataclass(frozen=True)
 class ScriptedEvent:
     """A scripted printer state change, for testing a modality's error handling.
@@ -149,6 +174,8 @@ class PrinterProfile:
     retention_days: float = 0.0  # rendered films are deleted after this; 0: kept forever
     # [tls]: None serves plain TCP
     tls: TlsSettings | None = None
+    # [events]
+    events: EventPolicy = field(default_factory=EventPolicy)
     # [[script]]
     script: tuple[ScriptedEvent, ...] = ()
 
@@ -245,6 +272,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
             if not isinstance(content, list):
                 raise ProfileError(f"{source}: script must be an array of tables [[script]]")
             values["script"] = tuple(_scripted_event(item, source) for item in content)
+            continue
+        if section == "events":
+            values["events"] = _event_policy(content, source)
             continue
         if section == "tls":
             if not isinstance(content, dict):
@@ -344,6 +374,36 @@ def _tls_settings(content: dict[str, Any], source: str, base_dir: Path) -> TlsSe
                            f"must be PEM files of a matching certificate and key (and "
                            f"CA certificates): {exc}") from exc
     return settings
+
+
+def _event_policy(content: Any, source: str) -> EventPolicy:
+    """[events]: send = scope, and [events.per_calling_ae] AE title = scope."""
+    if not isinstance(content, dict):
+        raise ProfileError(f"{source}: events must be a section [events], not {content!r}")
+    unknown = sorted(set(content) - {"send", "per_calling_ae"})
+    if unknown:
+        raise ProfileError(f"{source}: unknown key {unknown[0]!r} in [events] "
+                           "(known: send, per_calling_ae)")
+    scopes = ", ".join(scope.value for scope in EventScope)
+
+    def scope(value: Any, key: str) -> EventScope:
+        try:
+            return EventScope(value)
+        except ValueError:
+            raise ProfileError(f"{source}: [events] {key} {value!r} is not one of "
+                               f"{scopes}") from None
+
+    per_ae = content.get("per_calling_ae", {})
+    if not isinstance(per_ae, dict):
+        raise ProfileError(f"{source}: [events.per_calling_ae] must be a table of "
+                           "AE title = scope")
+    for title in per_ae:
+        if ae_title_problem(title) is not None:
+            raise ProfileError(f"{source}: [events.per_calling_ae] {title!r} is not an "
+                               f"AE title ({ae_title_problem(title)})")
+    return EventPolicy(scope(content.get("send", "all"), "send"),
+                       {title: scope(value, f"per_calling_ae.{title}")
+                        for title, value in per_ae.items()})
 
 
 def _scripted_event(item: dict[str, Any], source: str) -> ScriptedEvent:

@@ -56,6 +56,8 @@ from print_scp.service.printing import PrintQueue
 LOG = logging.getLogger("print_scp.server")
 
 TRANSFER_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
+#: Where finished Print Jobs are kept, inside the output directory.
+JOBS_DIRECTORY = ".jobs"
 #: Largest PDU received, bytes: fewer, larger PDUs cut the CPU spent per film.
 MAX_PDU = 1024 * 1024
 
@@ -78,7 +80,7 @@ class PrintServer:
         self.output_dir = Path(output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.printer = Printer(profile)
-        self.jobs = PrintJobRegistry()
+        self.jobs = PrintJobRegistry(directory=self.output_dir / JOBS_DIRECTORY)
         self.spool = Spool(self.output_dir / ".spool")
         self.worker = RenderWorker(self.spool, self.output_dir, self.jobs, self.printer,
                                    profile.printer_name, processes=render_processes)
@@ -204,7 +206,7 @@ class PrintServer:
         )
         with self._lock:
             self._contexts[assoc] = ctx
-        self.hub.open(assoc)
+        self.hub.open(assoc, self.profile.events.for_calling_ae(ctx.calling_ae))
         individual = sorted(accepted & set(INDIVIDUAL_META_MEMBERS))
         if individual:
             ctx.deviation("individual print SOP classes proposed instead of the meta SOP class: "
@@ -237,12 +239,12 @@ class PrintServer:
         LOG.info("printer event %s sent to %d associations", event.description, count)
 
     def job_created(self, assoc: Association, job: PrintJob) -> None:
-        """Called by the N-ACTION handler: PENDING goes out before the response."""
+        """Called by the N-ACTION handler: PENDING follows its response."""
         with self._lock:
             self._job_associations[job.uid] = assoc
-        self._job_changed(job, now=True)
+        self._job_changed(job, after_current_response=True)
 
-    def _job_changed(self, job: PrintJob, now: bool = False) -> None:
+    def _job_changed(self, job: PrintJob, after_current_response: bool = False) -> None:
         with self._lock:
             assoc = self._job_associations.get(job.uid)
             if job.status.finished:
@@ -257,7 +259,7 @@ class PrintServer:
         declare_character_set(info)
         self.hub.post(assoc, OutboundEvent(PRINT_JOB, job.uid, job.status.event_type_id, info,
                                            f"Print Job {job.status.value} ({job.info})"),
-                      now=now)
+                      after_current_response=after_current_response)
 
     # -- what the request handlers may ask (print_scp.service.request.PrinterServices) --------
     def printer_attributes(self) -> Dataset:

@@ -36,6 +36,14 @@ PRINTER_CLASS = "1.2.840.10008.5.1.1.16"
 PRINT_JOB_CLASS = "1.2.840.10008.5.1.1.14"
 
 
+PENDING_WAIT_S = 60.0
+
+
+def _pending(received: list) -> list:
+    """The Print Job PENDING events among ``received``."""
+    return [e for e in received if e.sop_class_uid == PRINT_JOB_CLASS and e.event_type_id == 1]
+
+
 def _value_of(scu: int) -> int:
     """The P-Value every pixel of SCU ``scu``'s films carries (distinct per SCU)."""
     return 20 + 40 * scu
@@ -64,6 +72,12 @@ def _print_films(port: int, scu: int, errors: list[str], events: dict[int, list]
                 status, _ = printer.print_film_box(refs.film_box_uid)
                 assert status == 0, printer.last_result
                 assert printer.delete_film_box(refs.film_box_uid) == 0, printer.last_result
+            # PENDING follows each N-ACTION response, behind the printer events queued
+            # before it: wait for the last job's before leaving.
+            deadline = time.monotonic() + PENDING_WAIT_S
+            while len(_pending(printer.events.snapshot())) < FILMS_PER_SCU \
+                    and time.monotonic() < deadline:
+                time.sleep(0.05)
             events[scu] = printer.events.snapshot()
     except Exception as exc:  # collected: the main thread asserts on the list
         errors.append(f"SCU {scu}: {type(exc).__name__}: {exc}")
@@ -117,8 +131,7 @@ def test_events_cross_requests_on_many_associations_without_harm(tmp_path: Path)
 
     for scu, received in events.items():
         printer_events = [e for e in received if e.sop_class_uid == PRINTER_CLASS]
-        pending = [e for e in received
-                   if e.sop_class_uid == PRINT_JOB_CLASS and e.event_type_id == 1]
+        pending = _pending(received)
         assert len(printer_events) >= 5, f"SCU {scu} saw {len(printer_events)} printer events"
         assert {e.event_type_id for e in printer_events} <= {1, 2}
         assert len(pending) == FILMS_PER_SCU, f"SCU {scu}: PENDING for every job"

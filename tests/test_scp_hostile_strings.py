@@ -78,6 +78,9 @@ HOSTILE = {
 CALLING_AE = "../../etc/pass"  # a valid AE title (no backslash, no control character)
 
 
+JOB_RECORD = re.compile(r"[0-9]+(\.[0-9]+)*\.json")
+
+
 def _paths_named_by_this_module() -> list[Path]:
     return list(Path("/tmp").glob(f"filmbox-hostile-{UNIQUE}*"))
 
@@ -89,8 +92,10 @@ def _assert_only_generated_files(tmp_path: Path, output: Path) -> list[Path]:
     for root, directories, files in os.walk(output):
         here = Path(root)
         if here == output:
-            assert set(directories) <= {".spool"}, directories
+            assert set(directories) <= {".spool", ".jobs"}, directories
             films = [here / name for name in files]
+        elif here == output / ".jobs":  # finished Print Jobs, named by printer-made UIDs
+            assert all(JOB_RECORD.fullmatch(name) for name in files), files
         else:
             assert here.is_relative_to(output / ".spool")
     assert films and all(FILM_FILE.fullmatch(path.name) for path in films), films
@@ -259,7 +264,8 @@ def test_scu_chosen_uids_that_are_not_uids_are_refused(tmp_path: Path) -> None:
         finally:
             assoc.release()
     assert os.listdir(tmp_path) == ["out"]
-    assert [p.name for p in output.iterdir()] == [".spool"]
+    assert sorted(p.name for p in output.iterdir()) == [".jobs", ".spool"]
+    assert list((output / ".jobs").iterdir()) == []  # no job was made
     assert _paths_named_by_this_module() == []
 
 

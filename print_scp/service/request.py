@@ -37,7 +37,8 @@ class PrinterServices(Protocol):
         """Printer Configuration Sequence (2000,001E), PS3.4 H.4.11."""
 
     def job_created(self, assoc: Association, job: PrintJob) -> None:
-        """A new Print Job of ``association``: its events go to that association."""
+        """A new Print Job of ``assoc``, made by the request being served: the job's
+        events go to that association, after the response to that request."""
 
 
 @dataclass(frozen=True)

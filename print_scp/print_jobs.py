@@ -36,6 +36,8 @@ class PrintJob:
     created: datetime = field(default_factory=datetime.now)
     status: ExecutionStatus = ExecutionStatus.PENDING
     info: str = "NORMAL"
+    # the association's requests up to the N-ACTION that made the job (JSON form)
+    transcript: list[dict[str, Any]] = field(default_factory=list)
 
     def attributes(self) -> Dataset:
         """Print Job attributes for an N-GET (PS3.4 H.4.5.2)."""
@@ -54,7 +56,8 @@ class PrintJob:
         return {"uid": self.uid, "priority": self.priority, "originator": self.originator,
                 "printer_name": self.printer_name, "film_names": list(self.film_names),
                 "session_label": self.session_label, "created": self.created.isoformat(),
-                "status": self.status.value, "info": self.info}
+                "status": self.status.value, "info": self.info,
+                "transcript": list(self.transcript)}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> PrintJob:
@@ -62,7 +65,7 @@ class PrintJob:
         return cls(doc["uid"], doc["priority"], doc["originator"], doc["printer_name"],
                    list(doc["film_names"]), doc["session_label"],
                    datetime.fromisoformat(doc["created"]), ExecutionStatus(doc["status"]),
-                   doc["info"])
+                   doc["info"], list(doc.get("transcript", [])))
 
 
 Listener = Callable[[PrintJob], None]
@@ -134,7 +137,7 @@ class PrintJobRegistry:
             os.replace(staging, final)
         except OSError as exc:
             LOG.warning("print job %s: its record cannot be kept in %s: %s", job.uid,
-                      self._directory, exc)
+                        self._directory, exc)
 
     def pending_films(self) -> int:
         """Films accepted and not yet rendered (PENDING or PRINTING jobs)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,6 +31,28 @@ def new_uid() -> str:
     return generate_uid()
 
 
+TRANSCRIPT_LENGTH = 10_000  # requests an association's transcript keeps, most recent
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One DIMSE request of the association and the printer's answer."""
+
+    at: datetime  # when the request arrived
+    operation: str  # e.g. "N-SET Grayscale Image Box"
+    sop_class_uid: str
+    instance_uid: str | None
+    status: int
+    error_comment: str | None
+    duration_ms: float  # from the request's arrival to its answer
+
+    def to_json(self) -> dict[str, object]:
+        return {"at": self.at.isoformat(timespec="milliseconds"), "operation": self.operation,
+                "sop_class_uid": self.sop_class_uid, "instance_uid": self.instance_uid,
+                "status": f"0x{self.status:04X}", "error_comment": self.error_comment,
+                "duration_ms": round(self.duration_ms, 3)}
+
+
 @dataclass
 class AssociationContext:
     """The print objects of one association, looked up by SOP Instance UID."""
@@ -47,6 +70,9 @@ class AssociationContext:
     presentation_luts: dict[str, PresentationLUTInstance] = field(default_factory=dict)
     deviations: list[str] = field(default_factory=list)
     films_printed: int = 0
+    # The association's requests, the most recent TRANSCRIPT_LENGTH of them
+    transcript: deque[TranscriptEntry] = field(
+        default_factory=lambda: deque(maxlen=TRANSCRIPT_LENGTH))
 
     def deviation(self, message: str, strict_status: Status, attribute: str | None = None) -> None:
         """A departure from the standard that real SCUs commit.

@@ -12,7 +12,9 @@ traceback.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
 
 from pydicom.dataset import Dataset
@@ -52,7 +54,7 @@ from print_scp.service import (
     printer,
     printer_configuration,
 )
-from print_scp.service.context import AssociationContext
+from print_scp.service.context import AssociationContext, TranscriptEntry
 from print_scp.service.outcome import DicomStatusError, Outcome, status_dataset
 from print_scp.service.printing import print_film_box, print_film_session
 from print_scp.service.request import PrinterServices, Request
@@ -164,6 +166,22 @@ class Handlers:
                   *, identifier_list: bool = False, **fields: Any) -> HandlerResult:
         name = f"{service} {_name(class_uid)}"
         ctx = self.context_of(event.assoc)
+        arrived, started = datetime.now(), time.perf_counter()
+        reply, dataset = self._answer(event, ctx, name, service, class_uid, instance_uid,
+                                      identifier_list, fields)
+        if ctx is not None and isinstance(reply, Dataset):
+            comment = reply.get("ErrorComment")
+            created = reply.get("AffectedSOPInstanceUID")  # of an instance the printer made
+            ctx.transcript.append(TranscriptEntry(
+                arrived, name, class_uid, instance_uid or (str(created) if created else None),
+                int(reply.Status), str(comment) if comment else None,
+                (time.perf_counter() - started) * 1000))
+        return reply, dataset
+
+    def _answer(self, event: Event, ctx: AssociationContext | None, name: str, service: str,
+                class_uid: str, instance_uid: str | None, identifier_list: bool,
+                fields: dict[str, Any]) -> HandlerResult:
+        """Run the operation; its status dataset and reply data set."""
         try:
             if ctx is None:
                 raise DicomStatusError(Status.PROCESSING_FAILURE, "association not established")

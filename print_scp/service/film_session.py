@@ -51,7 +51,8 @@ def create(ctx: AssociationContext, requested_uid: str | None, ds: Dataset) -> O
         film_destination=ctx.profile.default_destination,
     )
     settings = replace(defaults, **_changes(ctx, ds, outcome, "Film Session N-CREATE"))
-    ctx.session = FilmSession(uid, settings, received=describe_dataset(ds))
+    ctx.session = FilmSession(uid, settings, received=describe_dataset(ds),
+                              warnings=list(outcome.warnings))
     outcome.dataset = reply_dataset(settings)
     outcome.instance_uid = uid
     return outcome
@@ -64,6 +65,7 @@ def update(ctx: AssociationContext, uid: str, ds: Dataset) -> Outcome:
     session.settings = replace(session.settings,
                                **_changes(ctx, ds, outcome, "Film Session N-SET"))
     session.received.update(describe_dataset(ds))
+    session.warnings.extend(outcome.warnings)
     outcome.dataset = reply_dataset(session.settings)
     return outcome
 

@@ -72,7 +72,8 @@ class PrintQueue:
                                    f"({exc.strerror})") from exc
         job = PrintJob(job_uid, priority, ctx.calling_ae,
                        self.profile.printer_name, [f.name for f in films],
-                       settings.film_session_label, created)
+                       settings.film_session_label, created,
+                       transcript=[entry.to_json() for entry in ctx.transcript])
         self.jobs.add(job)
         self.worker.submit(job_uid, priority)
         for box in boxes:
@@ -209,6 +210,7 @@ def film_metadata(ctx: AssociationContext, session: FilmSession, box: FilmBox, j
         "presentation_luts": {uid: p.received for uid, p in ctx.presentation_luts.items()},
         "warnings": warnings,
         "deviations": list(ctx.deviations),
+        "transcript": film_transcript(ctx, session, box),
         "pdf_info": {
             "Title": f"Film {name}",
             "Subject": f"{s.film_session_label or 'DICOM print'} from {ctx.calling_ae}",
@@ -218,6 +220,20 @@ def film_metadata(ctx: AssociationContext, session: FilmSession, box: FilmBox, j
             "Copies": str(s.number_of_copies),
         },
     }
+
+
+def film_transcript(ctx: AssociationContext, session: FilmSession,
+                    box: FilmBox) -> list[dict[str, Any]]:
+    """The requests that led to this film: those on its session, film box, image and
+    annotation boxes and Presentation LUTs, and every request that did not succeed."""
+    instances = {session.uid, box.uid, box.settings.presentation_lut_uid,
+                 session.settings.presentation_lut_uid}
+    instances.update(b.uid for b in box.image_boxes.values())
+    instances.update(b.presentation_lut_uid for b in box.image_boxes.values())
+    instances.update(a.uid for a in box.annotation_boxes.values())
+    instances.discard(None)
+    return [entry.to_json() for entry in ctx.transcript
+            if entry.instance_uid in instances or entry.status != Status.SUCCESS]
 
 
 def _image_box_json(box) -> dict[str, Any]:

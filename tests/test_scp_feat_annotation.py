@@ -34,6 +34,7 @@ from print_scu.image_box_requests import grayscale_image_box
 DPI = 75
 FILM_MM = (203.2, 254.0)  # 8INX10IN portrait
 INVALID_ATTRIBUTE_VALUE = 0x0106
+ATTRIBUTE_VALUE_OUT_OF_RANGE = 0x0116
 TEXT = "ID 42"
 
 
@@ -54,6 +55,10 @@ def test_label_format_creates_two_annotation_boxes_printed_with_their_text(tmp_p
             assert assoc.set_annotation_box(first, wrong_position) == INVALID_ATTRIBUTE_VALUE
             too_long = dataset(AnnotationPosition=2, TextString="Y" * 65)
             assert assoc.set_annotation_box(second, too_long) == INVALID_ATTRIBUTE_VALUE
+            # Position 3 is beyond LABEL's two boxes: a warning, and nothing printed
+            beyond = dataset(AnnotationPosition=3, TextString="Z")
+            assert assoc.set_annotation_box(second, beyond) == ATTRIBUTE_VALUE_OUT_OF_RANGE
+            assert "beyond the 2 annotation boxes of LABEL" in assoc.last_result.error_comment
             assoc.set_image_box(refs.image_box_uids[0], grayscale_image_box(1, uniform(128), 8))
             print_film_box(assoc, refs)
         [film] = printed_films(tmp_path, 1)

@@ -25,10 +25,19 @@ def update(ctx: AssociationContext, uid: str, ds: Dataset) -> Outcome:
     if position is None:
         raise DicomStatusError(Status.MISSING_ATTRIBUTE, "AnnotationPosition is required",
                                "AnnotationPosition")
+    text = read_text(ds, "TextString") or ""
+    boxes = len(film_box.annotation_boxes)
+    if position > boxes:  # beyond the Annotation Display Format: nothing to print it in
+        outcome.warn(Status.ATTRIBUTE_VALUE_OUT_OF_RANGE,
+                     f"AnnotationPosition {position} beyond the {boxes} annotation boxes of "
+                     f"{film_box.settings.annotation_display_format_id}: not printed",
+                     "AnnotationPosition")
+        film_box.warnings.extend(outcome.warnings)
+        return outcome
     if position != box.content.position:
         raise invalid("AnnotationPosition", f"{position} is not this box's position "
                       f"{box.content.position}")
-    box.content.text = read_text(ds, "TextString") or ""
+    box.content.text = text
     box.received.update(describe_dataset(ds))
     film_box.warnings.extend(outcome.warnings)
     return outcome

@@ -13,6 +13,7 @@ from enum import Enum
 
 import numpy as np
 
+from film.smoothing import UnsharpMask
 from lut.density import ViewingConditions
 from lut.polarity import Polarity
 from lut.presentation import PresentationLUT
@@ -134,6 +135,8 @@ class FilmSpec:
     custom_layouts: dict[int, list[tuple[float, float, float, float]]] = field(
         default_factory=dict
     )
+    # The printer's Smoothing Types: each one's filter at magnification (film.smoothing)
+    smoothing_filters: dict[str, UnsharpMask] = field(default_factory=dict)
 
 
 @dataclass

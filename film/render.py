@@ -163,6 +163,11 @@ def _render_image_box(
     density, rgb = _image_density(
         spec, box, image, pixels, (fit.width, fit.height), _RESAMPLE[magnification], viewing
     )
+    smoothing = spec.smoothing_filters.get(box.smoothing_type or spec.smoothing_type or "")
+    if smoothing is not None:  # applied at magnification: to the image as it lies in its box
+        density = smoothing.apply(density, spec.resolution_dpi)
+        if rgb is not None:
+            rgb = np.clip(smoothing.apply(rgb, spec.resolution_dpi), 0, 255).astype(np.uint8)
     px, py = x + fit.offset_x, y + fit.offset_y
     region = sheet.density[py:py + fit.height, px:px + fit.width]
     region[...] = density

@@ -21,6 +21,7 @@ from film.model import (
     MagnificationType,
     MediumType,
 )
+from film.smoothing import UnsharpMask
 from lut.polarity import Polarity
 from lut.presentation import PresentationLUT, PresentationLUTShape
 
@@ -68,13 +69,16 @@ def spec_to_json(spec: FilmSpec, prefix: str, arrays: dict[str, np.ndarray]) -> 
             "presentation_lut": _lut_to_json(box.presentation_lut, f"{key}_lut", arrays),
         })
     doc = {f.name: getattr(spec, f.name) for f in fields(spec)
-           if f.name not in ("image_boxes", "presentation_lut", "annotations", "custom_layouts")}
+           if f.name not in ("image_boxes", "presentation_lut", "annotations", "custom_layouts",
+                             "smoothing_filters")}
     doc["magnification_type"] = spec.magnification_type.value
     doc["medium_type"] = spec.medium_type.value
     doc["image_boxes"] = boxes
     doc["annotations"] = [{"position": a.position, "text": a.text} for a in spec.annotations]
     doc["presentation_lut"] = _lut_to_json(spec.presentation_lut, f"{prefix}_lut", arrays)
     doc["custom_layouts"] = {str(k): [list(c) for c in v] for k, v in spec.custom_layouts.items()}
+    doc["smoothing_filters"] = {name: [f.radius_mm, f.amount]
+                                for name, f in spec.smoothing_filters.items()}
     return doc
 
 
@@ -105,4 +109,6 @@ def spec_from_json(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> FilmSp
     values["presentation_lut"] = _lut_from_json(doc["presentation_lut"], arrays)
     values["custom_layouts"] = {int(k): [tuple(c) for c in v]
                                 for k, v in doc["custom_layouts"].items()}
+    values["smoothing_filters"] = {name: UnsharpMask(*pair)
+                                   for name, pair in doc.get("smoothing_filters", {}).items()}
     return FilmSpec(**values)

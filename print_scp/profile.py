@@ -46,6 +46,7 @@ from dicomnet.tls import TlsSettings, server_context
 from film.display_format import DisplayFormatError, DisplayFormatKind, parse_display_format
 from film.model import MagnificationType, MediumType
 from film.sizes import FilmOrientation, FilmSizeID
+from film.smoothing import UnsharpMask
 
 ALL_FILM_SIZES = tuple(size.value for size in FilmSizeID)
 ALL_MEDIA = tuple(medium.value for medium in MediumType)
@@ -128,6 +129,14 @@ class PrinterProfile:
     configuration_formats: tuple[str, ...] = ()
     magnification_types: tuple[str, ...] = ALL_MAGNIFICATION_TYPES
     smoothing_types: tuple[str, ...] = ("SMOOTH", "MEDIUM", "SHARP")
+    # [smoothing.TYPE]: the unsharp mask each Smoothing Type applies at magnification
+    # (film.smoothing); a profile's tables add to or replace these; a type without one
+    # prints as magnified
+    smoothing_filters: dict[str, UnsharpMask] = field(default_factory=lambda: {
+        "SMOOTH": UnsharpMask(radius_mm=0.25, amount=-0.5),
+        "MEDIUM": UnsharpMask(radius_mm=0.25, amount=0.0),
+        "SHARP": UnsharpMask(radius_mm=0.25, amount=0.8),
+    })
     annotation_formats: dict[str, int] = field(
         default_factory=lambda: {"ANNOTATION": 1, "LABEL": 2, "PATIENT": 4}
     )
@@ -267,6 +276,7 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
     Relative paths resolve against ``base_dir`` (None: the working directory).
     """
     values: dict[str, Any] = {}
+    given_filters: dict[str, UnsharpMask] = {}
     for section, content in data.items():
         if section == "script":
             if not isinstance(content, list):
@@ -275,6 +285,10 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
             continue
         if section == "events":
             values["events"] = _event_policy(content, source)
+            continue
+        if section == "smoothing":
+            given_filters = _smoothing_filters(content, source)
+            values["smoothing_filters"] = {**_DEFAULTS.smoothing_filters, **given_filters}
             continue
         if section == "tls":
             if not isinstance(content, dict):
@@ -296,6 +310,10 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
     except ProfileError as exc:
         raise ProfileError(f"{source}: {exc}") from None
     _validate(profile, source)
+    for name in given_filters:  # the built-in ones serve any profile
+        if name not in profile.smoothing_types:
+            raise ProfileError(f"{source}: [smoothing.{name}]: {name!r} is not in "
+                               f"smoothing_types ({', '.join(profile.smoothing_types)})")
     return profile
 
 
@@ -374,6 +392,25 @@ def _tls_settings(content: dict[str, Any], source: str, base_dir: Path) -> TlsSe
                            f"must be PEM files of a matching certificate and key (and "
                            f"CA certificates): {exc}") from exc
     return settings
+
+
+def _smoothing_filters(content: Any, source: str) -> dict[str, UnsharpMask]:
+    """[smoothing.TYPE] tables: radius_mm and amount of each type's unsharp mask."""
+    if not isinstance(content, dict) or not all(isinstance(t, dict) for t in content.values()):
+        raise ProfileError(f"{source}: smoothing must be tables [smoothing.TYPE] of "
+                           "radius_mm and amount")
+    filters = {}
+    for name, table in content.items():
+        unknown = sorted(set(table) - {"radius_mm", "amount"})
+        if unknown:
+            raise ProfileError(f"{source}: unknown key {unknown[0]!r} in [smoothing.{name}] "
+                               "(known: radius_mm, amount)")
+        try:
+            filters[name] = UnsharpMask(float(table.get("radius_mm", 0.25)),
+                                        float(table.get("amount", 0.0)))
+        except (TypeError, ValueError) as exc:
+            raise ProfileError(f"{source}: [smoothing.{name}] {exc}") from None
+    return filters
 
 
 def _event_policy(content: Any, source: str) -> EventPolicy:

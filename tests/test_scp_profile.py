@@ -29,7 +29,7 @@ from test_scp_bad_input import (
     print_session,
 )
 
-from print_scp.profile import PrinterProfile, ProfileError, load_profile
+from print_scp.profile import PrinterProfile, ProfileError, load_profile, profile_from_dict
 from print_scp.server import PrintServer
 from print_scu.association import PrintAssociationError
 from print_scu.image_box_requests import grayscale_image_box
@@ -261,3 +261,21 @@ def test_dry_imager_refuses_12_bit_images_with_0106(dry_imager):
         metadata = session.prints_good_film()
     assert metadata["film_box"]["in_force"]["max_density"] == 300
     assert metadata["film"]["dpi"] == 100
+
+
+def test_smoothing_tables_add_to_the_built_in_filters() -> None:
+    profile = profile_from_dict({"smoothing": {"SHARP": {"radius_mm": 0.1, "amount": 1.5}}})
+    filters = profile.smoothing_filters
+    assert (filters["SHARP"].radius_mm, filters["SHARP"].amount) == (0.1, 1.5)
+    assert (filters["SMOOTH"].amount, filters["MEDIUM"].amount) == (-0.5, 0.0)
+
+
+@pytest.mark.parametrize(("smoothing", "named"), [
+    ({"SHRAP": {"amount": 1.0}}, r"\[smoothing\.SHRAP\]: 'SHRAP' is not in smoothing_types"),
+    ({"SHARP": {"amount": 9.0}}, r"\[smoothing\.SHARP\] unsharp mask amount 9\.0 is outside"),
+    ({"SHARP": {"radius": 1.0}}, r"unknown key 'radius' in \[smoothing\.SHARP\]"),
+    ({"SHARP": 1.0}, r"smoothing must be tables \[smoothing\.TYPE\]"),
+])
+def test_a_wrong_smoothing_table_is_named(smoothing: dict, named: str) -> None:
+    with pytest.raises(ProfileError, match=named):
+        profile_from_dict({"smoothing": smoothing})

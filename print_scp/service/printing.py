@@ -183,6 +183,7 @@ def film_spec(profile: PrinterProfile, session: FilmSession, box: FilmBox) -> Fi
         resolution_dpi=profile.dpi_for(s.requested_resolution_id.value),
         presentation_lut=s.presentation_lut,
         custom_layouts=dict(profile.custom_layouts),
+        smoothing_filters=dict(profile.smoothing_filters),
     )
 
 

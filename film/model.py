@@ -137,6 +137,9 @@ class FilmSpec:
     )
     # The printer's Smoothing Types: each one's filter at magnification (film.smoothing)
     smoothing_filters: dict[str, UnsharpMask] = field(default_factory=dict)
+    # Contrast curve of the film's Configuration Information: each image's density, as a
+    # fraction f of the way from Min to Max Density, is printed at f ** contrast_gamma
+    contrast_gamma: float = 1.0
 
 
 @dataclass

@@ -123,6 +123,15 @@ def _image_density(
     return _resized(density, size, resample), None
 
 
+def contrast_curve(density: np.ndarray, min_od: float, max_od: float,
+                   gamma: float) -> np.ndarray:
+    """Densities (OD) through a contrast curve: the fraction of the way from ``min_od`` to
+    ``max_od`` is raised to ``gamma`` (> 1 lighter mid-tones, < 1 darker); the ends stay."""
+    span = np.float32(max_od - min_od)
+    fraction = np.clip((density - np.float32(min_od)) / span, 0.0, 1.0)
+    return np.float32(min_od) + span * fraction ** np.float32(gamma)
+
+
 def _draw_trim(density: np.ndarray, rect: tuple[int, int, int, int], width: int, od: float) -> None:
     """A frame ``width`` px wide just outside ``rect``, clipped to the sheet."""
     x, y, w, h = rect
@@ -163,6 +172,9 @@ def _render_image_box(
     density, rgb = _image_density(
         spec, box, image, pixels, (fit.width, fit.height), _RESAMPLE[magnification], viewing
     )
+    if spec.contrast_gamma != 1.0:
+        density = contrast_curve(density, spec.min_density, spec.max_density,
+                                 spec.contrast_gamma)
     smoothing = spec.smoothing_filters.get(box.smoothing_type or spec.smoothing_type or "")
     if smoothing is not None:  # applied at magnification: to the image as it lies in its box
         density = smoothing.apply(density, spec.resolution_dpi)

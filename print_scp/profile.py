@@ -129,6 +129,10 @@ class PrinterProfile:
     configuration_formats: tuple[str, ...] = ()
     magnification_types: tuple[str, ...] = ALL_MAGNIFICATION_TYPES
     smoothing_types: tuple[str, ...] = ("SMOOTH", "MEDIUM", "SHARP")
+    # [configuration_information.VALUE]: the Configuration Information values accepted, each
+    # with the contrast curve it applies (gamma, film.render.contrast_curve); none declared:
+    # any text is accepted, without effect
+    configuration_values: dict[str, float] = field(default_factory=dict)
     # [smoothing.TYPE]: the unsharp mask each Smoothing Type applies at magnification
     # (film.smoothing); a profile's tables add to or replace these; a type without one
     # prints as magnified
@@ -286,6 +290,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
         if section == "events":
             values["events"] = _event_policy(content, source)
             continue
+        if section == "configuration_information":
+            values["configuration_values"] = _configuration_values(content, source)
+            continue
         if section == "smoothing":
             given_filters = _smoothing_filters(content, source)
             values["smoothing_filters"] = {**_DEFAULTS.smoothing_filters, **given_filters}
@@ -392,6 +399,26 @@ def _tls_settings(content: dict[str, Any], source: str, base_dir: Path) -> TlsSe
                            f"must be PEM files of a matching certificate and key (and "
                            f"CA certificates): {exc}") from exc
     return settings
+
+
+def _configuration_values(content: Any, source: str) -> dict[str, float]:
+    """[configuration_information.VALUE] tables: the gamma of each value's contrast curve."""
+    if not isinstance(content, dict) or not all(isinstance(t, dict) for t in content.values()):
+        raise ProfileError(f"{source}: configuration_information must be tables "
+                           "[configuration_information.VALUE] with a gamma")
+    gammas = {}
+    for value, table in content.items():
+        unknown = sorted(set(table) - {"gamma"})
+        if unknown:
+            raise ProfileError(f"{source}: unknown key {unknown[0]!r} in "
+                               f"[configuration_information.{value}] (known: gamma)")
+        gamma = table.get("gamma", 1.0)
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) \
+                or not 0.1 <= gamma <= 10:
+            raise ProfileError(f"{source}: [configuration_information.{value}] gamma "
+                               f"{gamma!r} must be a number from 0.1 to 10")
+        gammas[value] = float(gamma)
+    return gammas
 
 
 def _smoothing_filters(content: Any, source: str) -> dict[str, UnsharpMask]:

@@ -10,7 +10,13 @@ from pydicom.dataset import Dataset
 from dicomnet.status import Status
 from dicomnet.uids import PRESENTATION_LUT
 from lut.presentation import PresentationLUT
-from print_scp.service.attributes import keywords_of, read_int, read_reference
+from print_scp.service.attributes import (
+    invalid,
+    keywords_of,
+    read_int,
+    read_reference,
+    read_text,
+)
 from print_scp.service.context import AssociationContext
 from print_scp.service.outcome import DicomStatusError, Outcome
 
@@ -61,3 +67,23 @@ def viewing_and_lut(ctx: AssociationContext, ds: Dataset) -> dict[str, Any]:
     if reference is not None:
         changes["presentation_lut_uid"], changes["presentation_lut"] = reference
     return changes
+
+
+def read_configuration_information(ctx: AssociationContext, ds: Dataset,
+                                   outcome: Outcome) -> str | None:
+    """Configuration Information, checked against the values the printer declares.
+
+    A printer that declares none takes any text (without effect). One that
+    does refuses another value when strict (0x0106) and, when lenient, keeps
+    it without effect with a warning (0x0116).
+    """
+    value = read_text(ds, "ConfigurationInformation")
+    known = ctx.profile.configuration_values
+    if value is None or not known or value in known:
+        return value
+    why = f"{value!r} is not one of this printer's values ({', '.join(known)})"
+    if ctx.profile.strict:
+        raise invalid("ConfigurationInformation", why)
+    outcome.warn(Status.ATTRIBUTE_VALUE_OUT_OF_RANGE, f"ConfigurationInformation {why}: "
+                 "no effect", "ConfigurationInformation")
+    return value

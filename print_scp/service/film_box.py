@@ -39,7 +39,11 @@ from print_scp.service.attributes import (
     read_term,
     read_text,
 )
-from print_scp.service.checks import check_known_attributes, viewing_and_lut
+from print_scp.service.checks import (
+    check_known_attributes,
+    read_configuration_information,
+    viewing_and_lut,
+)
 from print_scp.service.context import AssociationContext, new_uid
 from print_scp.service.objects import (
     AnnotationBox,
@@ -237,7 +241,7 @@ def _with_settable(ctx: AssociationContext, s: FilmBoxSettings, ds: Dataset,
         changes[name] = None if value is None else od_of(value)
     s = _replaced(s, changes)  # Min Density below Max Density is checked before the rest
     changes = {"trim": read_enum(ds, "Trim", Trim),
-               "configuration_information": read_text(ds, "ConfigurationInformation"),
+               "configuration_information": read_configuration_information(ctx, ds, outcome),
                **viewing_and_lut(ctx, ds)}
     return _replaced(s, changes)
 

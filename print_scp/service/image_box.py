@@ -30,9 +30,12 @@ from print_scp.service.attributes import (
     read_int,
     read_single_item,
     read_term,
-    read_text,
 )
-from print_scp.service.checks import check_known_attributes, read_plut_reference
+from print_scp.service.checks import (
+    check_known_attributes,
+    read_configuration_information,
+    read_plut_reference,
+)
 from print_scp.service.context import AssociationContext
 from print_scp.service.film_box import film_layout
 from print_scp.service.objects import FilmBox, ImageBox
@@ -68,7 +71,7 @@ def update(ctx: AssociationContext, uid: str, ds: Dataset, requested_class_uid: 
     smoothing = read_term(ds, "SmoothingType", ctx.profile.smoothing_types)
     size_mm = read_float(ds, "RequestedImageSize")
     decimate = read_term(ds, "RequestedDecimateCropBehavior", ("DECIMATE", "CROP", "FAIL"))
-    read_text(ds, "ConfigurationInformation")
+    read_configuration_information(ctx, ds, outcome)
     reference = None if color else read_plut_reference(ctx, ds)
 
     sequence = "BasicColorImageSequence" if color else "BasicGrayscaleImageSequence"

@@ -184,6 +184,7 @@ def film_spec(profile: PrinterProfile, session: FilmSession, box: FilmBox) -> Fi
         presentation_lut=s.presentation_lut,
         custom_layouts=dict(profile.custom_layouts),
         smoothing_filters=dict(profile.smoothing_filters),
+        contrast_gamma=profile.configuration_values.get(s.configuration_information or "", 1.0),
     )
 
 

@@ -401,17 +401,25 @@ def _tls_settings(content: dict[str, Any], source: str, base_dir: Path) -> TlsSe
     return settings
 
 
+def _named_tables(content: Any, source: str, section: str, name: str,
+                  keys: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The tables ``[section.NAME]`` of ``content``, each holding only ``keys``."""
+    if not isinstance(content, dict) or not all(isinstance(t, dict) for t in content.values()):
+        raise ProfileError(f"{source}: {section} must be tables [{section}.{name}] of "
+                           f"{' and '.join(keys)}")
+    for title, table in content.items():
+        unknown = sorted(set(table) - set(keys))
+        if unknown:
+            raise ProfileError(f"{source}: unknown key {unknown[0]!r} in [{section}.{title}] "
+                               f"(known: {', '.join(keys)})")
+    return content
+
+
 def _configuration_values(content: Any, source: str) -> dict[str, float]:
     """[configuration_information.VALUE] tables: the gamma of each value's contrast curve."""
-    if not isinstance(content, dict) or not all(isinstance(t, dict) for t in content.values()):
-        raise ProfileError(f"{source}: configuration_information must be tables "
-                           "[configuration_information.VALUE] with a gamma")
     gammas = {}
-    for value, table in content.items():
-        unknown = sorted(set(table) - {"gamma"})
-        if unknown:
-            raise ProfileError(f"{source}: unknown key {unknown[0]!r} in "
-                               f"[configuration_information.{value}] (known: gamma)")
+    for value, table in _named_tables(content, source, "configuration_information", "VALUE",
+                                      ("gamma",)).items():
         gamma = table.get("gamma", 1.0)
         if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) \
                 or not 0.1 <= gamma <= 10:
@@ -423,15 +431,9 @@ def _configuration_values(content: Any, source: str) -> dict[str, float]:
 
 def _smoothing_filters(content: Any, source: str) -> dict[str, UnsharpMask]:
     """[smoothing.TYPE] tables: radius_mm and amount of each type's unsharp mask."""
-    if not isinstance(content, dict) or not all(isinstance(t, dict) for t in content.values()):
-        raise ProfileError(f"{source}: smoothing must be tables [smoothing.TYPE] of "
-                           "radius_mm and amount")
     filters = {}
-    for name, table in content.items():
-        unknown = sorted(set(table) - {"radius_mm", "amount"})
-        if unknown:
-            raise ProfileError(f"{source}: unknown key {unknown[0]!r} in [smoothing.{name}] "
-                               "(known: radius_mm, amount)")
+    for name, table in _named_tables(content, source, "smoothing", "TYPE",
+                                     ("radius_mm", "amount")).items():
         try:
             filters[name] = UnsharpMask(float(table.get("radius_mm", 0.25)),
                                         float(table.get("amount", 0.0)))

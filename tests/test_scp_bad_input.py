@@ -302,6 +302,8 @@ ITEM_DEFECTS = [
     ("PixelData", None, 0x0121, "PixelData"),
     ("Columns", None, 0x0121, "Columns"),
     ("PhotometricInterpretation", None, 0x0121, "PhotometricInterpretation"),
+    pytest.param("PhotometricInterpretation", "\t", 0x0121, "PhotometricInterpretation",
+                 marks=pytest.mark.filterwarnings("ignore:Invalid value for VR CS")),  # blank
 ]
 
 

@@ -148,6 +148,10 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool, outcome: Out
     samples = read_int(item, "SamplesPerPixel")
     photometric = read_term(item, "PhotometricInterpretation",
                             ("RGB",) if color else ("MONOCHROME1", "MONOCHROME2"))
+    if photometric is None:  # sent as white space only: a value that says nothing
+        raise DicomStatusError(Status.MISSING_ATTRIBUTE_VALUE,
+                               "PhotometricInterpretation has no value",
+                               "PhotometricInterpretation")
     if samples != (3 if color else 1):
         raise invalid("SamplesPerPixel", f"{samples} for a {'color' if color else 'grayscale'} "
                       "image box")
@@ -184,9 +188,7 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool, outcome: Out
         ctx.deviation(f"Planar Configuration {planar} for color (the standard requires 1)",
                       Status.INVALID_ATTRIBUTE_VALUE, "PlanarConfiguration")
     pixels = _pixels(item, rows, columns, samples, allocated, stored, planar)
-    # photometric is None for a value of only white space (e.g. a tab), which read_term
-    # lets through and which then prints as MONOCHROME2: kept as it is, not refused here
-    return ImagePixels(pixels, photometric, stored, aspect)  # type: ignore[arg-type]
+    return ImagePixels(pixels, photometric, stored, aspect)
 
 
 def _bytes_held(ctx: AssociationContext, except_box: ImageBox) -> int:

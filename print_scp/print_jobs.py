@@ -36,7 +36,8 @@ class PrintJob:
     created: datetime = field(default_factory=datetime.now)
     status: ExecutionStatus = ExecutionStatus.PENDING
     info: str = "NORMAL"
-    # the association's requests up to the N-ACTION that made the job (JSON form)
+    # the association's requests since its previous job, up to the N-ACTION that made
+    # this one (JSON form)
     transcript: list[dict[str, Any]] = field(default_factory=list)
 
     def attributes(self) -> Dataset:

@@ -40,7 +40,16 @@ def test_each_request_is_in_the_film_s_transcript_and_the_job_record(tmp_path: P
             assert status == SUCCESS
             job = print_job_uid(reply)
             assert wait_until(lambda: assoc.get_print_job(job)[1].ExecutionStatus == "DONE")
-        [film] = printed_films(tmp_path, 1)
+            second = new_film_box(assoc, session, "STANDARD\\1,1")
+            assert assoc.set_image_box(second.image_box_uids[0],
+                                       grayscale_image_box(1, uniform(90), 8)) == SUCCESS
+            status, reply = assoc.print_film_box(second.film_box_uid)
+            assert status == SUCCESS
+            second_job = print_job_uid(reply)
+            assert wait_until(
+                lambda: assoc.get_print_job(second_job)[1].ExecutionStatus == "DONE")
+        film = next(f for f in printed_films(tmp_path, 2)
+                    if f["print_job"]["uid"] == job)
     transcript = film["transcript"]
     assert [(e["operation"], e["status"]) for e in transcript] == [
         ("N-CREATE Film Session", "0xB600"),
@@ -59,8 +68,14 @@ def test_each_request_is_in_the_film_s_transcript_and_the_job_record(tmp_path: P
     assert times == sorted(times)
     # The Film Session's warning is among the film's warnings
     assert any(w.startswith("0xB600") for w in film["warnings"]), film["warnings"]
-    # The job's record holds the association's whole transcript up to the N-ACTION
+    # The first job's record holds the association's requests up to its N-ACTION
     record = json.loads((tmp_path / ".jobs" / f"{job}.json").read_text())
     assert [e["operation"] for e in record["transcript"]] == [
         "N-CREATE Film Session", "N-CREATE Film Box", "N-SET Grayscale Image Box",
         "N-GET Print Job"]
+    # ... and the next job's record only the requests since then (each kept once)
+    record = json.loads((tmp_path / ".jobs" / f"{second_job}.json").read_text())
+    operations = [e["operation"] for e in record["transcript"]]
+    assert operations[0] == "N-ACTION Film Box"
+    assert operations[-2:] == ["N-CREATE Film Box", "N-SET Grayscale Image Box"]
+    assert "N-CREATE Film Session" not in operations

@@ -73,6 +73,19 @@ class AssociationContext:
     # The association's requests, the most recent TRANSCRIPT_LENGTH of them
     transcript: deque[TranscriptEntry] = field(
         default_factory=lambda: deque(maxlen=TRANSCRIPT_LENGTH))
+    requests_recorded: int = 0  # in all, including those the transcript no longer keeps
+    requests_in_jobs: int = 0  # how many of them a Print Job's record holds already
+
+    def record(self, entry: TranscriptEntry) -> None:
+        """Add a request and its answer to the transcript."""
+        self.transcript.append(entry)
+        self.requests_recorded += 1
+
+    def requests_since_last_job(self) -> list[TranscriptEntry]:
+        """The requests recorded since the previous call (for a new Print Job's record)."""
+        new = min(self.requests_recorded - self.requests_in_jobs, len(self.transcript))
+        self.requests_in_jobs = self.requests_recorded
+        return list(self.transcript)[len(self.transcript) - new:]
 
     def deviation(self, message: str, strict_status: Status, attribute: str | None = None) -> None:
         """A departure from the standard that real SCUs commit.

@@ -172,7 +172,7 @@ class Handlers:
         if ctx is not None and isinstance(reply, Dataset):
             comment = reply.get("ErrorComment")
             created = reply.get("AffectedSOPInstanceUID")  # of an instance the printer made
-            ctx.transcript.append(TranscriptEntry(
+            ctx.record(TranscriptEntry(
                 arrived, name, class_uid, instance_uid or (str(created) if created else None),
                 int(reply.Status), str(comment) if comment else None,
                 (time.perf_counter() - started) * 1000))

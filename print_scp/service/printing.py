@@ -73,7 +73,7 @@ class PrintQueue:
         job = PrintJob(job_uid, priority, ctx.calling_ae,
                        self.profile.printer_name, [f.name for f in films],
                        settings.film_session_label, created,
-                       transcript=[entry.to_json() for entry in ctx.transcript])
+                       transcript=[e.to_json() for e in ctx.requests_since_last_job()])
         self.jobs.add(job)
         self.worker.submit(job_uid, priority)
         for box in boxes:

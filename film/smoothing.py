@@ -34,7 +34,7 @@ class UnsharpMask:
 
     def apply(self, image: np.ndarray, dpi: float) -> np.ndarray:
         """``image`` (rows, columns[, samples]) filtered at ``dpi``; float32, same shape."""
-        values = image.astype(np.float32)
+        values = image.astype(np.float32, copy=False)
         if self.amount == 0:
             return values
         sigma_px = self.radius_mm * dpi / _MM_PER_INCH
@@ -64,5 +64,7 @@ def _convolve_axis(image: np.ndarray, weights: np.ndarray, reach: int, axis: int
     length = image.shape[axis]
     out = np.zeros_like(image)
     for tap, weight in enumerate(weights):
-        out += weight * np.take(padded, np.arange(tap, tap + length), axis=axis)
+        window = [slice(None)] * image.ndim
+        window[axis] = slice(tap, tap + length)
+        out += weight * padded[tuple(window)]
     return out

@@ -3,9 +3,11 @@
 The sheet keeps a margin (default 5 mm) on every side. Inside it, image boxes
 fill the printable area with a gap (default 2 mm) between neighbours; outer
 boxes touch the edge of the printable area. When the film box has annotation
-boxes, a strip (default 10 mm high) along the bottom margin holds them, left
-to right in Annotation Position order with the same gap between them, and the
-same gap separates the strip from the image area above it.
+boxes, their :class:`~film.annotation_format.AnnotationFormat` places them on
+lines along the top and bottom margins: each edge with boxes gets a strip of
+its lines (``line_height_mm`` each, the gap between them), the same gap
+separates a strip from the image area, and boxes on one line keep the gap
+between them.
 
 Cells of the display format are fractions of the printable area widened by
 half a gap on every side; each box is its cell shrunk by half a gap on every
@@ -19,16 +21,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from film.display_format import Cell, ImageDisplayFormat, grid_cells
+from film.annotation_format import AnnotationFormat, Edge
+from film.display_format import Cell, ImageDisplayFormat
 
 __all__ = [
-    "DEFAULT_ANNOTATION_HEIGHT_MM", "DEFAULT_GAP_MM", "DEFAULT_MARGIN_MM",
-    "FilmLayout", "RectMM", "annotation_box_count", "layout_film", "mm_to_px",
+    "DEFAULT_GAP_MM", "DEFAULT_MARGIN_MM",
+    "FilmLayout", "RectMM", "annotation_format_of", "layout_film", "mm_to_px",
 ]
 
 DEFAULT_MARGIN_MM = 5.0
 DEFAULT_GAP_MM = 2.0
-DEFAULT_ANNOTATION_HEIGHT_MM = 10.0
 
 _MM_PER_INCH = 25.4
 
@@ -91,63 +93,69 @@ def layout_film(
     film_width_mm: float,
     film_height_mm: float,
     fmt: ImageDisplayFormat,
-    annotation_count: int = 0,
+    annotation_format: AnnotationFormat | None = None,
     margin_mm: float = DEFAULT_MARGIN_MM,
     gap_mm: float = DEFAULT_GAP_MM,
-    annotation_height_mm: float = DEFAULT_ANNOTATION_HEIGHT_MM,
 ) -> FilmLayout:
     """Image and annotation box rectangles of a film of the given size (mm).
 
-    The annotation strip is reserved only when ``annotation_count`` > 0.
-    Raises ValueError when the boxes do not fit the sheet.
+    Annotation strips are reserved only for the edges ``annotation_format``
+    puts boxes on. Raises ValueError when the boxes do not fit the sheet.
     """
-    if margin_mm < 0 or gap_mm < 0 or annotation_height_mm <= 0:
-        raise ValueError(
-            f"layout needs margin >= 0, gap >= 0 and annotation height > 0 mm, got "
-            f"{margin_mm}, {gap_mm} and {annotation_height_mm}"
-        )
-    if annotation_count < 0:
-        raise ValueError(f"annotation box count {annotation_count} is negative")
-    strip_mm = annotation_height_mm + gap_mm if annotation_count else 0.0
+    if margin_mm < 0 or gap_mm < 0:
+        raise ValueError(f"layout needs margin >= 0 and gap >= 0 mm, got {margin_mm} and {gap_mm}")
+    annotations = annotation_format or AnnotationFormat(())
+    line_mm = annotations.line_height_mm
+    strips = {edge: _strip_height(annotations.lines(edge), line_mm, gap_mm) for edge in Edge}
     image_area = RectMM(
         margin_mm,
-        margin_mm,
+        margin_mm + _with_gap(strips[Edge.TOP], gap_mm),
         film_width_mm - 2 * margin_mm,
-        film_height_mm - 2 * margin_mm - strip_mm,
+        film_height_mm - 2 * margin_mm - sum(_with_gap(h, gap_mm) for h in strips.values()),
     )
     if image_area.width <= 0 or image_area.height <= 0:
         raise ValueError(
             f"a {film_width_mm} × {film_height_mm} mm film leaves no printable area "
-            f"inside {margin_mm} mm margins"
+            f"inside {margin_mm} mm margins and its annotation lines"
         )
     image_boxes = {
         position: _place(image_area, cell, gap_mm, f"image box {position} of {fmt}")
         for position, cell in enumerate(fmt.cells(), start=1)
     }
-    strip = RectMM(
-        margin_mm,
-        film_height_mm - margin_mm - annotation_height_mm,
-        image_area.width,
-        annotation_height_mm,
-    )
-    annotation_boxes = {
-        position: _place(strip, cell, gap_mm, f"annotation box {position}")
-        for position, cell in enumerate(grid_cells(annotation_count, 1), start=1)
+    strip_areas = {
+        Edge.TOP: RectMM(margin_mm, margin_mm, image_area.width, strips[Edge.TOP]),
+        Edge.BOTTOM: RectMM(margin_mm, film_height_mm - margin_mm - strips[Edge.BOTTOM],
+                            image_area.width, strips[Edge.BOTTOM]),
     }
+    annotation_boxes = {}
+    for position, box in enumerate(annotations.boxes, start=1):
+        lines = annotations.lines(box.edge)
+        row = box.line if box.edge is Edge.TOP else lines - 1 - box.line
+        cell = (box.x, row / lines, box.width, 1 / lines)
+        annotation_boxes[position] = _place(strip_areas[box.edge], cell, gap_mm,
+                                            f"annotation box {position}")
     return FilmLayout(film_width_mm, film_height_mm, image_boxes, annotation_boxes)
 
 
-def annotation_box_count(
-    annotation_display_format_id: str | None, formats: Mapping[str, int]
-) -> int:
-    """Number of annotation boxes for an Annotation Display Format ID (2010,0030).
+def _strip_height(lines: int, line_mm: float, gap_mm: float) -> float:
+    """Height (mm) of ``lines`` annotation lines with ``gap_mm`` between them."""
+    return lines * line_mm + max(lines - 1, 0) * gap_mm
 
-    ``formats`` is the printer profile's mapping of IDs to box counts. No ID
-    (None or blank) means no annotation boxes. Raises ValueError for an ID
-    the printer does not know.
+
+def _with_gap(strip_mm: float, gap_mm: float) -> float:
+    """What a strip takes from the image area: itself and the gap that separates them."""
+    return strip_mm + gap_mm if strip_mm else 0.0
+
+
+def annotation_format_of(
+    annotation_display_format_id: str | None, formats: Mapping[str, AnnotationFormat]
+) -> AnnotationFormat:
+    """The format an Annotation Display Format ID names (no ID: one without boxes).
+
+    Raises ValueError for an ID the printer does not know.
     """
     if annotation_display_format_id is None or not annotation_display_format_id.strip():
-        return 0
+        return AnnotationFormat(())
     key = annotation_display_format_id.strip()
     if key not in formats:
         known = ", ".join(sorted(formats)) or "none"

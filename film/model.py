@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from film.annotation_format import AnnotationFormat
 from film.smoothing import UnsharpMask
 from lut.density import ViewingConditions
 from lut.polarity import Polarity
 from lut.presentation import PresentationLUT
+
+if TYPE_CHECKING:
+    from film.annotation_text import PlacedText
 
 __all__ = [
     "AnnotationContent", "DecimateCropBehavior", "FilmSpec", "ImageBoxContent",
@@ -118,6 +123,10 @@ class FilmSpec:
     image_boxes: list[ImageBoxContent]
     annotations: list[AnnotationContent] = field(default_factory=list)
     annotation_display_format_id: str | None = None
+    # The boxes of that format; None: one line of as many boxes as ``annotations`` at the bottom
+    annotation_format: AnnotationFormat | None = None
+    # TrueType fonts (paths) tried before the system's (film.annotation_text)
+    annotation_fonts: tuple[str, ...] = ()
     magnification_type: MagnificationType = MagnificationType.BILINEAR
     smoothing_type: str | None = None
     border_density: float = 0.10  # OD, between and around image boxes
@@ -162,4 +171,5 @@ class RenderedFilm:
     color_mask: np.ndarray | None = None
     image_box_rects_px: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
     annotation_rects_px: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    annotation_texts: list[PlacedText] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

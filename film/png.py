@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PNG_SIGNATURE", "PngRaster", "encode_raster", "png_file"]
+__all__ = ["PNG_SIGNATURE", "PngRaster", "encode_raster", "png_file", "read_raster"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _UP_FILTER = 2  # PNG filter type "Up": each byte minus the byte above it
@@ -110,3 +110,30 @@ def _chunk(kind: bytes, data: bytes) -> tuple[bytes, bytes, bytes]:
     """One PNG chunk as (length and type, data, CRC-32 of type and data), joined once."""
     return (struct.pack(">I", len(data)) + kind, data,
             struct.pack(">I", zlib.crc32(data, zlib.crc32(kind))))
+
+
+def read_raster(data: bytes) -> PngRaster:
+    """The raster of a PNG file, its IDAT data kept compressed (a film's PNG, for the PDF).
+
+    Raises ValueError for data that is not a non-interlaced gray or RGB PNG.
+    """
+    if not data.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG file (no PNG signature)")
+    offset, header, idat = len(PNG_SIGNATURE), None, []
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        body = data[offset + 8:offset + 8 + length]
+        if len(body) != length:
+            raise ValueError(f"PNG chunk {kind!r} is cut short")
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+        offset += 12 + length
+    channels = {color: ch for ch, color in _COLOR_TYPES.items()}
+    if header is None or not idat or header[3] not in channels or header[6] != 0:
+        raise ValueError("PNG is not a non-interlaced gray or RGB image with pixel data")
+    width, height, bit_depth, color_type = header[:4]
+    return PngRaster(width, height, channels[color_type], bit_depth, b"".join(idat))

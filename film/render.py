@@ -19,15 +19,17 @@ The sheet is drawn at ``FilmSpec.resolution_dpi`` from the layout of
    to grayscale only).
 4. Trim YES draws a frame of Max Density, 0.5 mm wide, just outside every
    printed image.
-5. Annotation text is drawn at Max Density on the annotation strip, one line
-   per box, left-aligned and vertically centred, in Pillow's default font at
-   70 % of the box height. The text is untrusted: it is cut to 64 characters
-   (the length of LO) and control characters become spaces, then it is only
-   drawn.
+5. Annotation text is drawn at Max Density in its box of the film's
+   Annotation Display Format (``FilmSpec.annotation_format``), one line,
+   aligned as the format says and vertically centred, in TrueType fonts at
+   70 % of the box height (:mod:`film.annotation_text`). The text is
+   untrusted: it is cut to 64 characters (the length of LO) and control
+   characters become spaces, then it is only drawn. A character no font has
+   is a warning.
 
-The annotation strip is divided among as many boxes as the highest Annotation
-Position in ``FilmSpec.annotations``, so the caller lists every annotation
-box of the format (with empty text for those never set).
+Without an ``annotation_format`` the boxes are one line at the bottom, divided
+among as many boxes as the highest Annotation Position in
+``FilmSpec.annotations``.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
+from film.annotation_format import AnnotationFormat
+from film.annotation_text import draw_text, font_chain, set_text
 from film.display_format import parse_display_format
 from film.fit import FitOutcome, fit_image
 from film.layout import layout_film, mm_to_px
@@ -48,12 +52,9 @@ from lut.pipeline import pixels_to_density
 from lut.polarity import Polarity, inverts
 from lut.windowing import rgb_to_gray
 
-__all__ = ["ANNOTATION_MAX_CHARS", "TRIM_WIDTH_MM", "render_film"]
+__all__ = ["TRIM_WIDTH_MM", "render_film"]
 
 TRIM_WIDTH_MM = 0.5
-ANNOTATION_MAX_CHARS = 64  # LO, Text String (2030,0020)
-_ANNOTATION_FONT_FRACTION = 0.7  # font size / annotation box height
-_ANNOTATION_PADDING_FRACTION = 0.2  # left padding / annotation box height
 
 _RESAMPLE = {
     MagnificationType.REPLICATE: Image.Resampling.NEAREST,
@@ -191,29 +192,6 @@ def _render_image_box(
         _draw_trim(sheet.density, (px, py, fit.width, fit.height), trim_px, spec.max_density)
 
 
-def _safe_text(text: str) -> str:
-    """At most ANNOTATION_MAX_CHARS characters, control characters as spaces."""
-    return "".join(c if c.isprintable() else " " for c in text[:ANNOTATION_MAX_CHARS]).strip()
-
-
-def _draw_annotation(density: np.ndarray, rect: tuple[int, int, int, int], text: str,
-                     od: float) -> None:
-    """Draw ``text`` at density ``od`` over ``rect``, antialiased edges blended."""
-    x, y, w, h = rect
-    text = _safe_text(text)
-    if not text or w < 1 or h < 1:
-        return
-    font = ImageFont.load_default(size=max(1, round(h * _ANNOTATION_FONT_FRACTION)))
-    mask = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(mask)
-    _, top, _, bottom = draw.textbbox((0, 0), text, font=font)
-    left = round(h * _ANNOTATION_PADDING_FRACTION)
-    draw.text((left, (h - (bottom - top)) // 2 - top), text, fill=255, font=font)
-    coverage = np.asarray(mask, dtype=np.float32) / np.float32(255)
-    region = density[y:y + h, x:x + w]
-    region += (np.float32(od) - region) * coverage
-
-
 def render_film(spec: FilmSpec, fit_codes: Mapping[FitOutcome, int] | None = None
                 ) -> RenderedFilm:
     """Render ``spec`` to a density sheet (see the module docstring for the rules).
@@ -226,8 +204,9 @@ def render_film(spec: FilmSpec, fit_codes: Mapping[FitOutcome, int] | None = Non
     """
     width_mm, height_mm = film_size_mm(spec.film_size_id, spec.orientation)
     fmt = parse_display_format(spec.image_display_format, spec.custom_layouts)
-    annotation_count = max((a.position for a in spec.annotations), default=0)
-    layout = layout_film(width_mm, height_mm, fmt, annotation_count)
+    annotation_format = spec.annotation_format or AnnotationFormat.strip(
+        max((a.position for a in spec.annotations), default=0))
+    layout = layout_film(width_mm, height_mm, fmt, annotation_format)
     dpi = spec.resolution_dpi
     viewing = _viewing(spec)
     sheet = _Sheet(np.full(
@@ -247,12 +226,19 @@ def render_film(spec: FilmSpec, fit_codes: Mapping[FitOutcome, int] | None = Non
                               warnings, fit_codes or {})
 
     annotation_rects = {p: r.to_pixels(dpi) for p, r in layout.annotation_boxes.items()}
+    chain = font_chain(spec.annotation_fonts)
+    texts = []
     for annotation in spec.annotations:
-        if annotation.position < 1:
+        rect = annotation_rects.get(annotation.position)
+        if rect is None:
             warnings.append(f"annotation box {annotation.position}: no such position, ignored")
-        else:
-            _draw_annotation(sheet.density, annotation_rects[annotation.position],
-                             annotation.text, spec.max_density)
+            continue
+        align = annotation_format.boxes[annotation.position - 1].align
+        placed, missing_glyphs = set_text(annotation.position, annotation.text, rect, align, chain)
+        warnings.extend(missing_glyphs)
+        if placed is not None:
+            draw_text(sheet.density, placed, rect, spec.max_density)
+            texts.append(placed)
 
     return RenderedFilm(
         density=sheet.density,
@@ -265,5 +251,6 @@ def render_film(spec: FilmSpec, fit_codes: Mapping[FitOutcome, int] | None = Non
         color_mask=sheet.color_mask,
         image_box_rects_px=box_rects,
         annotation_rects_px=annotation_rects,
+        annotation_texts=texts,
         warnings=warnings,
     )

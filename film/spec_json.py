@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from film.annotation_format import AnnotationFormat
 from film.model import (
     AnnotationContent,
     DecimateCropBehavior,
@@ -70,7 +71,7 @@ def spec_to_json(spec: FilmSpec, prefix: str, arrays: dict[str, np.ndarray]) -> 
         })
     doc = {f.name: getattr(spec, f.name) for f in fields(spec)
            if f.name not in ("image_boxes", "presentation_lut", "annotations", "custom_layouts",
-                             "smoothing_filters")}
+                             "smoothing_filters", "annotation_format", "annotation_fonts")}
     doc["magnification_type"] = spec.magnification_type.value
     doc["medium_type"] = spec.medium_type.value
     doc["image_boxes"] = boxes
@@ -79,6 +80,9 @@ def spec_to_json(spec: FilmSpec, prefix: str, arrays: dict[str, np.ndarray]) -> 
     doc["custom_layouts"] = {str(k): [list(c) for c in v] for k, v in spec.custom_layouts.items()}
     doc["smoothing_filters"] = {name: [f.radius_mm, f.amount]
                                 for name, f in spec.smoothing_filters.items()}
+    doc["annotation_format"] = (spec.annotation_format.to_json()
+                                if spec.annotation_format is not None else None)
+    doc["annotation_fonts"] = list(spec.annotation_fonts)
     return doc
 
 
@@ -111,4 +115,7 @@ def spec_from_json(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> FilmSp
                                 for k, v in doc["custom_layouts"].items()}
     values["smoothing_filters"] = {name: UnsharpMask(*pair)
                                    for name, pair in doc.get("smoothing_filters", {}).items()}
+    values["annotation_format"] = (AnnotationFormat.from_json(doc["annotation_format"])
+                                   if doc.get("annotation_format") else None)
+    values["annotation_fonts"] = tuple(doc.get("annotation_fonts", ()))
     return FilmSpec(**values)

@@ -7,12 +7,12 @@ from one stem:
   ``lut.density.lightbox_gray_levels``, RGB where the film holds color
   images), resolution in dpi in the pHYs chunk;
 * ``<stem>.density.png``: 16-bit gray, one unit = 0.001 OD, same pixel grid;
-* ``<stem>.pdf``: one page exactly the size of the film (mm -> points at
-  72 pt per inch) carrying the light-box PNG's own compressed pixel rows
-  (Flate with PNG predictors: lossless, encoded once, never JPEG);
+* ``<stem>.pdf``: one page exactly the size of the film carrying the
+  light-box PNG's own compressed pixel rows (lossless, encoded once, never
+  JPEG) and the annotation text as searchable text (:mod:`film.pdf`);
 * ``<stem>.json``: the caller's metadata plus what the writer knows (dpi, film
   size in mm, pixel grid, rectangles of image and annotation boxes in pixels,
-  render warnings, names of the sibling files).
+  the annotation text as set, render warnings, names of the sibling files).
 
 Every file is staged in a temporary file in the output directory, flushed and
 fsync'ed; only when all four are staged are they renamed into place (the JSON
@@ -32,7 +32,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 from enum import Enum
 from pathlib import Path, PurePath
 from typing import Any
@@ -41,7 +41,8 @@ import numpy as np
 
 from film.durable import fsync_directory, write_durably
 from film.model import RenderedFilm
-from film.png import PngRaster, encode_raster, png_file
+from film.pdf import FilmPage, pdf_document
+from film.png import encode_raster, png_file
 from lut.density import lightbox_gray_levels
 
 __all__ = [
@@ -52,14 +53,11 @@ __all__ = [
 CREATOR = "filmbox print-scp"
 DENSITY_UNITS_PER_OD = 1000  # <stem>.density.png stores thousandths of OD
 MM_PER_INCH = 25.4
-POINTS_PER_INCH = 72.0
 MAX_STEM_LENGTH = 128
 
 _STEM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
 _STAGED = re.compile(r"\.[A-Za-z0-9._-]+\.[0-9a-f]{12}\.tmp")  # see _staging
-_PDF_COLOR_SPACES = {1: "/DeviceGray", 3: "/DeviceRGB"}
-_PDF_NAME_DELIMITERS = frozenset(b"#()<>[]{}/%")
 _JSON_RESERVED_KEY = "film"
 
 
@@ -140,7 +138,8 @@ def write_film(
         lightbox = encode_raster(_lightbox_pixels(film, units))
         stage(files.png, png_file(lightbox, film.dpi))
         stage(files.density_png, png_file(encode_raster(units), film.dpi))
-        stage(files.pdf, _pdf_document(lightbox, film.width_mm, film.height_mm, pdf_info))
+        page = FilmPage(lightbox, film.width_mm, film.height_mm, tuple(film.annotation_texts))
+        stage(files.pdf, pdf_document([page], pdf_info))
         stage(files.json, json_document)
     return files
 
@@ -214,84 +213,6 @@ def _pdf_info(name: str, film: RenderedFilm, extra: Mapping[str, str]) -> dict[s
     return info
 
 
-def _pdf_document(raster: PngRaster, width_mm: float, height_mm: float,
-                  info: Mapping[str, str]) -> bytes:
-    """A one-page PDF of the film size showing ``raster`` over the whole page.
-
-    The light-box PNG's compressed rows become the image XObject unchanged
-    (FlateDecode with PNG predictors, PDF 1.2+), so the pixels are neither
-    re-encoded nor altered.
-    """
-    if raster.bit_depth != 8:
-        raise ValueError(f"a {raster.bit_depth}-bit raster cannot be the PDF page image")
-    width_pt = width_mm / MM_PER_INCH * POINTS_PER_INCH
-    height_pt = height_mm / MM_PER_INCH * POINTS_PER_INCH
-    page_size = f"{_pdf_number(width_pt)} {_pdf_number(height_pt)}"
-    content = f"q {_pdf_number(width_pt)} 0 0 {_pdf_number(height_pt)} 0 0 cm /Film Do Q".encode()
-    image_dict = (
-        f"<< /Type /XObject /Subtype /Image /Width {raster.width} /Height {raster.height} "
-        f"/ColorSpace {_PDF_COLOR_SPACES[raster.channels]} /BitsPerComponent 8 "
-        f"/Filter /FlateDecode /DecodeParms << /Predictor 15 /Colors {raster.channels} "
-        f"/BitsPerComponent 8 /Columns {raster.width} >> /Length {len(raster.idat)} >>"
-    ).encode()
-    creation = _pdf_text(datetime.now(timezone.utc).strftime("D:%Y%m%d%H%M%SZ"))
-    info_entries = b" ".join(
-        _pdf_name(key) + b" " + _pdf_text(value) for key, value in info.items()
-    )
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        (
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_size}] "
-            "/Resources << /XObject << /Film 4 0 R >> >> /Contents 5 0 R >>"
-        ).encode(),
-        image_dict + b"\nstream\n" + raster.idat + b"\nendstream",
-        f"<< /Length {len(content)} >>".encode() + b"\nstream\n" + content + b"\nendstream",
-        b"<< " + info_entries + b" /CreationDate " + creation + b" /ModDate " + creation + b" >>",
-    ]
-    return _pdf_file(objects, root=1, info=len(objects))
-
-
-def _pdf_file(objects: list[bytes], root: int, info: int) -> bytes:
-    """Serialise numbered objects (1..n) with a cross-reference table."""
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root {root} 0 R /Info {info} 0 R >>\n"
-        f"startxref\n{xref}\n%%EOF\n"
-    ).encode()
-    return bytes(out)
-
-
-def _pdf_number(value: float) -> str:
-    """A PDF real with 0.0001 precision (points)."""
-    return f"{value:.4f}"
-
-
-def _pdf_text(text: str) -> bytes:
-    """A PDF text string: UTF-16BE with BOM as a hex string, safe for any input.
-
-    Lone surrogates (undecodable bytes smuggled into str) become U+FFFD.
-    """
-    cleaned = text.encode("utf-16-be", "surrogatepass").decode("utf-16-be", "replace")
-    return b"<FEFF" + cleaned.encode("utf-16-be").hex().upper().encode("ascii") + b">"
-
-
-def _pdf_name(key: str) -> bytes:
-    """A PDF name object; bytes outside printable ASCII or delimiters as #xx."""
-    return b"/" + b"".join(
-        bytes([byte]) if 0x21 <= byte <= 0x7E and byte not in _PDF_NAME_DELIMITERS
-        else f"#{byte:02X}".encode("ascii")
-        for byte in key.encode("utf-8", "replace")
-    )
-
-
 def _json_document(film: RenderedFilm, files: FilmFiles, metadata: Mapping[str, Any]) -> bytes:
     """``metadata`` plus the writer's facts under ``"film"``, as UTF-8 JSON."""
     height_px, width_px = film.density.shape
@@ -309,6 +230,7 @@ def _json_document(film: RenderedFilm, files: FilmFiles, metadata: Mapping[str, 
         "color": film.color_mask is not None and bool(film.color_mask.any()),
         "image_box_rects_px": _rects_json(film.image_box_rects_px),
         "annotation_rects_px": _rects_json(film.annotation_rects_px),
+        "annotation_texts": [placed.to_json() for placed in film.annotation_texts],
         "warnings": list(film.warnings),
         "files": {
             "pdf": files.pdf.name,

@@ -43,6 +43,8 @@ from dicomnet.attribute_rules import AE_TITLE_MAX, DENSITY_HUNDREDTHS, ae_title_
 from dicomnet.config_file import ConfigFileError, read_toml
 from dicomnet.terms import DensityTerm, PrinterStatus, PrintPriority
 from dicomnet.tls import TlsSettings, server_context
+from film.annotation_format import AnnotationFormat
+from film.annotation_text import font_chain
 from film.display_format import DisplayFormatError, DisplayFormatKind, parse_display_format
 from film.model import MagnificationType, MediumType
 from film.sizes import FilmOrientation, FilmSizeID
@@ -141,9 +143,15 @@ class PrinterProfile:
         "MEDIUM": UnsharpMask(radius_mm=0.25, amount=0.0),
         "SHARP": UnsharpMask(radius_mm=0.25, amount=0.8),
     })
-    annotation_formats: dict[str, int] = field(
-        default_factory=lambda: {"ANNOTATION": 1, "LABEL": 2, "PATIENT": 4}
+    # Annotation Display Format ID -> its boxes: a number (that many boxes on one line at the
+    # bottom) or a table of boxes with their geometry (film.annotation_format)
+    annotation_formats: dict[str, AnnotationFormat] = field(
+        default_factory=lambda: {"ANNOTATION": AnnotationFormat.strip(1),
+                                 "LABEL": AnnotationFormat.strip(2),
+                                 "PATIENT": AnnotationFormat.strip(4)}
     )
+    # TrueType fonts (paths, relative to the profile) tried before the system's
+    annotation_fonts: tuple[str, ...] = ()
     custom_layouts: dict[int, list[tuple[float, float, float, float]]] = field(
         default_factory=lambda: {1: [(0.0, 0.0, 1.0, 0.5), (0.0, 0.5, 0.5, 0.5),
                                      (0.5, 0.5, 0.5, 0.5)]}
@@ -241,7 +249,8 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
                      "film_sizes", "media", "destinations", "display_formats",
                      "max_standard_columns", "max_standard_rows", "configuration_formats",
                      "magnification_types",
-                     "smoothing_types", "annotation_formats", "custom_layouts"),
+                     "smoothing_types", "annotation_formats", "annotation_fonts",
+                     "custom_layouts"),
     "density": ("density_range", "default_min_density", "default_max_density",
                 "default_border_density", "default_empty_image_density", "illumination",
                 "reflected_ambient_light", "paper_illumination"),
@@ -312,6 +321,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
             if key not in allowed:
                 raise ProfileError(f"{source}: unknown key {key!r} in [{section}]")
             values[key] = _convert(key, value, source)
+    if "annotation_fonts" in values:
+        values["annotation_fonts"] = _font_paths(values["annotation_fonts"], source,
+                                                 base_dir or Path.cwd())
     try:
         profile = PrinterProfile(**values)
     except ProfileError as exc:
@@ -334,12 +346,7 @@ def _convert(key: str, value: Any, source: str) -> Any:
                 f"{source}: custom_layouts must map an integer id to a list of "
                 f"[x, y, width, height] fractions: {exc}") from exc
     if key == "annotation_formats":
-        try:
-            return {str(k): int(v) for k, v in value.items()}
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise ProfileError(
-                f"{source}: annotation_formats must map a format ID to its number of "
-                f"annotation boxes: {exc}") from exc
+        return _annotation_formats(value, source)
     default = getattr(_DEFAULTS, key)
     if isinstance(default, tuple):
         sample = default[0] if default else ""  # the lists empty by default hold strings
@@ -351,6 +358,41 @@ def _convert(key: str, value: Any, source: str) -> Any:
         kind = str if isinstance(default, Enum) else type(default)
         raise ProfileError(f"{source}: {key} must be {_KINDS[kind][0]}, not {value!r}")
     return value
+
+
+def _font_paths(names: tuple[str, ...], source: str, base_dir: Path) -> tuple[str, ...]:
+    """annotation_fonts as absolute paths, each a usable TrueType font."""
+    paths = tuple(str(base_dir / name) for name in names)
+    try:
+        font_chain(paths)
+    except ValueError as exc:
+        raise ProfileError(f"{source}: annotation_fonts: {exc}") from None
+    return paths
+
+
+def _annotation_formats(content: Any, source: str) -> dict[str, AnnotationFormat]:
+    """[capabilities.annotation_formats]: ID = box count, or ID = {line_height_mm, boxes}."""
+    if not isinstance(content, dict):
+        raise ProfileError(f"{source}: annotation_formats must be a table of format IDs")
+    formats = {}
+    for name, value in content.items():
+        where = f"{source}: annotation_formats.{name}"
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise ProfileError(f"{where}: a box count must be >= 0, not {value}")
+            formats[name] = AnnotationFormat.strip(value)
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("boxes"), list):
+            raise ProfileError(f"{where} must be a number of boxes or a table with a list "
+                               f"'boxes' of {{edge, line, x, width, align}}, not {value!r}")
+        unknown = set(value) - {"boxes", "line_height_mm"}
+        if unknown:
+            raise ProfileError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+        try:
+            formats[name] = AnnotationFormat.from_json(value)
+        except (TypeError, ValueError) as exc:
+            raise ProfileError(f"{where}: {exc}") from exc
+    return formats
 
 
 def _fits(value: Any, default: Any) -> bool:

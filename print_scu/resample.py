@@ -19,6 +19,7 @@ from PIL import Image
 
 from film.display_format import parse_display_format
 from film.fit import fit_image
+from film.annotation_format import AnnotationFormat
 from film.layout import layout_film
 from film.model import MagnificationType
 from film.sizes import film_size_mm
@@ -42,7 +43,7 @@ def box_size_px(options: PrintOptions, printer: PrinterConfig, position: int) ->
     """
     dpi = printer_dpi(printer)
     size, orientation = film_geometry(options, printer)
-    annotations = printer.annotation_boxes if options.annotations else 0
+    annotations = AnnotationFormat.strip(printer.annotation_boxes if options.annotations else 0)
     try:
         layout = layout_film(*film_size_mm(size, orientation),
                              parse_display_format(options.display_format), annotations)

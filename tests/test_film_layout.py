@@ -6,20 +6,21 @@ Expected rectangles are computed by hand from the documented geometry:
 
 import pytest
 
+from film.annotation_format import AnnotationBoxGeometry, AnnotationFormat, Edge, TextAlign
 from film.display_format import parse_display_format
 from film.layout import (
-    DEFAULT_ANNOTATION_HEIGHT_MM,
     DEFAULT_GAP_MM,
     DEFAULT_MARGIN_MM,
     RectMM,
-    annotation_box_count,
+    annotation_format_of,
     layout_film,
     mm_to_px,
 )
 
 
 def test_documented_defaults():
-    assert (DEFAULT_MARGIN_MM, DEFAULT_GAP_MM, DEFAULT_ANNOTATION_HEIGHT_MM) == (5.0, 2.0, 10.0)
+    assert (DEFAULT_MARGIN_MM, DEFAULT_GAP_MM) == (5.0, 2.0)
+    assert AnnotationFormat.strip(1).line_height_mm == 10.0
 
 
 def test_standard_2x2_on_14x17_mm():
@@ -56,7 +57,7 @@ def test_annotation_strip_on_a4():
     # A4 portrait: printable width 200 mm. Strip y = 297 − 5 − 10 = 282.
     # Three boxes (200 − 2·2)/3 = 65.333 mm wide at x = 5, 72.333, 139.667.
     # Image area height = 297 − 2·5 − (10 + 2) = 275 mm.
-    layout = layout_film(210.0, 297.0, parse_display_format("STANDARD\\1,1"), annotation_count=3)
+    layout = layout_film(210.0, 297.0, parse_display_format("STANDARD\\1,1"), AnnotationFormat.strip(3))
     image = layout.image_boxes[1]
     assert (image.x, image.y, image.width, image.height) == pytest.approx((5, 5, 200, 275))
     width = 196 / 3
@@ -121,7 +122,7 @@ def test_to_pixels_rounds_edges_half_up():
 
 def test_too_many_annotation_boxes_do_not_fit():
     with pytest.raises(ValueError, match="annotation box 1"):
-        layout_film(210.0, 297.0, parse_display_format("STANDARD\\1,1"), annotation_count=150)
+        layout_film(210.0, 297.0, parse_display_format("STANDARD\\1,1"), AnnotationFormat.strip(150))
 
 
 def test_margins_larger_than_the_film():
@@ -129,14 +130,44 @@ def test_margins_larger_than_the_film():
         layout_film(20.0, 20.0, parse_display_format("STANDARD\\1,1"), margin_mm=10)
 
 
-def test_annotation_box_count_from_profile():
-    formats = {"LABEL": 1, "ANNOTATION": 6}
-    assert annotation_box_count("ANNOTATION", formats) == 6
-    assert annotation_box_count("LABEL ", formats) == 1
-    assert annotation_box_count(None, formats) == 0
-    assert annotation_box_count("", formats) == 0
+def test_annotation_format_from_profile():
+    formats = {"LABEL": AnnotationFormat.strip(1), "ANNOTATION": AnnotationFormat.strip(6)}
+    assert len(annotation_format_of("ANNOTATION", formats).boxes) == 6
+    assert len(annotation_format_of("LABEL ", formats).boxes) == 1
+    assert annotation_format_of(None, formats).boxes == ()
+    assert annotation_format_of("", formats).boxes == ()
 
 
 def test_unknown_annotation_format_names_attribute_and_value():
     with pytest.raises(ValueError, match=r"Annotation Display Format ID.*'FANCY'"):
-        annotation_box_count("FANCY", {"LABEL": 1})
+        annotation_format_of("FANCY", {"LABEL": AnnotationFormat.strip(1)})
+
+
+def test_annotation_lines_at_top_and_bottom_on_a4():
+    # 6 mm lines. Top: one line at y = 5. Bottom: two lines, line 0 nearest the edge:
+    # strip = 2·6 + 2 = 14 mm from y = 297 − 5 − 14 = 278; line 1 at 278, line 0 at 286.
+    # Image area: y = 5 + 6 + 2 = 13, height = 287 − (6 + 2) − (14 + 2) = 263.
+    # The right half box of line 1: x = 5 + 0.5·(200 + 2) = 106 ... width 0.5·202 − 2 = 99.
+    fmt = AnnotationFormat((
+        AnnotationBoxGeometry(edge=Edge.TOP, align=TextAlign.CENTER),
+        AnnotationBoxGeometry(edge=Edge.BOTTOM, line=0),
+        AnnotationBoxGeometry(edge=Edge.BOTTOM, line=1, x=0.5, width=0.5, align=TextAlign.RIGHT),
+    ), line_height_mm=6.0)
+    layout = layout_film(210.0, 297.0, parse_display_format("STANDARD\\1,1"), fmt)
+    image = layout.image_boxes[1]
+    assert (image.x, image.y, image.width, image.height) == pytest.approx((5, 13, 200, 263))
+    top, bottom0, bottom1 = (layout.annotation_boxes[p] for p in (1, 2, 3))
+    assert (top.x, top.y, top.width, top.height) == pytest.approx((5, 5, 200, 6))
+    assert (bottom0.x, bottom0.y, bottom0.width, bottom0.height) == pytest.approx((5, 286, 200, 6))
+    assert (bottom1.x, bottom1.y, bottom1.width, bottom1.height) == pytest.approx((106, 278, 99, 6))
+
+
+@pytest.mark.parametrize("geometry, message", [
+    ({"x": 1.0}, "x must be a fraction"),
+    ({"x": 0.5, "width": 0.6}, "width must be in"),
+    ({"line": -1}, "line must be"),
+    ({"edge": "left"}, "'left' is not a valid Edge"),
+])
+def test_annotation_box_geometry_is_validated(geometry, message):
+    with pytest.raises(ValueError, match=message):
+        AnnotationBoxGeometry(**geometry)

@@ -27,6 +27,7 @@ from test_scp_feat_support import (
     uniform,
 )
 
+from film.annotation_format import AnnotationFormat
 from film.display_format import parse_display_format
 from film.layout import layout_film
 from print_scu.image_box_requests import grayscale_image_box
@@ -64,7 +65,8 @@ def test_label_format_creates_two_annotation_boxes_printed_with_their_text(tmp_p
         [film] = printed_films(tmp_path, 1)
 
     assert [(a["position"], a["text"]) for a in film["annotation_boxes"]] == [(1, TEXT), (2, "")]
-    layout = layout_film(*FILM_MM, parse_display_format("STANDARD\\1,1"), annotation_count=2)
+    layout = layout_film(*FILM_MM, parse_display_format("STANDARD\\1,1"),
+                         AnnotationFormat.strip(2))
     strip = rects(film, "annotation_rects_px")
     assert strip == {p: r.to_pixels(DPI) for p, r in layout.annotation_boxes.items()}
     assert rects(film) == {p: r.to_pixels(DPI) for p, r in layout.image_boxes.items()}

@@ -29,6 +29,7 @@ from test_scp_bad_input import (
     print_session,
 )
 
+from film.annotation_format import AnnotationBoxGeometry, AnnotationFormat, Edge, TextAlign
 from print_scp.profile import PrinterProfile, ProfileError, load_profile, profile_from_dict
 from print_scp.server import PrintServer
 from print_scu.association import PrintAssociationError
@@ -94,6 +95,25 @@ def test_dry_imager_profile_loads_with_its_values(tmp_path):
     assert profile.port == PrinterProfile().port, "keys left out keep their defaults"
 
 
+def test_annotation_formats_with_their_geometry(tmp_path):
+    profile = load_profile(write_profile(tmp_path, """
+[capabilities.annotation_formats]
+LABEL = 2
+[capabilities.annotation_formats.HEADER]
+line_height_mm = 6
+boxes = [
+  { edge = "top", align = "center" },
+  { edge = "bottom", line = 1, x = 0.5, width = 0.5, align = "right" },
+]
+"""))
+    assert profile.annotation_formats["LABEL"] == AnnotationFormat.strip(2)
+    header = profile.annotation_formats["HEADER"]
+    assert header.line_height_mm == 6.0
+    assert header.boxes == (
+        AnnotationBoxGeometry(edge=Edge.TOP, align=TextAlign.CENTER),
+        AnnotationBoxGeometry(edge=Edge.BOTTOM, line=1, x=0.5, width=0.5, align=TextAlign.RIGHT))
+
+
 def test_no_profile_is_the_built_in_virtual_printer():
     assert load_profile(None) == PrinterProfile()
 
@@ -145,6 +165,11 @@ BAD_VALUES = [
     ('[capabilities.custom_layouts]\n1 = [[0.0, 0.0, 2.0, 1.0]]', "custom_layouts"),
     ('[capabilities.custom_layouts]\nfirst = [[0.0, 0.0, 1.0, 1.0]]', "custom_layouts"),
     ('[capabilities.annotation_formats]\nLABEL = "two"', "annotation_formats"),
+    ('[capabilities.annotation_formats.TOP]\nboxes = [{edge = "left"}]', "annotation_formats.TOP"),
+    ('[capabilities.annotation_formats.TOP]\nboxes = [{x = 0.8, width = 0.5}]',
+     "annotation_formats.TOP"),
+    ('[capabilities.annotation_formats.TOP]\nboxes = []\nheight = 3', "annotation_formats.TOP"),
+    ('[capabilities]\nannotation_fonts = ["no-such-font.ttf"]', "annotation_fonts"),
     ('[density]\ndensity_range = [3.0, 1.0]', "density_range"),
     ('[density]\ndensity_range = [0.1, 7.0]', "density_range"),
     ('[density]\ndensity_range = [0.1, 2.0, 3.0]', "density_range"),

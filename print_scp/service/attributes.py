@@ -25,6 +25,7 @@ from dicomnet.attribute_rules import (
     number_rule,
     text_rule,
 )
+from dicomnet.character_set import UndecodableText, decode_text
 from dicomnet.status import Status
 from dicomnet.terms import DensityTerm
 from print_scp.service.outcome import DicomStatusError
@@ -70,6 +71,32 @@ def read_text(ds: Dataset, keyword: str, max_length: int | None = None) -> str |
     if len(value) > limit:
         raise invalid(keyword, f"longer than {limit} characters")
     return value or None
+
+
+def read_decoded_text(ds: Dataset, keyword: str, strict: bool) -> tuple[str | None, str | None]:
+    """A text value decoded with the data set's Specific Character Set, and what was wrong.
+
+    Returns (text, problem): ``problem`` says why the bytes as sent are not
+    valid in the declared character set (None if they are); the text is then
+    what could be decoded, with U+FFFD for the rest. Length is checked as for
+    :func:`read_text`, in characters.
+    """
+    elem = ds.get_item(keyword) if keyword in ds else None
+    raw = elem.value if elem is not None else None
+    if not isinstance(raw, bytes):  # absent, or already decoded (a data set built in-process)
+        return read_text(ds, keyword), None
+    charset = ds.get("SpecificCharacterSet")
+    problem = None
+    try:
+        text = decode_text(raw, charset)
+    except UndecodableText as exc:
+        problem = f"{keyword} cannot be decoded: {exc}"
+        text = decode_text(raw, charset, strict=False)
+    text = text.rstrip("\x00").strip()
+    limit = text_rule(keyword).max_length
+    if len(text) > limit:
+        raise invalid(keyword, f"longer than {limit} characters")
+    return text or None, problem
 
 
 def read_term(ds: Dataset, keyword: str, allowed: Iterable[str]) -> str | None:

@@ -26,7 +26,7 @@ from film.display_format import (
     DisplayFormatKind,
     parse_display_format,
 )
-from film.layout import FilmLayout, annotation_box_count, layout_film
+from film.layout import FilmLayout, annotation_format_of, layout_film
 from film.model import AnnotationContent, ImageBoxContent, MagnificationType
 from film.sizes import FilmOrientation, FilmSizeID, film_size_mm
 from print_scp.service.attributes import (
@@ -135,11 +135,11 @@ def delete(ctx: AssociationContext, uid: str) -> Outcome:
 def film_layout(ctx: AssociationContext, settings: FilmBoxSettings) -> FilmLayout:
     """The film's geometry in mm; a format that cannot be laid out -> 0x0106."""
     fmt = parse_display_format(settings.image_display_format, ctx.profile.custom_layouts)
-    count = annotation_box_count(settings.annotation_display_format_id,
-                                 ctx.profile.annotation_formats)
+    annotations = annotation_format_of(settings.annotation_display_format_id,
+                                       ctx.profile.annotation_formats)
     width, height = film_size_mm(settings.film_size_id, settings.film_orientation)
     try:
-        return layout_film(width, height, fmt, count)
+        return layout_film(width, height, fmt, annotations)
     except ValueError as exc:
         raise invalid("ImageDisplayFormat", str(exc)) from exc
 

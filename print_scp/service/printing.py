@@ -18,6 +18,7 @@ from pydicom.sequence import Sequence
 from dicomnet.status import Status
 from dicomnet.terms import DensityTerm, Trim
 from dicomnet.uids import PRINT_JOB
+from film.layout import annotation_format_of
 from film.model import FilmSpec
 from film.writers import safe_stem
 from print_scp.output.render_worker import RenderWorker
@@ -170,6 +171,9 @@ def film_spec(profile: PrinterProfile, session: FilmSession, box: FilmBox) -> Fi
         image_boxes=[b.content for _, b in sorted(box.image_boxes.items())],
         annotations=[a.content for _, a in sorted(box.annotation_boxes.items())],
         annotation_display_format_id=s.annotation_display_format_id,
+        annotation_format=annotation_format_of(s.annotation_display_format_id,
+                                               profile.annotation_formats),
+        annotation_fonts=profile.annotation_fonts,
         magnification_type=s.magnification_type,
         smoothing_type=s.smoothing_type,
         border_density=_density_od(s.border_density, s.min_density, s.max_density),

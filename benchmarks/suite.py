@@ -82,9 +82,12 @@ def _ratio(times: dict[str, list[float]], a: str, b: str) -> float:
 
 
 def _wait_for_pdfs(directory: Path, count: int, timeout_s: float = PDF_WAIT_S) -> None:
-    """Block until ``directory`` holds at least ``count`` PDFs (polled every 10 ms)."""
+    """Block until ``directory`` holds at least ``count`` film PDFs (polled every 10 ms).
+
+    A film's PDF ends in its number (``-01``); job documents do not count.
+    """
     deadline = time.monotonic() + timeout_s
-    while sum(1 for _ in directory.glob("*.pdf")) < count:
+    while sum(1 for p in directory.glob("*.pdf") if p.stem[-3:-2] == "-") < count:
         if time.monotonic() > deadline:
             raise RuntimeError(f"fewer than {count} PDFs in {directory} after {timeout_s:.0f} s")
         time.sleep(0.01)

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     output = args.output.resolve()
     output.mkdir(parents=True, exist_ok=True)
-    before = set(output.glob("*.pdf"))
+    before = set(output.glob("*.json"))
     port = free_port()
     extra = ["--config", str(args.config)] if args.config else []
     log_path = output / "print-scp.log"
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"printing: {film.title}", flush=True)
                 print_film(address, film)
             deadline = time.monotonic() + RENDER_TIMEOUT
-            while len(set(output.glob("*.pdf")) - before) < len(FILMS):
+            while len(set(output.glob("*.json")) - before) < len(FILMS):
                 if time.monotonic() > deadline:
                     raise RuntimeError("films not rendered in time; see " + str(log_path))
                 time.sleep(0.2)
@@ -139,10 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             printer.terminate()
             printer.wait(timeout=30)
-    new = sorted(set(output.glob("*.pdf")) - before)
+    new = sorted(set(output.glob("*.json")) - before)
     print(f"\n{len(new)} films printed to {output}:")
-    for pdf in new:
-        print(f"  {pdf.name}  (+ .png, .density.png, .json)")
+    for film in new:
+        print(f"  {film.stem}.pdf  (+ .png, .density.png, .json; the job: "
+              f"{film.stem[:-3]}.pdf)")
     print(f"printer log: {log_path}")
     return 0
 

@@ -47,7 +47,7 @@ from lut.density import lightbox_gray_levels
 
 __all__ = [
     "CREATOR", "DENSITY_UNITS_PER_OD", "FilmFiles", "remove_staging_leftovers", "safe_stem",
-    "validate_stem", "write_film",
+    "validate_stem", "write_atomically", "write_film",
 ]
 
 CREATOR = "filmbox print-scp"
@@ -142,6 +142,18 @@ def write_film(
         stage(files.pdf, pdf_document([page], pdf_info))
         stage(files.json, json_document)
     return files
+
+
+def write_atomically(out_dir: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` to ``out_dir/name`` as the film files are: staged, fsync'ed, renamed.
+
+    ``name`` must be a safe file name (see ``validate_stem``).
+    """
+    validate_stem(name)
+    path = Path(out_dir) / name
+    with _staging(Path(out_dir)) as stage:
+        stage(path, data)
+    return path
 
 
 def _check_film(film: RenderedFilm) -> None:

@@ -77,10 +77,10 @@ class Printer:
         for timer in self._timers:
             timer.cancel()
 
-    def film_printed(self) -> None:
-        """Count a printed film and fire the scripted events that are due."""
+    def film_printed(self, sheets: int = 1) -> None:
+        """Count the ``sheets`` a printed film took (its copies); fire the scripted events due."""
         with self._lock:
-            self._films_printed += 1
+            self._films_printed += sheets
             # (every pending event has after_films: see __init__)
             due = [e for e in self._pending_script
                    if e.after_films is not None and e.after_films <= self._films_printed]

@@ -193,6 +193,7 @@ class PrinterProfile:
     require_called_ae: bool = False  # True: the called AE title must be ae_title
     # [output]
     retention_days: float = 0.0  # rendered films are deleted after this; 0: kept forever
+    job_report: bool = True  # the job document <job>.pdf ends with the job report page
     # [tls]: None serves plain TCP
     tls: TlsSettings | None = None
     # [events]
@@ -262,7 +263,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
                "max_associations"),
     "network": ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s"),
     "access": ("allowed_calling_aes", "require_called_ae"),
-    "output": ("retention_days",),
+    "output": ("retention_days", "job_report"),
 }
 _DEFAULTS = PrinterProfile()
 # Python type of a default -> (what a value must be, what list items must be).

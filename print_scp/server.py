@@ -83,7 +83,8 @@ class PrintServer:
         self.jobs = PrintJobRegistry(directory=self.output_dir / JOBS_DIRECTORY)
         self.spool = Spool(self.output_dir / ".spool")
         self.worker = RenderWorker(self.spool, self.output_dir, self.jobs, self.printer,
-                                   profile.printer_name, processes=render_processes)
+                                   profile.printer_name, processes=render_processes,
+                                   job_report=profile.job_report)
         self.print_queue = PrintQueue(profile, self.spool, self.jobs, self.worker)
         self.retention = RetentionJanitor(self.output_dir, profile.retention_days,
                                           retention_interval_s)

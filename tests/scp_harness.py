@@ -32,11 +32,18 @@ def running_printer(output_dir: Path, profile: PrinterProfile | None = None,
 
 
 def wait_for_films(output_dir: Path, count: int, timeout: float = 30.0) -> list[Path]:
-    """The JSON files of ``count`` rendered films (a JSON is written last of the four)."""
+    """The JSON files of ``count`` rendered films, once their jobs are finished.
+
+    A film's JSON is written last of its four files, and a job's document
+    (``<job>.pdf``) after all its films: the wait ends when ``count`` JSONs
+    and the documents of their jobs are there.
+    """
     deadline = time.monotonic() + timeout
     while True:
         found = sorted(Path(output_dir).glob("*.json"))
-        if len(found) >= count or time.monotonic() > deadline:
+        jobs_done = all(path.with_name(f"{path.stem.rsplit('-', 1)[0]}.pdf").exists()
+                        for path in found)
+        if (len(found) >= count and jobs_done) or time.monotonic() > deadline:
             return found
         time.sleep(0.05)
 

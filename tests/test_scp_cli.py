@@ -159,12 +159,13 @@ def test_film_spooled_before_a_crash_is_rendered_after_restart(tmp_path: Path) -
     assert (output / ".spool" / job_uid / "job.json").exists()
 
     server = Serve(output)
-    try:
-        assert _wait_for(lambda: len(list(output.glob("*.json"))) == 1)
+    try:  # the film's four files, then the job document
+        assert _wait_for(lambda: len(list(output.glob("*.pdf"))) == 2)
     finally:
         assert server.stop() == 0
     [record] = [json.loads(p.read_text()) for p in output.glob("*.json")]
     assert record["print_job"]["uid"] == job_uid
     assert record["association"]["calling_ae"] == "CLI_SCU"
     assert not (output / ".spool" / job_uid).exists()
-    assert len(list(output.glob("*.pdf"))) == 1
+    film = record["name"]
+    assert sorted(p.name for p in output.glob("*.pdf")) == [f"{film}.pdf", f"{film[:-3]}.pdf"]

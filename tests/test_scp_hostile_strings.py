@@ -60,8 +60,8 @@ PRINT_JOB_DONE = 3  # Event Type ID of Print Job N-EVENT-REPORT "Done" (PS3.4 H.
 FILM_SESSION_LABEL = Tag(0x2000, 0x0050)
 LO_MAX, SH_MAX = 64, 16  # characters of Film Session Label / Text String (LO), Owner ID (SH)
 # What print_scp.service.printing names films: YYYYMMDD-HHMMSS-<calling AE made safe>-<8 hex>-<NN>.
-FILM_FILE = re.compile(r"\d{8}-\d{6}-[A-Za-z0-9_-]{1,16}-[0-9a-f]{8}-\d{2}"
-                       r"(\.pdf|\.png|\.density\.png|\.json)")
+FILM_FILE = re.compile(r"\d{8}-\d{6}-[A-Za-z0-9_-]{1,16}-[0-9a-f]{8}(-\d{2}"
+                       r"(\.pdf|\.png|\.density\.png|\.json)|\.pdf)")  # a film's, or its job's
 UNIQUE = secrets.token_hex(4)  # marks the paths this module names, to look for them afterwards
 
 HOSTILE = {
@@ -167,8 +167,9 @@ def test_hostile_text_is_kept_exactly_and_written_nowhere(tmp_path: Path, name: 
         _print_labelled_film(server, label, character_set=character_set)
         [film] = printed_films(output, 1)
     files = _assert_only_generated_files(tmp_path, output)
-    assert {path.name for path in files} == {f"{film['name']}{suffix}" for suffix in
-                                             (".pdf", ".png", ".density.png", ".json")}
+    job_document = f"{film['name'][:-3]}.pdf"
+    assert {path.name for path in files} == {job_document} | {
+        f"{film['name']}{suffix}" for suffix in (".pdf", ".png", ".density.png", ".json")}
     assert film["association"]["calling_ae"] == CALLING_AE
     assert film["film_session"]["in_force"]["film_session_label"] == label
     # Leading and trailing spaces of SH and LO values are not significant (PS3.5 6.2).

@@ -93,6 +93,9 @@ def test_sweep_deletes_old_films_whole_and_nothing_else(tmp_path: Path) -> None:
     assert deleted == [old]
     assert _film_files(output, old) == []
     assert _film_files(output, fresh) == sorted(f"{fresh}{s}" for s in FILM_SUFFIXES)
+    # each film was its own Print Job: the old job's document went with its film
+    assert not (output / f"{old.rsplit('-', 1)[0]}.pdf").exists()
+    assert (output / f"{fresh.rsplit('-', 1)[0]}.pdf").exists()
     assert all((output / name).exists() for name in strangers)
     assert (output / ".spool" / "job" / "job.json").exists()
     assert (output / "link.json").is_symlink() and outside.exists()

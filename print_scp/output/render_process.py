@@ -23,6 +23,7 @@ from pathlib import Path
 from film.render import render_film
 from film.writers import write_film
 from print_scp.fit_status import FIT_STATUS
+from print_scp.output.job_document import write_job_document
 from print_scp.output.spool import Spool
 
 _rendering = threading.Lock()  # held while this process renders a film
@@ -61,3 +62,15 @@ def render_spooled_film(spool_root: str, job_uid: str, index: int, output_dir: s
                                 "finished": datetime.now().isoformat()}
         write_film(rendered, Path(output_dir), film.name, metadata)
         return film.name
+
+
+def write_spooled_job_document(spool_root: str, job_uid: str, output_dir: str,
+                               report: bool) -> str:
+    """Write the job document of spooled job ``job_uid`` from its written films; its name.
+
+    Raises OSError when it cannot be written, ValueError when a film's files are
+    not what the film writer wrote.
+    """
+    with _rendering:
+        names = [film.name for film in Spool(Path(spool_root)).load(job_uid).films]
+        return write_job_document(Path(output_dir), names, report).name

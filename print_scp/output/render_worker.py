@@ -1,5 +1,9 @@
 """The render worker: turns spooled print jobs into PDF, PNG, density map and JSON.
 
+Each film of a job is written on its own, then the job document ``<job>.pdf``
+(every printed sheet, copies included, and the job report:
+``print_scp.output.job_document``).
+
 ``processes`` scheduler threads each take the next job, by Print Priority
 (HIGH, MED, LOW) then in order of arrival, and render its films in a pool of
 as many processes (``print_scp.output.render_process``, started with the worker),
@@ -26,7 +30,11 @@ from pathlib import Path
 
 from dicomnet.terms import ExecutionStatus, PrinterStatus, PrintPriority
 from film.writers import remove_staging_leftovers
-from print_scp.output.render_process import exit_with_server, render_spooled_film
+from print_scp.output.render_process import (
+    exit_with_server,
+    render_spooled_film,
+    write_spooled_job_document,
+)
 from print_scp.output.spool import Spool, is_disk_full
 from print_scp.print_jobs import PrintJob, PrintJobRegistry
 from print_scp.printer import Printer
@@ -59,7 +67,8 @@ class RenderWorker:
     """Renders spooled jobs with ``processes`` render processes until stopped."""
 
     def __init__(self, spool: Spool, output_dir: Path, jobs: PrintJobRegistry,
-                 printer: Printer, printer_name: str, processes: int = 2):
+                 printer: Printer, printer_name: str, processes: int = 2,
+                 job_report: bool = True):
         self._spool = spool
         self._output_dir = Path(output_dir)
         self._jobs = jobs
@@ -69,6 +78,7 @@ class RenderWorker:
         self._sequence = itertools.count()
         self._stop = threading.Event()
         self._processes = processes
+        self._job_report = job_report
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         # Read end to every render process, write end held here only: it closes when
@@ -192,7 +202,13 @@ class RenderWorker:
                 name = self._film_result(pool, future)
                 self.films_rendered += 1
                 LOG.info("printed film %s (%s)", name, job_uid)
-                self._printer.film_printed()
+                self._printer.film_printed(spooled.copies)
+            pool = self._pool_in_use()
+            submitted = [(pool, pool.submit(write_spooled_job_document, str(self._spool.root),
+                                            job_uid, str(self._output_dir), self._job_report))]
+            document = self._film_result(*submitted[0])
+            LOG.info("job document %s: %d films x %d copies (%s)", document,
+                     len(spooled.films), spooled.copies, job_uid)
         except BrokenProcessPool:
             _abandon(submitted)
             self._fail(job_uid, "the render process died (killed, or out of memory)")

@@ -5,7 +5,9 @@ that :func:`film.writers.write_film` leaves in the output directory; its age
 is the age of its JSON (written last, when the set is complete). Only a JSON
 whose ``film.files`` entry names exactly those siblings counts as a film, so
 other files in the directory, the spool (``.spool/``) and the writer's
-staging files are never touched.
+staging files are never touched. The job document of a film's Print Job
+(``<job>.pdf``, :mod:`print_scp.output.job_document`) goes with the job's
+first film to expire.
 
 Deleting a film first renames its JSON to the hidden tombstone
 ``.<stem>.json.expired``: from that instant the set no longer looks complete
@@ -18,11 +20,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from pathlib import Path
 
 from film.writers import validate_stem
+from print_scp.output.job_document import job_document_name
 
 LOG = logging.getLogger("print_scp.retention")
 
@@ -31,6 +35,7 @@ SWEEP_INTERVAL_S = 3600.0  # between two sweeps of a running printer
 # The siblings of <stem>.json: file suffix -> its key in the JSON's "film"/"files".
 FILM_SIBLINGS = {".pdf": "pdf", ".png": "png", ".density.png": "density_png"}
 TOMBSTONE_SUFFIX = ".json.expired"
+_FILM_NUMBER = re.compile(r"-\d\d$")  # a film of a Print Job: <job>-01, <job>-02, ...
 
 
 class RetentionJanitor:
@@ -118,6 +123,8 @@ class RetentionJanitor:
             return
         for suffix in FILM_SIBLINGS:
             (self.output_dir / f"{stem}{suffix}").unlink(missing_ok=True)
+        if _FILM_NUMBER.search(stem):
+            (self.output_dir / f"{job_document_name([stem])}.pdf").unlink(missing_ok=True)
         tombstone.unlink(missing_ok=True)
         LOG.debug("deleted film %s", stem)
 

@@ -67,6 +67,13 @@ class SpooledJob:
     films: list[SpooledFilm]
     session_label: str | None = None
 
+    @property
+    def copies(self) -> int:
+        """Number of Copies of each film (the film session's; 1 where none is recorded)."""
+        if not self.films:
+            return 1
+        return max(1, int(self.films[0].metadata.get("print_job", {}).get("copies") or 1))
+
 
 class Spool:
     """Durable storage of jobs between N-ACTION and rendering."""

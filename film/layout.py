@@ -1,6 +1,7 @@
 """Physical layout of a film in mm, origin at the top-left corner of the sheet.
 
-The sheet keeps a margin (default 5 mm) on every side. Inside it, image boxes
+The sheet keeps margins (default 5 mm; a printer's printable area may set
+them, left = right and top = bottom) on every side. Inside it, image boxes
 fill the printable area with a gap (default 2 mm) between neighbours; outer
 boxes touch the edge of the printable area. When the film box has annotation
 boxes, their :class:`~film.annotation_format.AnnotationFormat` places them on
@@ -94,37 +95,40 @@ def layout_film(
     film_height_mm: float,
     fmt: ImageDisplayFormat,
     annotation_format: AnnotationFormat | None = None,
-    margin_mm: float = DEFAULT_MARGIN_MM,
+    margins_mm: tuple[float, float] = (DEFAULT_MARGIN_MM, DEFAULT_MARGIN_MM),
     gap_mm: float = DEFAULT_GAP_MM,
 ) -> FilmLayout:
     """Image and annotation box rectangles of a film of the given size (mm).
 
     Annotation strips are reserved only for the edges ``annotation_format``
-    puts boxes on. Raises ValueError when the boxes do not fit the sheet.
+    puts boxes on. ``margins_mm`` are (left and right, top and bottom).
+    Raises ValueError when the boxes do not fit the sheet.
     """
-    if margin_mm < 0 or gap_mm < 0:
-        raise ValueError(f"layout needs margin >= 0 and gap >= 0 mm, got {margin_mm} and {gap_mm}")
+    margin_x, margin_y = margins_mm
+    if margin_x < 0 or margin_y < 0 or gap_mm < 0:
+        raise ValueError(f"layout needs margins >= 0 and gap >= 0 mm, got {margins_mm} and "
+                         f"{gap_mm}")
     annotations = annotation_format or AnnotationFormat(())
     line_mm = annotations.line_height_mm
     strips = {edge: _strip_height(annotations.lines(edge), line_mm, gap_mm) for edge in Edge}
     image_area = RectMM(
-        margin_mm,
-        margin_mm + _with_gap(strips[Edge.TOP], gap_mm),
-        film_width_mm - 2 * margin_mm,
-        film_height_mm - 2 * margin_mm - sum(_with_gap(h, gap_mm) for h in strips.values()),
+        margin_x,
+        margin_y + _with_gap(strips[Edge.TOP], gap_mm),
+        film_width_mm - 2 * margin_x,
+        film_height_mm - 2 * margin_y - sum(_with_gap(h, gap_mm) for h in strips.values()),
     )
     if image_area.width <= 0 or image_area.height <= 0:
         raise ValueError(
             f"a {film_width_mm} × {film_height_mm} mm film leaves no printable area "
-            f"inside {margin_mm} mm margins and its annotation lines"
+            f"inside {margin_x:g} × {margin_y:g} mm margins and its annotation lines"
         )
     image_boxes = {
         position: _place(image_area, cell, gap_mm, f"image box {position} of {fmt}")
         for position, cell in enumerate(fmt.cells(), start=1)
     }
     strip_areas = {
-        Edge.TOP: RectMM(margin_mm, margin_mm, image_area.width, strips[Edge.TOP]),
-        Edge.BOTTOM: RectMM(margin_mm, film_height_mm - margin_mm - strips[Edge.BOTTOM],
+        Edge.TOP: RectMM(margin_x, margin_y, image_area.width, strips[Edge.TOP]),
+        Edge.BOTTOM: RectMM(margin_x, film_height_mm - margin_y - strips[Edge.BOTTOM],
                             image_area.width, strips[Edge.BOTTOM]),
     }
     annotation_boxes = {}

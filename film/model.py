@@ -127,6 +127,8 @@ class FilmSpec:
     annotation_format: AnnotationFormat | None = None
     # TrueType fonts (paths) tried before the system's (film.annotation_text)
     annotation_fonts: tuple[str, ...] = ()
+    # (left and right, top and bottom) margins in mm around the printable area
+    margins_mm: tuple[float, float] = (5.0, 5.0)
     magnification_type: MagnificationType = MagnificationType.BILINEAR
     smoothing_type: str | None = None
     border_density: float = 0.10  # OD, between and around image boxes

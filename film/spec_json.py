@@ -118,4 +118,5 @@ def spec_from_json(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> FilmSp
     values["annotation_format"] = (AnnotationFormat.from_json(doc["annotation_format"])
                                    if doc.get("annotation_format") else None)
     values["annotation_fonts"] = tuple(doc.get("annotation_fonts", ()))
+    values["margins_mm"] = tuple(doc.get("margins_mm", (5.0, 5.0)))
     return FilmSpec(**values)

@@ -1,6 +1,8 @@
 """``print-scp``: run the virtual printer, and change its state while it runs.
 
-    print-scp serve --output DIR [--port PORT] [--ae-title AET] [--config PROFILE.toml]
+    print-scp serve --output DIR [--port PORT] [--ae-title AET]
+                    [--config PROFILE.toml | --emulate NAME]
+    print-scp profiles
     print-scp set-status --output DIR STATUS [INFO]
     print-scp status --output DIR
 """
@@ -19,6 +21,7 @@ from pynetdicom import _config as pynetdicom_config
 
 from dicomnet.terms import PRINTER_STATUS_INFO, PrinterStatus
 from print_scp.control import ControlServer, send
+from print_scp.emulated import emulated_printers, emulated_profile
 from print_scp.profile import ProfileError, load_profile
 
 LOG = logging.getLogger("print_scp")
@@ -37,8 +40,11 @@ def _parser() -> argparse.ArgumentParser:
                                        ".density.png and .json.")
     serve.add_argument("--output", "-o", type=Path, required=True,
                        help="directory for rendered films (created if missing)")
-    serve.add_argument("--config", "-c", type=Path,
-                       help="printer profile (TOML); default: the built-in virtual printer")
+    profile = serve.add_mutually_exclusive_group()
+    profile.add_argument("--config", "-c", type=Path,
+                         help="printer profile (TOML); default: the built-in virtual printer")
+    profile.add_argument("--emulate", "-e", metavar="NAME",
+                         help="behave as a real printer model (print-scp profiles lists them)")
     serve.add_argument("--port", "-p", type=int, help="TCP port (default: the profile's, 10400)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1; 0.0.0.0 for the network)")
@@ -55,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                            help=f"seconds {what} (default: the profile's [network] {key})")
     serve.add_argument("--verbose", "-v", action="store_true", help="log every DIMSE detail")
 
+    sub.add_parser("profiles", help="list the printers --emulate can behave as",
+                   description="List the real printer models that serve --emulate NAME "
+                               "behaves as, with their film sizes and resolution.")
     for name, text in (("set-status", "change the printer's status (sends N-EVENT-REPORTs)"),
                        ("status", "show the printer's status")):
         cmd = sub.add_parser(name, help=text, description=text)
@@ -84,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "profiles":
+        return _profiles()
     request = {"command": args.command}
     if args.command == "set-status":
         request.update(status=args.status, info=args.info)
@@ -101,6 +112,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _profiles() -> int:
+    """Print one line per emulated printer: name, model, film sizes, dpi, color."""
+    rows = []
+    for name, path in emulated_printers().items():
+        try:
+            p = load_profile(path)
+        except ProfileError as exc:
+            print(f"print-scp: {exc}", file=sys.stderr)
+            return 2
+        dpi = f"{p.standard_dpi}" + (f"/{p.high_dpi}" if p.high_dpi != p.standard_dpi else "")
+        rows.append((name, f"{p.manufacturer} {p.model_name}", f"{dpi} dpi",
+                     "color" if p.color else "grayscale", " ".join(p.film_sizes)))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    print("\nprint-scp serve --output DIR --emulate NAME")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -113,7 +143,7 @@ def _serve(args: argparse.Namespace) -> int:
     from print_scp.server import PrintServer  # heavy imports after argument checks
 
     try:
-        profile = load_profile(args.config)
+        profile = emulated_profile(args.emulate) if args.emulate else load_profile(args.config)
     except ProfileError as exc:
         print(f"print-scp: {exc}", file=sys.stderr)
         return 2

@@ -39,6 +39,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from pydicom.datadict import tag_for_keyword
+
 from dicomnet.attribute_rules import AE_TITLE_MAX, DENSITY_HUNDREDTHS, ae_title_problem
 from dicomnet.config_file import ConfigFileError, read_toml
 from dicomnet.terms import DensityTerm, PrinterStatus, PrintPriority
@@ -47,7 +49,8 @@ from film.annotation_format import AnnotationFormat
 from film.annotation_text import font_chain
 from film.display_format import DisplayFormatError, DisplayFormatKind, parse_display_format
 from film.model import MagnificationType, MediumType
-from film.sizes import FilmOrientation, FilmSizeID
+from film.layout import DEFAULT_MARGIN_MM
+from film.sizes import FilmOrientation, FilmSizeID, film_size_mm
 from film.smoothing import UnsharpMask
 
 ALL_FILM_SIZES = tuple(size.value for size in FilmSizeID)
@@ -55,6 +58,7 @@ ALL_MEDIA = tuple(medium.value for medium in MediumType)
 ALL_DISPLAY_FORMATS = tuple(kind.value for kind in DisplayFormatKind)
 ALL_MAGNIFICATION_TYPES = tuple(kind.value for kind in MagnificationType)
 PRINTER_STATUSES = tuple(status.value for status in PrinterStatus)
+MM_PER_INCH = 25.4
 
 
 class ProfileError(ValueError):
@@ -131,6 +135,9 @@ class PrinterProfile:
     configuration_formats: tuple[str, ...] = ()
     magnification_types: tuple[str, ...] = ALL_MAGNIFICATION_TYPES
     smoothing_types: tuple[str, ...] = ("SMOOTH", "MEDIUM", "SHARP")
+    # Optional attributes (DICOM keywords) this printer does not support: ignored, with the
+    # warning 0x0107 (Attribute list error), wherever an SCU sends them
+    unsupported_attributes: tuple[str, ...] = ()
     # [configuration_information.VALUE]: the Configuration Information values accepted, each
     # with the contrast curve it applies (gamma, film.render.contrast_curve); none declared:
     # any text is accepted, without effect
@@ -168,6 +175,10 @@ class PrinterProfile:
     # [resolution], dpi
     standard_dpi: int = 150
     high_dpi: int = 300
+    # [resolution.printable_area]: Film Size ID -> the printable area, portrait (width, height)
+    # in mm, centred on the sheet (given in the TOML as [columns, rows] at standard_dpi, as
+    # conformance statements publish it); a size without one keeps 5 mm margins
+    printable_areas_mm: dict[str, tuple[float, float]] = field(default_factory=dict)
     # [defaults] for attributes the SCU leaves out (defined terms, given as their values)
     default_film_size: FilmSizeID = FilmSizeID.IN_14X17
     default_orientation: FilmOrientation = FilmOrientation.PORTRAIT
@@ -224,6 +235,17 @@ class PrinterProfile:
     def density_range_hundredths(self) -> tuple[int, int]:
         return round(self.density_range[0] * 100), round(self.density_range[1] * 100)
 
+    def margins_mm(self, film_size_id: FilmSizeID | str,
+                   orientation: FilmOrientation | str) -> tuple[float, float]:
+        """(left and right, top and bottom) margins in mm of a film as it lies."""
+        area = self.printable_areas_mm.get(FilmSizeID.parse(film_size_id).value)
+        if area is None:
+            return DEFAULT_MARGIN_MM, DEFAULT_MARGIN_MM
+        width, height = film_size_mm(film_size_id, orientation)
+        portrait_width, portrait_height = film_size_mm(film_size_id, FilmOrientation.PORTRAIT)
+        area_width, area_height = area if width == portrait_width else (area[1], area[0])
+        return (width - area_width) / 2, (height - area_height) / 2
+
     def dpi_for(self, requested_resolution_id: str | None) -> int:
         """Printer resolution for Requested Resolution ID (2020,0050)."""
         return self.high_dpi if requested_resolution_id == "HIGH" else self.standard_dpi
@@ -249,7 +271,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "capabilities": ("color", "bits_12", "presentation_lut", "annotation", "session_print",
                      "film_sizes", "media", "destinations", "display_formats",
                      "max_standard_columns", "max_standard_rows", "configuration_formats",
-                     "magnification_types",
+                     "magnification_types", "unsupported_attributes",
                      "smoothing_types", "annotation_formats", "annotation_fonts",
                      "custom_layouts"),
     "density": ("density_range", "default_min_density", "default_max_density",
@@ -291,6 +313,7 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
     """
     values: dict[str, Any] = {}
     given_filters: dict[str, UnsharpMask] = {}
+    printable_area: Any = None
     for section, content in data.items():
         if section == "script":
             if not isinstance(content, list):
@@ -312,6 +335,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
                 raise ProfileError(f"{source}: tls must be a section [tls], not {content!r}")
             values["tls"] = _tls_settings(content, source, base_dir or Path.cwd())
             continue
+        if section == "resolution" and isinstance(content, dict) and "printable_area" in content:
+            content = dict(content)
+            printable_area = content.pop("printable_area")
         allowed = _SECTIONS.get(section)
         if allowed is None:
             raise ProfileError(f"{source}: unknown section [{section}]")
@@ -322,6 +348,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
             if key not in allowed:
                 raise ProfileError(f"{source}: unknown key {key!r} in [{section}]")
             values[key] = _convert(key, value, source)
+    if printable_area is not None:
+        dpi = values.get("standard_dpi", _DEFAULTS.standard_dpi)
+        values["printable_areas_mm"] = _printable_areas(printable_area, source, dpi)
     if "annotation_fonts" in values:
         values["annotation_fonts"] = _font_paths(values["annotation_fonts"], source,
                                                  base_dir or Path.cwd())
@@ -359,6 +388,21 @@ def _convert(key: str, value: Any, source: str) -> Any:
         kind = str if isinstance(default, Enum) else type(default)
         raise ProfileError(f"{source}: {key} must be {_KINDS[kind][0]}, not {value!r}")
     return value
+
+
+def _printable_areas(content: Any, source: str, dpi: Any) -> dict[str, tuple[float, float]]:
+    """[resolution.printable_area] "SIZE" = [columns, rows] at ``dpi`` -> portrait mm."""
+    if not isinstance(content, dict) or not isinstance(dpi, int) or dpi <= 0:
+        raise ProfileError(f"{source}: printable_area must be a table [resolution.printable_area] "
+                           "of \"FILM SIZE ID\" = [columns, rows] at a positive standard_dpi")
+    areas = {}
+    for size, matrix in content.items():
+        if (not isinstance(matrix, list) or len(matrix) != 2
+                or not all(isinstance(v, int) and v > 0 for v in matrix)):
+            raise ProfileError(f"{source}: printable_area.{size} must be [columns, rows] "
+                               f"in pixels, not {matrix!r}")
+        areas[size] = (matrix[0] * MM_PER_INCH / dpi, matrix[1] * MM_PER_INCH / dpi)
+    return areas
 
 
 def _font_paths(names: tuple[str, ...], source: str, base_dir: Path) -> tuple[str, ...]:
@@ -623,6 +667,16 @@ def _validate(p: PrinterProfile, source: str) -> None:
         problem = _format_problem(p, text)
         if problem is not None:
             fail("configuration_formats", problem)
+    for size, (area_width, area_height) in p.printable_areas_mm.items():
+        if size not in p.film_sizes:
+            fail("printable_area", f"names {size!r}, which is not in film_sizes")
+        width, height = film_size_mm(size, FilmOrientation.PORTRAIT)
+        if area_width > width or area_height > height:
+            fail("printable_area", f"of {size} ({area_width:.1f} x {area_height:.1f} mm) is "
+                 f"larger than the film ({width:g} x {height:g} mm)")
+    for keyword in p.unsupported_attributes:
+        if tag_for_keyword(keyword) is None:
+            fail("unsupported_attributes", f"{keyword!r} is not a DICOM attribute keyword")
     for layout_id in p.custom_layouts:
         try:
             parse_display_format(f"CUSTOM\\{layout_id}", p.custom_layouts)

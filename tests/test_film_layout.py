@@ -94,7 +94,8 @@ def test_col_layout_positions_run_down_then_right():
 
 
 def test_margin_and_gap_are_parameters():
-    layout = layout_film(100.0, 50.0, parse_display_format("STANDARD\\2,1"), margin_mm=10, gap_mm=0)
+    layout = layout_film(100.0, 50.0, parse_display_format("STANDARD\\2,1"), margins_mm=(10, 10),
+                         gap_mm=0)
     left, right = layout.image_boxes[1], layout.image_boxes[2]
     assert (left.x, left.width, right.x, right.width) == pytest.approx((10, 40, 50, 40))
     assert (left.y, left.height) == pytest.approx((10, 30))
@@ -127,7 +128,7 @@ def test_too_many_annotation_boxes_do_not_fit():
 
 def test_margins_larger_than_the_film():
     with pytest.raises(ValueError, match="no printable area"):
-        layout_film(20.0, 20.0, parse_display_format("STANDARD\\1,1"), margin_mm=10)
+        layout_film(20.0, 20.0, parse_display_format("STANDARD\\1,1"), margins_mm=(10, 10))
 
 
 def test_annotation_format_from_profile():

@@ -169,3 +169,34 @@ def test_film_spooled_before_a_crash_is_rendered_after_restart(tmp_path: Path) -
     assert not (output / ".spool" / job_uid).exists()
     film = record["name"]
     assert sorted(p.name for p in output.glob("*.pdf")) == [f"{film}.pdf", f"{film[:-3]}.pdf"]
+
+
+def test_profiles_lists_the_emulated_printers() -> None:
+    result = _cli("profiles")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for name, model in (("agfa-drystar-5302", "DRYSTAR 5302"), ("sony-up-df550", "UP-DF550"),
+                        ("fujifilm-drypix-7000", "DRYPIX 7000"), ("codonics-horizon", "Horizon"),
+                        ("konica-minolta-drypro-832", "DRYPRO 832"),
+                        ("carestream-dryview-5950", "5950")):
+        [line] = [line for line in lines if line.startswith(name + " ")]
+        assert model in line
+    assert "254/508 dpi" in next(line for line in lines if line.startswith("fujifilm"))
+
+
+def test_serve_emulate_answers_as_that_printer(tmp_path: Path) -> None:
+    server = Serve(tmp_path / "out", "--emulate", "sony-up-df550")
+    try:
+        with PrintAssociation(server.address(), presentation_lut=False,
+                              annotation=False) as scu:
+            status, printer = scu.get_printer()
+    finally:
+        assert server.stop() == 0
+    assert status == 0
+    assert (printer.Manufacturer, printer.ManufacturerModelName) == ("Sony", "UP-DF550")
+
+
+def test_serve_emulate_of_an_unknown_printer_is_one_line(tmp_path: Path) -> None:
+    result = _cli("serve", "--output", str(tmp_path), "--emulate", "acme-9000")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "print-scp profiles" in result.stderr

@@ -27,7 +27,17 @@ CHARACTER_SET_KEYWORD = "SpecificCharacterSet"
 
 def check_known_attributes(ctx: AssociationContext, ds: Dataset, allowed: Iterable[str],
                            what: str, outcome: Outcome) -> None:
-    """Attributes the operation does not define: 0x0105 when strict, else ignored with 0x0107."""
+    """Attributes the operation does not define: 0x0105 when strict, else ignored with 0x0107.
+
+    Attributes it defines that this printer does not support (the profile's
+    ``unsupported_attributes``) are removed from ``ds`` and answered with 0x0107.
+    """
+    unsupported = [name for name in keywords_of(ds) if name in ctx.profile.unsupported_attributes]
+    for name in unsupported:
+        del ds[name]
+    if unsupported:
+        outcome.warn(Status.ATTRIBUTE_LIST_ERROR, f"{what}: this printer does not support "
+                     f"{', '.join(unsupported)}: ignored", unsupported[0])
     allowed = {*allowed, CHARACTER_SET_KEYWORD}
     unknown = [name for name in keywords_of(ds) if name not in allowed]
     if not unknown:

@@ -139,7 +139,8 @@ def film_layout(ctx: AssociationContext, settings: FilmBoxSettings) -> FilmLayou
                                        ctx.profile.annotation_formats)
     width, height = film_size_mm(settings.film_size_id, settings.film_orientation)
     try:
-        return layout_film(width, height, fmt, annotations)
+        return layout_film(width, height, fmt, annotations,
+                           ctx.profile.margins_mm(settings.film_size_id, settings.film_orientation))
     except ValueError as exc:
         raise invalid("ImageDisplayFormat", str(exc)) from exc
 

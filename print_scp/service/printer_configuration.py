@@ -106,7 +106,8 @@ def _display_format(p: PrinterProfile, text: str, size: str, orientation: FilmOr
     item = Dataset()
     if fmt.kind in (DisplayFormatKind.STANDARD, DisplayFormatKind.SLIDE,
                     DisplayFormatKind.SUPERSLIDE):
-        layout = layout_film(*film_size_mm(size, orientation), fmt)
+        layout = layout_film(*film_size_mm(size, orientation), fmt,
+                             margins_mm=p.margins_mm(size, orientation))
         boxes = [rect.to_pixels(dpi) for rect in layout.image_boxes.values()]
         item.Rows = min(height for _, _, _, height in boxes)
         item.Columns = min(width for _, _, width, _ in boxes)

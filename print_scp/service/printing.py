@@ -174,6 +174,7 @@ def film_spec(profile: PrinterProfile, session: FilmSession, box: FilmBox) -> Fi
         annotation_format=annotation_format_of(s.annotation_display_format_id,
                                                profile.annotation_formats),
         annotation_fonts=profile.annotation_fonts,
+        margins_mm=profile.margins_mm(s.film_size_id, s.film_orientation),
         magnification_type=s.magnification_type,
         smoothing_type=s.smoothing_type,
         border_density=_density_od(s.border_density, s.min_density, s.max_density),

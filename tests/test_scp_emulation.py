@@ -134,3 +134,16 @@ def test_dcmtk_film_size_the_printer_lacks_is_refused(tmp_path, name):
     assert f"CS [{missing}]" in result.send.log  # the Film Box N-CREATE asked for it
     assert "N-ACTION RSP" not in {r.message for r in result.responses}
     assert not list((tmp_path / "films").glob("*.json"))
+
+
+def test_a_strict_printer_refuses_a_bin_it_does_not_have(tmp_path):
+    # The UP-DF550 delivers to its MAGAZINE only
+    with running_printer(tmp_path, emulated_profile("sony-up-df550")) as server:
+        with connect(server) as assoc:
+            status, _ = assoc.create_film_session(dataset(NumberOfCopies=1,
+                                                          FilmDestination="BIN_3"))
+            assert status == INVALID_ATTRIBUTE_VALUE
+            assert "MAGAZINE" in assoc.last_result.error_comment
+            status, _ = assoc.create_film_session(dataset(NumberOfCopies=1,
+                                                          FilmDestination="MAGAZINE"))
+            assert status == SUCCESS

@@ -94,12 +94,12 @@ def _changes(ctx: AssociationContext, ds: Dataset, outcome: Outcome,
         "medium_type": read_enum(ds, "MediumType", MediumType, profile.media),
     }
     destination = read_destination(ds)
-    # A lenient printer takes any bin; a strict one only those its profile has
-    if destination is not None and destination not in profile.destinations and (
-            profile.strict or not destination.startswith("BIN_")):
-        raise DicomStatusError(Status.INVALID_ATTRIBUTE_VALUE,
-                               f"FilmDestination {destination!r} not available (this printer: "
-                               f"{', '.join(profile.destinations)})", "FilmDestination")
+    if destination is not None and destination not in profile.destinations:
+        why = (f"FilmDestination {destination!r} not available (this printer: "
+               f"{', '.join(profile.destinations)})")
+        if not destination.startswith("BIN_"):
+            raise DicomStatusError(Status.INVALID_ATTRIBUTE_VALUE, why, "FilmDestination")
+        ctx.deviation(why, Status.INVALID_ATTRIBUTE_VALUE, "FilmDestination")  # lenient: any bin
     changes["film_destination"] = destination
     changes["film_session_label"] = read_text(ds, "FilmSessionLabel")
     changes["owner_id"] = read_text(ds, "OwnerID")

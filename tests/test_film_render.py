@@ -11,6 +11,7 @@ MONOCHROME2 NORMAL with no Presentation LUT a stored value is a P-Value.
 import numpy as np
 import pytest
 
+from film.annotation_format import AnnotationBoxGeometry, AnnotationFormat, Edge, TextAlign
 from film.model import (
     AnnotationContent,
     DecimateCropBehavior,
@@ -285,3 +286,17 @@ def test_custom_layout_from_spec():
     film = render_film(spec(image_display_format="CUSTOM\\3", custom_layouts=layouts))
     # Two full-width boxes: 345.6 × (421.8 − 2)/2 = 209.9 mm, second at y = 216.9 mm.
     assert film.image_box_rects_px == {1: (20, 20, 1360, 826), 2: (20, 854, 1360, 826)}
+
+
+@pytest.mark.parametrize("align, inked_third", [(TextAlign.LEFT, 0), (TextAlign.CENTER, 1),
+                                                (TextAlign.RIGHT, 2)])
+def test_annotation_text_is_aligned_in_its_box_as_the_format_says(align, inked_third):
+    fmt = AnnotationFormat((AnnotationBoxGeometry(edge=Edge.TOP, align=align),), 8.0)
+    film = render_film(spec(annotations=[AnnotationContent(1, "ABC")], annotation_format=fmt))
+    x, y, w, h = film.annotation_rects_px[1]
+    assert y == round(5.0 * 100 / 25.4)  # the top margin: a top-edge line
+    inked = film.density[y:y + h, x:x + w] > (BORDER + DMAX) / 2
+    thirds = [inked[:, i * w // 3:(i + 1) * w // 3].any() for i in range(3)]
+    assert thirds == [i == inked_third for i in range(3)]
+    [placed] = film.annotation_texts
+    assert placed.text == "ABC" and y < placed.baseline_px < y + h

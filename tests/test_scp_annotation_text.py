@@ -9,6 +9,7 @@ the PDF as text: poppler's pdftotext, an independent reader, must find it.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -156,3 +157,26 @@ def test_undecodable_text_is_printed_as_far_as_it_goes_by_a_lenient_printer(tmp_
     [deviation] = film["deviations"]
     assert "TextString cannot be decoded" in deviation and "0xFF" in deviation
     assert dark_strokes(tmp_path, film, 1).any()
+
+
+@needs_pdftotext
+def test_pdf_text_lies_where_it_is_printed_in_embedded_fonts_with_tounicode(tmp_path):
+    film = print_annotations(tmp_path, [("Жуков Георгий", "ISO_IR 144"), ("Müller", "ISO_IR 100")])
+    pdf = tmp_path / film["film"]["files"]["pdf"]
+    html = subprocess.run(["pdftotext", "-bbox", "-enc", "UTF-8", str(pdf), "-"],
+                          capture_output=True, check=True, timeout=30).stdout.decode("utf-8")
+    words = {text: tuple(map(float, box)) for *box, text in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]+)</word>',
+        html)}
+    assert set(words) == {"Жуков", "Георгий", "Müller"}
+    points_per_px = 72 / DPI
+    boxes = rects(film, "annotation_rects_px")
+    for position, names in ((1, ("Жуков", "Георгий")), (2, ("Müller",))):
+        x, y, w, h = (v * points_per_px for v in boxes[position])
+        for name in names:
+            x_min, y_min, x_max, y_max = words[name]
+            assert x <= x_min < x_max <= x + w and y <= y_min < y_max <= y + h, name
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True,
+                           timeout=30).stdout.splitlines()[2:]
+    embedded = [line.split() for line in fonts if "+" in line.split()[0]]
+    assert embedded and all(row[-5:-2] == ["yes", "yes", "yes"] for row in embedded), fonts

@@ -22,6 +22,11 @@ The scenario (:func:`run_scenario`), in a fresh work directory:
    and the output directory is read back (:func:`read_outputs`): each film's
    density map is decoded to its film number. The processes of every ended
    print-scp run must be gone by then (:meth:`PrinterProcess.lingering`).
+5. With a ``pacs`` (Orthanc), the printer also forwards every film to it as a
+   Secondary Capture and an Encapsulated PDF, retrying every 0.2 to 1 s; the
+   run then also waits for every delivery to end, and reads back what Orthanc
+   holds: each instance is mapped to the film it shows through the UIDs the
+   printer derives from each written film (print_scp.forward.store.instance_uid).
 
 What the design promises (print_scp.output.spool, print_scp.output.render_worker,
 print_scu.worker): a job is in the printer's spool before its N-ACTION is
@@ -45,6 +50,7 @@ import os
 import random
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -57,9 +63,13 @@ from pathlib import Path
 
 import numpy as np
 from dcmtk import write_image
+from orthanc_server import OrthancServer
 from PIL import Image
 
 from film.densitometry import measure, read_density_map
+from print_scp.forward.outbox import OUTBOX_FILE
+from print_scp.forward.sinks import StoreObject
+from print_scp.forward.store import instance_uid
 from print_scp.launcher import free_port, start_print_scp
 from print_scu import cli as print_scu_cli
 from print_scu.queue import JobQueue, JobState
@@ -82,6 +92,7 @@ AE_TITLE = "FILMBOX"
 KILL_DELAY_S = (0.0, 0.3)  # after the threshold is reached, before the SIGKILL
 RESTART_PAUSE_S = (0.1, 0.8)  # from the SIGKILL to the restart
 POLL_S = 0.02  # how often the scenario looks at the client's queue and the spool
+PACS_SINK = "pacs"  # the printer's store sink, when the run has a PACS
 STOP_TIMEOUT_S = 20.0  # for a child to end after SIGTERM
 LEAK_GRACE_S = 10.0  # for the processes of ended print-scp runs to end after the last stop
 CLIENT_PRINTER = "faulty"
@@ -374,6 +385,17 @@ class FaultOutcome:
     problems: list[str]  # half-written output, stuck jobs, leaked processes, time-outs
     wall_s: float
     work_dir: Path
+    stored: dict[StoreObject, list[int | None]] | None = None  # PACS: film number per
+    # instance of each object type (None: an instance of no written film); None: no PACS
+
+    def stored_numbers(self, kind: StoreObject) -> list[int]:
+        """Distinct film numbers the PACS holds as ``kind``."""
+        return sorted({n for n in (self.stored or {}).get(kind, []) if n is not None})
+
+    def stored_duplicates(self, kind: StoreObject) -> int:
+        """Instances of ``kind`` beyond one per film number (none is a stray)."""
+        instances = (self.stored or {}).get(kind, [])
+        return len(instances) - len(self.stored_numbers(kind))
 
     def copies(self, number: int) -> int:
         return sum(film.number == number for film in self.outputs)
@@ -422,17 +444,26 @@ class FaultOutcome:
                          f"{film.print_job_uid} spooled {when}, its N-ACTION response never "
                          f"reached print-scu, which sent the film again (print job "
                          f"{', '.join(resent) or 'none'})")
+        for kind, instances in (self.stored or {}).items():
+            numbers = self.stored_numbers(kind)
+            missing = sorted(set(range(1, self.plan.films + 1)) - set(numbers))
+            lines.append(f"  PACS {kind.value}: {len(instances)} instances, {len(numbers)} "
+                         f"distinct films, missing {missing}, duplicates "
+                         f"{self.stored_duplicates(kind)} (the duplicated films above, each its "
+                         f"own Print Job), strays {instances.count(None)}")
         lines += [f"  problem: {problem}" for problem in self.problems]
         return "\n".join(lines)
 
 
-def run_scenario(plan: FaultPlan, work_dir: Path | None = None) -> FaultOutcome:
-    """Run ``plan`` in ``work_dir`` (default: a new temporary directory, kept for inspection)."""
+def run_scenario(plan: FaultPlan, work_dir: Path | None = None,
+                 pacs: OrthancServer | None = None) -> FaultOutcome:
+    """Run ``plan`` in ``work_dir`` (default: a new temporary directory, kept for inspection),
+    forwarding every film to ``pacs`` if given."""
     if not 1 <= plan.films <= MAX_FILMS:
         raise ValueError(f"films {plan.films} is outside 1..{MAX_FILMS} (the film code's range)")
     work_dir = Path(work_dir or tempfile.mkdtemp(prefix="filmbox-faults-"))
     rng = random.Random(plan.seed)
-    paths = _prepare(work_dir, plan)
+    paths = _prepare(work_dir, plan, pacs)
     port = free_port()
     printers = _write_client_profile(work_dir, port)
     job_films = _submit(paths, printers, plan)
@@ -460,6 +491,9 @@ def run_scenario(plan: FaultPlan, work_dir: Path | None = None) -> FaultOutcome:
             printer.start()
         _wait(printer, lambda: _all_done(queue) and not spooled_jobs(paths["output"]), deadline,
               "every job DONE and the printer's spool empty")
+        if pacs is not None:
+            _wait(printer, lambda: _deliveries_left(paths["output"]) == 0, deadline,
+                  "every delivery to the PACS ended")
     except TimeoutError as exc:
         problems.append(str(exc))
     finally:
@@ -479,15 +513,22 @@ def run_scenario(plan: FaultPlan, work_dir: Path | None = None) -> FaultOutcome:
     return FaultOutcome(
         plan, kills, printer.started, outputs,
         _acknowledgements(paths["logs"] / "print-scu-worker.log", job_films),
-        _recovered(paths["logs"]), problems, wall_s, work_dir)
+        _recovered(paths["logs"]), problems, wall_s, work_dir,
+        _stored(pacs, outputs) if pacs is not None else None)
 
 
-def _prepare(work_dir: Path, plan: FaultPlan) -> dict[str, Path]:
+def _prepare(work_dir: Path, plan: FaultPlan, pacs: OrthancServer | None) -> dict[str, Path]:
     paths = {name: work_dir / name for name in ("images", "output", "spool", "logs")}
     for path in paths.values():
         path.mkdir(parents=True, exist_ok=True)
     paths["printer_profile"] = work_dir / "printer.toml"
-    paths["printer_profile"].write_text(f"[resolution]\nstandard_dpi = {DPI}\n")
+    profile = f"[resolution]\nstandard_dpi = {DPI}\n"
+    if pacs is not None:
+        profile += ("[forwarding]\nretry_initial_s = 0.2\nretry_max_s = 1\nattempts = 100000\n"
+                    f"[[forward]]\nname = \"{PACS_SINK}\"\ntype = \"store\"\n"
+                    f"host = \"127.0.0.1\"\nport = {pacs.dicom_port}\ncalled_ae = \"{pacs.aet}\"\n"
+                    "objects = [\"secondary-capture\", \"encapsulated-pdf\"]\n")
+    paths["printer_profile"].write_text(profile)
     for number in range(1, plan.films + 1):
         write_image(paths["images"] / f"film-{number:03d}.dcm", code_image(number))
     return paths
@@ -573,6 +614,27 @@ def _acknowledgements(log: Path, job_films: dict[int, list[int]]) -> dict[int, l
         job_id, index = int(match[1]), int(match[2]) - 1
         acknowledged.setdefault(job_films[job_id][index], []).append(match[4])
     return acknowledged
+
+
+def _deliveries_left(output: Path) -> int:
+    """Deliveries of the outbox not yet done or failed (read without the printer)."""
+    if not (output / OUTBOX_FILE).exists():
+        return 1  # none recorded yet
+    with contextlib.closing(sqlite3.connect(output / OUTBOX_FILE, timeout=10)) as db:
+        return int(db.execute("SELECT COUNT(*) FROM deliveries WHERE state IN "
+                              "('pending', 'running')").fetchone()[0])
+
+
+def _stored(pacs: OrthancServer, outputs: list[OutputFilm]) -> dict[StoreObject, list[int | None]]:
+    """Film number of each instance the PACS holds, by object type (None: no such film)."""
+    numbers = {instance_uid(film.print_job_uid, film.stem, PACS_SINK, kind): film.number
+               for film in outputs for kind in StoreObject}
+    classes = {"1.2.840.10008.5.1.4.1.1.7": StoreObject.SECONDARY_CAPTURE,
+               "1.2.840.10008.5.1.4.1.1.104.1": StoreObject.ENCAPSULATED_PDF}
+    stored: dict[StoreObject, list[int | None]] = {kind: [] for kind in StoreObject}
+    for instance in pacs.instances():
+        stored[classes[instance["SOPClassUID"]]].append(numbers.get(instance["SOPInstanceUID"]))
+    return stored
 
 
 def _recovered(log_dir: Path) -> int:

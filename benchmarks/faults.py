@@ -1,15 +1,18 @@
 """Fault injection: print-scp killed with SIGKILL while print-scu delivers films.
 
     python benchmarks/faults.py [--films 100] [--kills 10] [--jobs 4] [--seed N ...]
-                                [--timeout 300] [--keep] [--json results.json]
+                                [--timeout 300] [--pacs] [--keep] [--json results.json]
 
 Runs the scenario of ``fault_scenario`` once per seed (see its docstring):
 print-scp killed ``--kills`` times at seeded random points while a
 ``print-scu worker`` delivers ``--films`` one-image films, restarted each
 time. Reports per run the films lost (must be 0), the films duplicated and
 why (each one a Print Job print-scp spooled and was killed before answering),
-each kill, anything left half-written or running, and the wall time. Exit
-status 1 if a run lost a film or left a problem.
+each kill, anything left half-written or running, and the wall time. With
+``--pacs`` the printer also forwards every film to a private Orthanc (as
+Secondary Capture and Encapsulated PDF), and the report says what Orthanc
+holds: distinct films per object type, films missing, duplicates, strays.
+Exit status 1 if a run lost a film or left a problem.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from fault_scenario import MAX_FILMS, FaultOutcome, FaultPlan, run_scenario
+from orthanc_server import OrthancServer
+
+from print_scp.forward.sinks import StoreObject
 
 
 def summary(outcome: FaultOutcome) -> dict:
@@ -38,6 +44,12 @@ def summary(outcome: FaultOutcome) -> dict:
         "recovered_after_restart": outcome.recovered,
         "problems": outcome.problems,
         "wall_s": round(outcome.wall_s, 2),
+        "pacs": None if outcome.stored is None else {
+            kind.value: {"instances": len(outcome.stored[kind]),
+                         "distinct_films": len(outcome.stored_numbers(kind)),
+                         "duplicates": outcome.stored_duplicates(kind),
+                         "strays": outcome.stored[kind].count(None)}
+            for kind in StoreObject},
     }
 
 
@@ -48,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=4, help="print-scu jobs the films form")
     parser.add_argument("--seed", type=int, nargs="+", default=[1], help="one run per seed")
     parser.add_argument("--timeout", type=float, default=300.0, help="per run, s")
+    parser.add_argument("--pacs", action="store_true",
+                        help="also forward every film to a private Orthanc, and count it there")
     parser.add_argument("--keep", action="store_true",
                         help="keep each run's directory (images, output, logs) and say where")
     parser.add_argument("--json", type=Path, help="write the figures of every run here")
@@ -58,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
                          timeout_s=args.timeout)
         work_dir = Path(tempfile.mkdtemp(prefix=f"filmbox-faults-{seed}-"))
         try:
-            outcome = run_scenario(plan, work_dir)
+            if args.pacs:
+                with OrthancServer(work_dir) as pacs:
+                    outcome = run_scenario(plan, work_dir / "run", pacs)
+            else:
+                outcome = run_scenario(plan, work_dir)
         finally:
             if not args.keep:
                 shutil.rmtree(work_dir, ignore_errors=True)

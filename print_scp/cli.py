@@ -3,6 +3,7 @@
     print-scp serve --output DIR [--port PORT] [--ae-title AET]
                     [--config PROFILE.toml | --emulate NAME]
     print-scp profiles
+    print-scp forwards --output DIR [--failed] [--retry ID]
     print-scp set-status --output DIR STATUS [INFO]
     print-scp status --output DIR
 """
@@ -22,6 +23,7 @@ from pynetdicom import _config as pynetdicom_config
 from dicomnet.terms import PRINTER_STATUS_INFO, PrinterStatus
 from print_scp.control import ControlServer, send
 from print_scp.emulated import emulated_printers, emulated_profile
+from print_scp.forward.outbox import FAILED, OUTBOX_FILE, Outbox
 from print_scp.profile import ProfileError, load_profile
 
 LOG = logging.getLogger("print_scp")
@@ -64,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("profiles", help="list the printers --emulate can behave as",
                    description="List the real printer models that serve --emulate NAME "
                                "behaves as, with their film sizes and resolution.")
+    forwards = sub.add_parser("forwards", help="list the deliveries of forwarded films; retry",
+                              description="List every delivery of a printed film to a "
+                                          "[[forward]] sink, with its state; retry failed ones "
+                                          "(a running printer takes them up at once).")
+    forwards.add_argument("--output", "-o", type=Path, required=True,
+                          help="the printer's --output directory")
+    forwards.add_argument("--failed", action="store_true", help="only the failed deliveries")
+    forwards.add_argument("--retry", type=int, metavar="ID", action="append",
+                          help="make failed delivery ID pending again (repeatable)")
     for name, text in (("set-status", "change the printer's status (sends N-EVENT-REPORTs)"),
                        ("status", "show the printer's status")):
         cmd = sub.add_parser(name, help=text, description=text)
@@ -95,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "profiles":
         return _profiles()
+    if args.command == "forwards":
+        return _forwards(args)
     request = {"command": args.command}
     if args.command == "set-status":
         request.update(status=args.status, info=args.info)
@@ -128,6 +141,30 @@ def _profiles() -> int:
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
     print("\nprint-scp serve --output DIR --emulate NAME")
+    return 0
+
+
+def _forwards(args: argparse.Namespace) -> int:
+    """List the outbox's deliveries (or the failed ones); retry the --retry IDs."""
+    if not (args.output / OUTBOX_FILE).is_file():
+        print(f"print-scp: no deliveries recorded in {args.output}", file=sys.stderr)
+        return 2
+    outbox = Outbox(args.output)
+    try:
+        for delivery_id in args.retry or ():
+            if not outbox.retry(delivery_id):
+                print(f"print-scp: delivery {delivery_id} is not a failed delivery",
+                      file=sys.stderr)
+                return 2
+            print(f"delivery {delivery_id}: pending again")
+        if args.retry:
+            return 0
+        for d in outbox.list(FAILED if args.failed else None):
+            reason = f"  {d.last_error}" if d.last_error else ""
+            print(f"{d.id:>6}  {d.state:<8} {d.attempts:>2} attempt(s)  {d.sink:<16} "
+                  f"{d.film}{reason}")
+    finally:
+        outbox.close()
     return 0
 
 

@@ -51,6 +51,7 @@ from film.display_format import DisplayFormatError, DisplayFormatKind, parse_dis
 from film.model import MagnificationType, MediumType
 from film.layout import DEFAULT_MARGIN_MM
 from film.sizes import FilmOrientation, FilmSizeID, film_size_mm
+from print_scp.forward.sinks import RetryPolicy, Sink, SinkError, parse_retry, parse_sinks
 from film.smoothing import UnsharpMask
 
 ALL_FILM_SIZES = tuple(size.value for size in FilmSizeID)
@@ -209,6 +210,9 @@ class PrinterProfile:
     tls: TlsSettings | None = None
     # [events]
     events: EventPolicy = field(default_factory=EventPolicy)
+    # [[forward]]: where printed films also go (print_scp.forward.sinks); [forwarding]: retries
+    forward: tuple[Sink, ...] = ()
+    forward_retry: RetryPolicy = field(default_factory=RetryPolicy)
     # [[script]]
     script: tuple[ScriptedEvent, ...] = ()
 
@@ -314,6 +318,7 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
     values: dict[str, Any] = {}
     given_filters: dict[str, UnsharpMask] = {}
     printable_area: Any = None
+    forward_sections: dict[str, Any] = {}
     for section, content in data.items():
         if section == "script":
             if not isinstance(content, list):
@@ -322,6 +327,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
             continue
         if section == "events":
             values["events"] = _event_policy(content, source)
+            continue
+        if section in ("forward", "forwarding"):
+            forward_sections[section] = content
             continue
         if section == "configuration_information":
             values["configuration_values"] = _configuration_values(content, source)
@@ -348,6 +356,15 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
             if key not in allowed:
                 raise ProfileError(f"{source}: unknown key {key!r} in [{section}]")
             values[key] = _convert(key, value, source)
+    try:
+        if "forward" in forward_sections:
+            values["forward"] = parse_sinks(forward_sections["forward"],
+                                            values.get("ae_title", _DEFAULTS.ae_title),
+                                            base_dir or Path.cwd())
+        if "forwarding" in forward_sections:
+            values["forward_retry"] = parse_retry(forward_sections["forwarding"])
+    except SinkError as exc:
+        raise ProfileError(f"{source}: {exc}") from None
     if printable_area is not None:
         dpi = values.get("standard_dpi", _DEFAULTS.standard_dpi)
         values["printable_areas_mm"] = _printable_areas(printable_area, source, dpi)

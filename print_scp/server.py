@@ -42,6 +42,7 @@ from dicomnet.uids import (
     VERIFICATION,
 )
 from print_scp.events import EventHub, OutboundEvent
+from print_scp.forward.forwarder import Forwarder
 from print_scp.output.render_worker import RenderWorker
 from print_scp.output.retention import SWEEP_INTERVAL_S, RetentionJanitor
 from print_scp.output.spool import Spool
@@ -82,9 +83,11 @@ class PrintServer:
         self.printer = Printer(profile)
         self.jobs = PrintJobRegistry(directory=self.output_dir / JOBS_DIRECTORY)
         self.spool = Spool(self.output_dir / ".spool")
+        self.forwarder = (Forwarder(profile.forward, self.output_dir, profile.forward_retry)
+                          if profile.forward else None)
         self.worker = RenderWorker(self.spool, self.output_dir, self.jobs, self.printer,
                                    profile.printer_name, processes=render_processes,
-                                   job_report=profile.job_report)
+                                   job_report=profile.job_report, listener=self.forwarder)
         self.print_queue = PrintQueue(profile, self.spool, self.jobs, self.worker)
         self.retention = RetentionJanitor(self.output_dir, profile.retention_days,
                                           retention_interval_s)
@@ -149,6 +152,8 @@ class PrintServer:
         """Start serving in the background; returns the bound (host, port)."""
         tls = self.profile.tls
         ssl_context = server_context(tls) if tls is not None else None
+        if self.forwarder is not None:
+            self.forwarder.start()
         self.worker.start()
         self.printer.start_script()
         self.retention.start()
@@ -175,6 +180,8 @@ class PrintServer:
             assoc.abort()
         self.retention.stop()
         self.worker.stop()
+        if self.forwarder is not None:
+            self.forwarder.stop()
         LOG.info("printer stopped")
 
     # -- associations -----------------------------------------------------------------------

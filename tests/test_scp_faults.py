@@ -47,6 +47,9 @@ from fault_scenario import (  # noqa: E402 - benchmarks/ is on sys.path from her
     decode_film,
     run_scenario,
 )
+from orthanc_server import OrthancServer, orthanc_available  # noqa: E402
+
+from print_scp.forward.sinks import StoreObject  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -101,3 +104,24 @@ def test_duplicates_are_unanswered_n_actions_of_killed_runs_at_most_one_per_kill
     assert all(outcome.kill_of(film) is not None for film in unanswered), outcome.report()
     assert len({outcome.kill_of(film) for film in unanswered}) == len(unanswered)
     assert outcome.duplicated <= len(outcome.kills) * ASSOCIATIONS, outcome.report()
+
+
+FORWARD_PLAN = FaultPlan(films=50, kills=5, seed=11, jobs=2, timeout_s=150.0)
+
+
+@pytest.mark.skipif(not orthanc_available(), reason="Orthanc (Debian package orthanc) is not "
+                                                    "installed")
+def test_films_forwarded_to_orthanc_through_five_kills_arrive_once_each(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    work = tmp_path_factory.mktemp("forward-faults")
+    with OrthancServer(work) as pacs:
+        result = run_scenario(FORWARD_PLAN, work / "run", pacs=pacs)
+    assert result.problems == [] and result.lost == [], result.report()
+    films = list(range(1, FORWARD_PLAN.films + 1))
+    assert result.stored is not None
+    for kind in StoreObject:
+        # exactly the 50 films, nothing that is not a written film; an instance more
+        # only for a film rendered twice (its N-ACTION answer lost in a kill)
+        assert result.stored_numbers(kind) == films, result.report()
+        assert None not in result.stored[kind], result.report()
+        assert result.stored_duplicates(kind) == result.duplicated, result.report()

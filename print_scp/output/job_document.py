@@ -14,7 +14,7 @@ with Success.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,11 @@ def sheet_order(film_count: int, copies: int) -> list[int]:
     return [index for _ in range(max(copies, 1)) for index in range(film_count)]
 
 
-def write_job_document(output_dir: Path, film_names: Sequence[str], report: bool) -> Path:
+def write_job_document(output_dir: Path, film_names: Sequence[str], report: bool,
+                       forwarding: Mapping[str, Sequence[str]] | None = None) -> Path:
     """Write ``<job>.pdf`` from the films' written files; returns its path.
 
+    ``forwarding`` names the sinks each film is forwarded to, for the report.
     Raises OSError if a film's files cannot be read or the document written,
     ValueError if they are not what the film writer writes.
     """
@@ -54,7 +56,8 @@ def write_job_document(output_dir: Path, film_names: Sequence[str], report: bool
             "Producer": CREATOR, "Subject": f"{len(films)} films x {copies} copies",
             "Keywords": "DICOM, print, job",
             "PrintJobUID": str(films[0].get("print_job", {}).get("uid", ""))}
-    data = pdf_document(sheets, info, report_lines(films, copies) if report else ())
+    lines = report_lines(films, copies, forwarding or {}) if report else ()
+    data = pdf_document(sheets, info, lines)
     return write_atomically(output_dir, f"{stem}.pdf", data)
 
 
@@ -65,7 +68,8 @@ def _read_json(path: Path) -> dict[str, Any]:
     return document
 
 
-def report_lines(films: Sequence[dict[str, Any]], copies: int) -> list[str]:
+def report_lines(films: Sequence[dict[str, Any]], copies: int,
+                 forwarding: Mapping[str, Sequence[str]]) -> list[str]:
     """The job report as lines of text, from the films' JSON documents."""
     first = films[0]
     job = first.get("print_job", {})
@@ -83,7 +87,7 @@ def report_lines(films: Sequence[dict[str, Any]], copies: int) -> list[str]:
     ]
     failures: dict[tuple[str, str, str], str] = {}
     for number, film in enumerate(films, start=1):
-        lines += _film_lines(number, film)
+        lines += _film_lines(number, film, forwarding.get(film.get("name", ""), ()))
         for entry in film.get("transcript", []):
             if entry.get("status") != "0x0000":
                 key = (entry.get("at", ""), entry.get("operation", ""), entry.get("status", ""))
@@ -94,7 +98,7 @@ def report_lines(films: Sequence[dict[str, Any]], copies: int) -> list[str]:
     return lines
 
 
-def _film_lines(number: int, film: dict[str, Any]) -> list[str]:
+def _film_lines(number: int, film: dict[str, Any], sinks: Sequence[str]) -> list[str]:
     box = film.get("film_box", {}).get("in_force", {})
     session = film.get("film_session", {}).get("in_force", {})
     rendered = film.get("rendered", {})
@@ -112,4 +116,6 @@ def _film_lines(number: int, film: dict[str, Any]) -> list[str]:
     ]
     lines += [f"  warning: {w}" for w in film.get("warnings", []) + sheet.get("warnings", [])]
     lines += [f"  deviation: {d}" for d in film.get("deviations", [])]
+    if sinks:
+        lines.append(f"  forwarded to: {', '.join(sinks)} (each delivery: print-scp forwards)")
     return lines + [""]

@@ -65,12 +65,14 @@ def render_spooled_film(spool_root: str, job_uid: str, index: int, output_dir: s
 
 
 def write_spooled_job_document(spool_root: str, job_uid: str, output_dir: str,
-                               report: bool) -> str:
+                               report: bool, forwarding: dict[str, list[str]]) -> str:
     """Write the job document of spooled job ``job_uid`` from its written films; its name.
+
+    ``forwarding`` names the sinks each film is forwarded to, for the report.
 
     Raises OSError when it cannot be written, ValueError when a film's files are
     not what the film writer wrote.
     """
     with _rendering:
         names = [film.name for film in Spool(Path(spool_root)).load(job_uid).films]
-        return write_job_document(Path(output_dir), names, report).name
+        return write_job_document(Path(output_dir), names, report, forwarding).name

@@ -27,6 +27,7 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any, Protocol
 
 from dicomnet.terms import ExecutionStatus, PrinterStatus, PrintPriority
 from film.writers import remove_staging_leftovers
@@ -57,6 +58,16 @@ def _process_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+class JobListener(Protocol):
+    """What the worker tells about a job whose films are all written (the forwarder)."""
+
+    def sinks_for(self, metadata: dict[str, Any]) -> list[str]:
+        """Where a film (its metadata) is forwarded to."""
+
+    def record(self, job_uid: str, films: list[tuple[str, dict[str, Any]]]) -> None:
+        """Record, durably, what is to happen to the job's written films."""
+
+
 def _abandon(submitted: list[tuple[ProcessPoolExecutor, Future]]) -> None:
     """Cancel a job's films not started yet; wait for those being written to end."""
     running = [future for _, future in submitted if not future.cancel()]
@@ -68,7 +79,7 @@ class RenderWorker:
 
     def __init__(self, spool: Spool, output_dir: Path, jobs: PrintJobRegistry,
                  printer: Printer, printer_name: str, processes: int = 2,
-                 job_report: bool = True):
+                 job_report: bool = True, listener: JobListener | None = None):
         self._spool = spool
         self._output_dir = Path(output_dir)
         self._jobs = jobs
@@ -79,6 +90,7 @@ class RenderWorker:
         self._stop = threading.Event()
         self._processes = processes
         self._job_report = job_report
+        self._listener = listener
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         # Read end to every render process, write end held here only: it closes when
@@ -203,12 +215,18 @@ class RenderWorker:
                 self.films_rendered += 1
                 LOG.info("printed film %s (%s)", name, job_uid)
                 self._printer.film_printed(spooled.copies)
+            films = [(film.name, film.metadata) for film in spooled.films]
+            forwarding = {name: self._listener.sinks_for(metadata)
+                          for name, metadata in films} if self._listener else {}
             pool = self._pool_in_use()
             submitted = [(pool, pool.submit(write_spooled_job_document, str(self._spool.root),
-                                            job_uid, str(self._output_dir), self._job_report))]
+                                            job_uid, str(self._output_dir), self._job_report,
+                                            forwarding))]
             document = self._film_result(*submitted[0])
             LOG.info("job document %s: %d films x %d copies (%s)", document,
                      len(spooled.films), spooled.copies, job_uid)
+            if self._listener is not None:
+                self._listener.record(job_uid, films)
         except BrokenProcessPool:
             _abandon(submitted)
             self._fail(job_uid, "the render process died (killed, or out of memory)")

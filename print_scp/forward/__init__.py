@@ -1,0 +1,6 @@
+"""Forwarding: printed films to PACS (C-STORE), paper (CUPS) and site programs, durably.
+
+``sinks`` reads the profile's ``[[forward]]`` entries, ``outbox`` keeps every
+delivery in SQLite, ``forwarder`` runs them on their own threads with
+retries, and ``store`` and ``programs`` deliver.
+"""

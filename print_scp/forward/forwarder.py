@@ -1,0 +1,155 @@
+"""The forwarder: records each printed film's deliveries and runs them on its own threads.
+
+Deliveries never run on a DIMSE thread nor in the render worker: the render
+worker only records them (:meth:`Forwarder.record`, in the outbox, before the
+job leaves the spool), and ``threads`` delivery threads take them from the
+outbox. A delivery that fails is retried with exponential backoff
+(``RetryPolicy``) until it succeeds, fails for good (a permanent reason, or
+the last attempt), or the printer stops; a stopped or killed printer resumes
+the unfinished ones at its next start. Each film's JSON is rewritten with
+its deliveries (``"forwarding"``) whenever one of them ends or waits to be
+retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from film.writers import write_atomically
+from print_scp.forward.outbox import Delivery, Outbox
+from print_scp.forward.programs import deliver_command, deliver_paper
+from print_scp.forward.sinks import CommandSink, PaperSink, RetryPolicy, Sink, StoreSink
+from print_scp.forward.store import deliver_store
+from print_scp.forward.written_film import DeliveryError, WrittenFilm, film_facts
+
+__all__ = ["Forwarder"]
+
+LOG = logging.getLogger("print_scp.forward")
+
+_IDLE_POLL_S = 0.5
+_THREAD_PREFIX = "forward-"
+
+
+class _ConnectFailuresOfDeliveries(logging.Filter):
+    """Drops pynetdicom's ERROR lines for a connection a delivery thread could not make:
+    the delivery's own line says it once, with the retry."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not ((record.threadName or "").startswith(_THREAD_PREFIX)
+                    and record.levelno >= logging.ERROR)
+
+
+_PYNETDICOM_TRANSPORT = logging.getLogger("pynetdicom.transport")
+_PYNETDICOM_TRANSPORT.addFilter(_ConnectFailuresOfDeliveries())
+
+
+def _deliver(film: WrittenFilm, sink: Sink) -> str | None:
+    """Run one delivery; the warning it gives, if any. DeliveryError if it failed."""
+    if isinstance(sink, StoreSink):
+        return deliver_store(film, sink)
+    if isinstance(sink, PaperSink):
+        deliver_paper(film, sink)
+    elif isinstance(sink, CommandSink):
+        deliver_command(film, sink)
+    return None
+
+
+class Forwarder:
+    """The deliveries of the films in ``output_dir`` to ``sinks``."""
+
+    def __init__(self, sinks: Sequence[Sink], output_dir: Path, retry: RetryPolicy = RetryPolicy(),
+                 threads: int = 2):
+        self._sinks = {sink.name: sink for sink in sinks}
+        self._output_dir = Path(output_dir)
+        self._retry = retry
+        self.outbox = Outbox(self._output_dir)
+        self._stop = threading.Event()
+        self._json_lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, name=f"{_THREAD_PREFIX}{i}",
+                                          daemon=True) for i in range(threads)]
+
+    def start(self) -> None:
+        resumed = self.outbox.resume()
+        if resumed:
+            LOG.info("resuming %d deliveries a previous run left unfinished", resumed)
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop taking deliveries; those running finish (or time out) first."""
+        self._stop.set()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout_s)
+        self.outbox.close()
+
+    def sinks_for(self, metadata: dict[str, Any]) -> list[str]:
+        """The names of the sinks a film (its metadata) goes to."""
+        facts = film_facts(metadata)
+        return [name for name, sink in self._sinks.items() if sink.match.fits(facts)]
+
+    def record(self, job_uid: str, films: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Record the deliveries of a job's written films (once each, whatever happens)."""
+        for name, metadata in films:
+            self.outbox.add([(name, job_uid)], self.sinks_for(metadata))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            delivery = self.outbox.take_due()
+            if delivery is None:
+                self._stop.wait(_IDLE_POLL_S)
+                continue
+            self._attempt(delivery)
+
+    def _attempt(self, delivery: Delivery) -> None:
+        film = WrittenFilm(self._output_dir, delivery.film)
+        sink = self._sinks.get(delivery.sink)
+        try:
+            if sink is None:
+                raise DeliveryError(f"sink {delivery.sink!r} is no longer in the profile",
+                                    permanent=True)
+            warning = _deliver(film, sink)
+        except DeliveryError as exc:
+            self._failed(delivery, str(exc), exc.permanent)
+        except Exception as exc:  # a bug must not stop the delivery thread
+            LOG.exception("delivery %d of %s to %s", delivery.id, delivery.film, delivery.sink)
+            self._failed(delivery, f"internal error: {exc}", permanent=True)
+        else:
+            self.outbox.finish(delivery.id, warning=warning)
+            if warning:
+                LOG.warning("film %s delivered to %s: %s", delivery.film, delivery.sink, warning)
+            else:
+                LOG.info("film %s delivered to %s", delivery.film, delivery.sink)
+        self._update_json(film)
+
+    def _failed(self, delivery: Delivery, reason: str, permanent: bool) -> None:
+        attempts = delivery.attempts
+        if permanent or attempts >= self._retry.attempts:
+            self.outbox.finish(delivery.id, reason)
+            LOG.error("film %s not delivered to %s after %d attempt(s): %s", delivery.film,
+                      delivery.sink, attempts, reason)
+            return
+        delay = self._retry.delay_s(attempts)
+        self.outbox.retry_later(delivery.id, reason, delay)
+        LOG.warning("film %s to %s: %s; retry %d of %d in %g s", delivery.film, delivery.sink,
+                    reason, attempts + 1, self._retry.attempts, delay)
+
+    def _update_json(self, film: WrittenFilm) -> None:
+        """Rewrite the film's JSON with its deliveries (no JSON: the film was deleted)."""
+        with self._json_lock:
+            try:
+                document = json.loads(film.path(".json").read_bytes())
+            except (OSError, ValueError):
+                return
+            document["forwarding"] = [d.to_json() for d in self.outbox.list(film=film.name)]
+            text = json.dumps(document, ensure_ascii=False, indent=2)
+            try:
+                write_atomically(film.directory, f"{film.name}.json",
+                                 text.encode("utf-8", "backslashreplace"))
+            except OSError as exc:
+                LOG.warning("film %s: deliveries not written to its JSON: %s", film.name, exc)

@@ -387,6 +387,7 @@ class FaultOutcome:
     work_dir: Path
     stored: dict[StoreObject, list[int | None]] | None = None  # PACS: film number per
     # instance of each object type (None: an instance of no written film); None: no PACS
+    deliveries: tuple[int, int, int] = (0, 0, 0)  # PACS: deliveries, attempts, failed
 
     def stored_numbers(self, kind: StoreObject) -> list[int]:
         """Distinct film numbers the PACS holds as ``kind``."""
@@ -444,6 +445,11 @@ class FaultOutcome:
                          f"{film.print_job_uid} spooled {when}, its N-ACTION response never "
                          f"reached print-scu, which sent the film again (print job "
                          f"{', '.join(resent) or 'none'})")
+        if self.stored is not None:
+            count, attempts, failed = self.deliveries
+            lines.append(f"  deliveries to the PACS: {count} (one per written film), "
+                         f"{attempts} attempts ({attempts - count} repeated after a kill or a "
+                         f"refused connection), {failed} failed")
         for kind, instances in (self.stored or {}).items():
             numbers = self.stored_numbers(kind)
             missing = sorted(set(range(1, self.plan.films + 1)) - set(numbers))
@@ -514,7 +520,8 @@ def run_scenario(plan: FaultPlan, work_dir: Path | None = None,
         plan, kills, printer.started, outputs,
         _acknowledgements(paths["logs"] / "print-scu-worker.log", job_films),
         _recovered(paths["logs"]), problems, wall_s, work_dir,
-        _stored(pacs, outputs) if pacs is not None else None)
+        _stored(pacs, outputs) if pacs is not None else None,
+        _delivery_counts(paths["output"]) if pacs is not None else (0, 0, 0))
 
 
 def _prepare(work_dir: Path, plan: FaultPlan, pacs: OrthancServer | None) -> dict[str, Path]:
@@ -623,6 +630,15 @@ def _deliveries_left(output: Path) -> int:
     with contextlib.closing(sqlite3.connect(output / OUTBOX_FILE, timeout=10)) as db:
         return int(db.execute("SELECT COUNT(*) FROM deliveries WHERE state IN "
                               "('pending', 'running')").fetchone()[0])
+
+
+def _delivery_counts(output: Path) -> tuple[int, int, int]:
+    """(deliveries, attempts, failed deliveries) of the outbox."""
+    with contextlib.closing(sqlite3.connect(output / OUTBOX_FILE, timeout=10)) as db:
+        count, attempts, failed = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(attempts), 0), "
+            "COALESCE(SUM(state = 'failed'), 0) FROM deliveries").fetchone()
+    return int(count), int(attempts), int(failed)
 
 
 def _stored(pacs: OrthancServer, outputs: list[OutputFilm]) -> dict[StoreObject, list[int | None]]:

@@ -44,6 +44,8 @@ def summary(outcome: FaultOutcome) -> dict:
         "recovered_after_restart": outcome.recovered,
         "problems": outcome.problems,
         "wall_s": round(outcome.wall_s, 2),
+        "deliveries": dict(zip(("deliveries", "attempts", "failed"), outcome.deliveries,
+                               strict=True)),
         "pacs": None if outcome.stored is None else {
             kind.value: {"instances": len(outcome.stored[kind]),
                          "distinct_films": len(outcome.stored_numbers(kind)),

@@ -178,6 +178,11 @@ class Dcmprscp:
         self._workdir = Path(tempfile.mkdtemp(prefix="bench_dcmprscp_"))
         self._process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def database(self) -> Path:
+        """Where dcmprscp stores what it printed (Stored Print, Hardcopy Grayscale Images)."""
+        return self._workdir / "database"
+
     def __enter__(self) -> Dcmprscp:
         self.port = free_port()
         config = write_config(self._workdir / "dcmpstat.cfg", printer_type="LOCALPRINTER",

@@ -27,6 +27,9 @@ The scenario (:func:`run_scenario`), in a fresh work directory:
    run then also waits for every delivery to end, and reads back what Orthanc
    holds: each instance is mapped to the film it shows through the UIDs the
    printer derives from each written film (print_scp.forward.store.instance_uid).
+6. With a ``film_printer`` (DCMTK's dcmprscp), the printer also forwards every
+   film to it through print-scu's queue; the images dcmprscp stored are read
+   back and matched, pixel for pixel, with the film codes.
 
 What the design promises (print_scp.output.spool, print_scp.output.render_worker,
 print_scu.worker): a job is in the printer's spool before its N-ACTION is
@@ -62,7 +65,8 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from dcmtk import write_image
+import pydicom
+from dcmtk import Dcmprscp, write_image
 from orthanc_server import OrthancServer
 from PIL import Image
 
@@ -93,6 +97,7 @@ KILL_DELAY_S = (0.0, 0.3)  # after the threshold is reached, before the SIGKILL
 RESTART_PAUSE_S = (0.1, 0.8)  # from the SIGKILL to the restart
 POLL_S = 0.02  # how often the scenario looks at the client's queue and the spool
 PACS_SINK = "pacs"  # the printer's store sink, when the run has a PACS
+HARDCOPY_GRAYSCALE_IMAGE = "1.2.840.10008.5.1.1.29"  # what dcmprscp stores per image box
 STOP_TIMEOUT_S = 20.0  # for a child to end after SIGTERM
 LEAK_GRACE_S = 10.0  # for the processes of ended print-scp runs to end after the last stop
 CLIENT_PRINTER = "faulty"
@@ -388,6 +393,11 @@ class FaultOutcome:
     stored: dict[StoreObject, list[int | None]] | None = None  # PACS: film number per
     # instance of each object type (None: an instance of no written film); None: no PACS
     deliveries: tuple[int, int, int] = (0, 0, 0)  # PACS: deliveries, attempts, failed
+    printed_on: list[int | None] | None = None  # film printer: film number of each film it
+    # printed (None: an image that is no film code); None: no film printer
+
+    def printed_on_numbers(self) -> list[int]:
+        return sorted({n for n in self.printed_on or [] if n is not None})
 
     def stored_numbers(self, kind: StoreObject) -> list[int]:
         """Distinct film numbers the PACS holds as ``kind``."""
@@ -457,19 +467,30 @@ class FaultOutcome:
                          f"distinct films, missing {missing}, duplicates "
                          f"{self.stored_duplicates(kind)} (the duplicated films above, each its "
                          f"own Print Job), strays {instances.count(None)}")
+        if self.printed_on is not None:
+            numbers = self.printed_on_numbers()
+            missing = sorted(set(range(1, self.plan.films + 1)) - set(numbers))
+            extra = len(self.printed_on) - len(numbers)
+            lines.append(f"  film printer (dcmprscp): {len(self.printed_on)} films printed, "
+                         f"{len(numbers)} distinct, missing {missing}, duplicates {extra}: "
+                         f"{min(extra, self.duplicated)} of films print-scp rendered twice "
+                         f"(above), {max(0, extra - self.duplicated)} printed again because "
+                         "print-scp was killed after the printer took the film and before "
+                         "print-scu's queue recorded it")
         lines += [f"  problem: {problem}" for problem in self.problems]
         return "\n".join(lines)
 
 
 def run_scenario(plan: FaultPlan, work_dir: Path | None = None,
-                 pacs: OrthancServer | None = None) -> FaultOutcome:
+                 pacs: OrthancServer | None = None,
+                 film_printer: Dcmprscp | None = None) -> FaultOutcome:
     """Run ``plan`` in ``work_dir`` (default: a new temporary directory, kept for inspection),
-    forwarding every film to ``pacs`` if given."""
+    forwarding every film to ``pacs`` and ``film_printer`` if given."""
     if not 1 <= plan.films <= MAX_FILMS:
         raise ValueError(f"films {plan.films} is outside 1..{MAX_FILMS} (the film code's range)")
     work_dir = Path(work_dir or tempfile.mkdtemp(prefix="filmbox-faults-"))
     rng = random.Random(plan.seed)
-    paths = _prepare(work_dir, plan, pacs)
+    paths = _prepare(work_dir, plan, pacs, film_printer)
     port = free_port()
     printers = _write_client_profile(work_dir, port)
     job_films = _submit(paths, printers, plan)
@@ -497,9 +518,9 @@ def run_scenario(plan: FaultPlan, work_dir: Path | None = None,
             printer.start()
         _wait(printer, lambda: _all_done(queue) and not spooled_jobs(paths["output"]), deadline,
               "every job DONE and the printer's spool empty")
-        if pacs is not None:
+        if pacs is not None or film_printer is not None:
             _wait(printer, lambda: _deliveries_left(paths["output"]) == 0, deadline,
-                  "every delivery to the PACS ended")
+                  "every forwarded film delivered")
     except TimeoutError as exc:
         problems.append(str(exc))
     finally:
@@ -521,10 +542,12 @@ def run_scenario(plan: FaultPlan, work_dir: Path | None = None,
         _acknowledgements(paths["logs"] / "print-scu-worker.log", job_films),
         _recovered(paths["logs"]), problems, wall_s, work_dir,
         _stored(pacs, outputs) if pacs is not None else None,
-        _delivery_counts(paths["output"]) if pacs is not None else (0, 0, 0))
+        _delivery_counts(paths["output"]) if pacs is not None else (0, 0, 0),
+        _printed_on(film_printer) if film_printer is not None else None)
 
 
-def _prepare(work_dir: Path, plan: FaultPlan, pacs: OrthancServer | None) -> dict[str, Path]:
+def _prepare(work_dir: Path, plan: FaultPlan, pacs: OrthancServer | None,
+             film_printer: Dcmprscp | None) -> dict[str, Path]:
     paths = {name: work_dir / name for name in ("images", "output", "spool", "logs")}
     for path in paths.values():
         path.mkdir(parents=True, exist_ok=True)
@@ -535,6 +558,19 @@ def _prepare(work_dir: Path, plan: FaultPlan, pacs: OrthancServer | None) -> dic
                     f"[[forward]]\nname = \"{PACS_SINK}\"\ntype = \"store\"\n"
                     f"host = \"127.0.0.1\"\nport = {pacs.dicom_port}\ncalled_ae = \"{pacs.aet}\"\n"
                     "objects = [\"secondary-capture\", \"encapsulated-pdf\"]\n")
+    if film_printer is not None:
+        printers = work_dir / "forward-printers.toml"
+        printers.write_text(
+            f"[printers.dcmtk]\nhost = \"127.0.0.1\"\nport = {film_printer.port}\n"
+            f"called_ae = \"{film_printer.aetitle}\"\nprint_job = false\nannotation = false\n"
+            "retry_backoff_s = 0.1\nretry_backoff_cap_s = 0.4\nmax_attempts = 100000\n"
+            "idle_keep_open_s = 0.5\n")
+        if pacs is None:
+            profile += "[forwarding]\nretry_initial_s = 0.2\nretry_max_s = 1\n"
+        # dcmprscp, as configured by benchmarks/dcmtk.py, refuses the two densities (0x0105)
+        profile += ("[[forward]]\nname = \"film\"\ntype = \"printer\"\nprinters = [\"dcmtk\"]\n"
+                    f"printers_config = \"{printers}\"\n"
+                    "drop_attributes = [\"BorderDensity\", \"EmptyImageDensity\"]\n")
     paths["printer_profile"].write_text(profile)
     for number in range(1, plan.films + 1):
         write_image(paths["images"] / f"film-{number:03d}.dcm", code_image(number))
@@ -629,16 +665,28 @@ def _deliveries_left(output: Path) -> int:
         return 1  # none recorded yet
     with contextlib.closing(sqlite3.connect(output / OUTBOX_FILE, timeout=10)) as db:
         return int(db.execute("SELECT COUNT(*) FROM deliveries WHERE state IN "
-                              "('pending', 'running')").fetchone()[0])
+                              "('pending', 'running', 'queueing', 'queued')").fetchone()[0])
 
 
 def _delivery_counts(output: Path) -> tuple[int, int, int]:
-    """(deliveries, attempts, failed deliveries) of the outbox."""
+    """(deliveries, attempts, failed deliveries) of the outbox to the PACS."""
     with contextlib.closing(sqlite3.connect(output / OUTBOX_FILE, timeout=10)) as db:
         count, attempts, failed = db.execute(
             "SELECT COUNT(*), COALESCE(SUM(attempts), 0), "
-            "COALESCE(SUM(state = 'failed'), 0) FROM deliveries").fetchone()
+            "COALESCE(SUM(state = 'failed'), 0) FROM deliveries WHERE sink = ?",
+            (PACS_SINK,)).fetchone()
     return int(count), int(attempts), int(failed)
+
+
+def _printed_on(film_printer: Dcmprscp) -> list[int | None]:
+    """The film number of every image dcmprscp stored (None: no film code)."""
+    codes = {code_image(n).tobytes(): n for n in range(1, MAX_FILMS + 1)}
+    numbers: list[int | None] = []
+    for path in sorted(film_printer.database.glob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        if ds.SOPClassUID == HARDCOPY_GRAYSCALE_IMAGE:
+            numbers.append(codes.get(ds.pixel_array.astype(np.uint8).tobytes()))
+    return numbers
 
 
 def _stored(pacs: OrthancServer, outputs: list[OutputFilm]) -> dict[StoreObject, list[int | None]]:

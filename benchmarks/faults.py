@@ -1,7 +1,8 @@
 """Fault injection: print-scp killed with SIGKILL while print-scu delivers films.
 
     python benchmarks/faults.py [--films 100] [--kills 10] [--jobs 4] [--seed N ...]
-                                [--timeout 300] [--pacs] [--keep] [--json results.json]
+                                [--timeout 300] [--pacs] [--film-printer] [--keep]
+                                [--json results.json]
 
 Runs the scenario of ``fault_scenario`` once per seed (see its docstring):
 print-scp killed ``--kills`` times at seeded random points while a
@@ -12,6 +13,8 @@ each kill, anything left half-written or running, and the wall time. With
 ``--pacs`` the printer also forwards every film to a private Orthanc (as
 Secondary Capture and Encapsulated PDF), and the report says what Orthanc
 holds: distinct films per object type, films missing, duplicates, strays.
+With ``--film-printer`` it also forwards every film to DCMTK's dcmprscp
+through print-scu's queue, and reports the films dcmprscp printed.
 Exit status 1 if a run lost a film or left a problem.
 """
 
@@ -25,6 +28,9 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
+from contextlib import ExitStack
+
+from dcmtk import Dcmprscp
 from fault_scenario import MAX_FILMS, FaultOutcome, FaultPlan, run_scenario
 from orthanc_server import OrthancServer
 
@@ -52,6 +58,10 @@ def summary(outcome: FaultOutcome) -> dict:
                          "duplicates": outcome.stored_duplicates(kind),
                          "strays": outcome.stored[kind].count(None)}
             for kind in StoreObject},
+        "film_printer": None if outcome.printed_on is None else {
+            "printed": len(outcome.printed_on),
+            "distinct_films": len(outcome.printed_on_numbers()),
+            "duplicates": len(outcome.printed_on) - len(outcome.printed_on_numbers())},
     }
 
 
@@ -64,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="per run, s")
     parser.add_argument("--pacs", action="store_true",
                         help="also forward every film to a private Orthanc, and count it there")
+    parser.add_argument("--film-printer", action="store_true",
+                        help="also forward every film to DCMTK's dcmprscp, and count it there")
     parser.add_argument("--keep", action="store_true",
                         help="keep each run's directory (images, output, logs) and say where")
     parser.add_argument("--json", type=Path, help="write the figures of every run here")
@@ -74,11 +86,10 @@ def main(argv: list[str] | None = None) -> int:
                          timeout_s=args.timeout)
         work_dir = Path(tempfile.mkdtemp(prefix=f"filmbox-faults-{seed}-"))
         try:
-            if args.pacs:
-                with OrthancServer(work_dir) as pacs:
-                    outcome = run_scenario(plan, work_dir / "run", pacs)
-            else:
-                outcome = run_scenario(plan, work_dir)
+            with ExitStack() as peers:
+                pacs = peers.enter_context(OrthancServer(work_dir)) if args.pacs else None
+                printer = (peers.enter_context(Dcmprscp()) if args.film_printer else None)
+                outcome = run_scenario(plan, work_dir / "run", pacs, printer)
         finally:
             if not args.keep:
                 shutil.rmtree(work_dir, ignore_errors=True)

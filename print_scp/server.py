@@ -83,7 +83,8 @@ class PrintServer:
         self.printer = Printer(profile)
         self.jobs = PrintJobRegistry(directory=self.output_dir / JOBS_DIRECTORY)
         self.spool = Spool(self.output_dir / ".spool")
-        self.forwarder = (Forwarder(profile.forward, self.output_dir, profile.forward_retry)
+        self.forwarder = (Forwarder(profile.forward, self.output_dir, profile.forward_retry,
+                                    job_result=self.jobs.set_status)
                           if profile.forward else None)
         self.worker = RenderWorker(self.spool, self.output_dir, self.jobs, self.printer,
                                    profile.printer_name, processes=render_processes,

@@ -356,6 +356,23 @@ class JobQueue:
                  JobState.FAILED.value, JobState.CANCELLED.value))
             return changed.rowcount == 1
 
+    def reassign(self, job_id: int, printer: PrinterConfig, note: str) -> bool:
+        """Move a job that is not printing (queued or failed) to ``printer``, due now.
+
+        Its films already printed stay printed: the new printer prints from film
+        ``films_done`` on. ``note`` (why) becomes its last error. False if the job is
+        printing, done or cancelled.
+        """
+        now = self._clock()
+        with self._write() as conn:
+            changed = conn.execute(
+                "UPDATE jobs SET printer = ?, printer_config = ?, state = ?, worker = NULL,"
+                " attempts = 0, last_error = ?, next_attempt_at = ?, updated = ?"
+                " WHERE id = ? AND state IN (?, ?)",
+                (printer.name, json.dumps(printer.to_dict()), JobState.QUEUED.value, note,
+                 now, now, job_id, JobState.QUEUED.value, JobState.FAILED.value))
+            return changed.rowcount == 1
+
     def get(self, job_id: int) -> JobRecord | None:
         """The job ``job_id``, None if there is none."""
         conn = self._connect()

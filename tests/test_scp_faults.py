@@ -47,6 +47,7 @@ from fault_scenario import (  # noqa: E402 - benchmarks/ is on sys.path from her
     decode_film,
     run_scenario,
 )
+from dcmtk import Dcmprscp, dcmtk_available  # noqa: E402
 from orthanc_server import OrthancServer, orthanc_available  # noqa: E402
 
 from print_scp.forward.sinks import StoreObject  # noqa: E402
@@ -111,11 +112,12 @@ FORWARD_PLAN = FaultPlan(films=50, kills=5, seed=11, jobs=2, timeout_s=150.0)
 
 @pytest.mark.skipif(not orthanc_available(), reason="Orthanc (Debian package orthanc) is not "
                                                     "installed")
-def test_films_forwarded_to_orthanc_through_five_kills_arrive_once_each(
+@pytest.mark.skipif(not dcmtk_available(), reason="DCMTK (dcmprscp) is not installed")
+def test_films_forwarded_through_five_kills_reach_orthanc_once_and_dcmprscp(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     work = tmp_path_factory.mktemp("forward-faults")
-    with OrthancServer(work) as pacs:
-        result = run_scenario(FORWARD_PLAN, work / "run", pacs=pacs)
+    with OrthancServer(work) as pacs, Dcmprscp() as film_printer:
+        result = run_scenario(FORWARD_PLAN, work / "run", pacs=pacs, film_printer=film_printer)
     assert result.problems == [] and result.lost == [], result.report()
     films = list(range(1, FORWARD_PLAN.films + 1))
     assert result.stored is not None
@@ -125,3 +127,9 @@ def test_films_forwarded_to_orthanc_through_five_kills_arrive_once_each(
         assert result.stored_numbers(kind) == films, result.report()
         assert None not in result.stored[kind], result.report()
         assert result.stored_duplicates(kind) == result.duplicated, result.report()
+    # every film reaches the film printer; one more only for a film rendered twice, or the
+    # one film in flight when print-scp was killed (print-scu's queue had not recorded it)
+    assert result.printed_on_numbers() == films, result.report()
+    assert None not in (result.printed_on or []), result.report()
+    extra = len(result.printed_on or []) - len(films)
+    assert extra <= result.duplicated + len(result.kills), result.report()

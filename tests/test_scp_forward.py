@@ -325,3 +325,14 @@ def test_paper_prints_the_film_on_the_queues_paper(tmp_path, fit):
         assert ppi > DPI / 0.7
     else:  # at true size, as printed (the rest of the sheet is beyond the paper)
         assert ppi == pytest.approx(DPI, rel=0.02)
+
+
+def test_a_printer_sink_naming_an_unknown_printer_is_refused(tmp_path):
+    printers = tmp_path / "printers.toml"
+    printers.write_text('[printers.dryview]\nhost = "127.0.0.1"\nport = 10401\n'
+                        'called_ae = "DRYVIEW"\n')
+    sink = {"name": "film", "type": "printer", "printers": ["dryview", "drystar"],
+            "printers_config": str(printers)}
+    with pytest.raises(ProfileError, match=r"forward 'film': printers: drystar not in .*"
+                                           r"it has: dryview"):
+        forwarding_profile(tmp_path, sink)

@@ -6,6 +6,8 @@ killed at any moment either renders the job again and records its
 deliveries then, or finds them here. States:
 
 * ``pending``: waiting for its ``next_attempt_at`` (a Unix time);
+* ``queueing``, then ``queued``: a film for a film printer, being put into, then
+  in, print-scu's queue (``external_id``: its job there), which delivers it;
 * ``running``: taken by a delivery thread (back to ``pending`` at start-up:
   a delivery cut short by a kill runs again, which sinks make idempotent);
 * ``done`` and ``failed`` (with the reason) are final; ``retry`` makes a
@@ -21,10 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DONE", "Delivery", "FAILED", "OUTBOX_FILE", "Outbox", "PENDING", "RUNNING"]
+__all__ = ["DONE", "Delivery", "FAILED", "OUTBOX_FILE", "Outbox", "PENDING", "QUEUED", "QUEUEING",
+           "RUNNING"]
 
 OUTBOX_FILE = ".forward.sqlite"
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+QUEUEING, QUEUED = "queueing", "queued"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -37,6 +41,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     next_attempt_at REAL NOT NULL,
     last_error TEXT,
     warning TEXT,                    -- of a delivery that succeeded: e.g. default identity
+    external_id INTEGER,             -- a film printer's: its print-scu job
     created_at REAL NOT NULL,
     finished_at REAL,
     UNIQUE (film, sink)
@@ -57,6 +62,7 @@ class Delivery:
     next_attempt_at: float
     last_error: str | None
     warning: str | None
+    external_id: int | None
     created_at: float
     finished_at: float | None
 
@@ -83,16 +89,17 @@ class Outbox:
         with self._lock:
             self._db.close()
 
-    def add(self, films: Iterable[tuple[str, str]], sinks: Iterable[str]) -> int:
+    def add(self, films: Iterable[tuple[str, str]], sinks: Iterable[str],
+            state: str = PENDING) -> int:
         """Record a delivery of each (film, job UID) to each sink, once; how many are new."""
         now = time.time()
-        rows = [(film, job, sink, now, now) for film, job in films for sink in sinks]
+        rows = [(film, job, sink, state, now, now) for film, job in films for sink in sinks]
         with self._lock:
             before = self._db.total_changes
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
-                "INSERT OR IGNORE INTO deliveries (film, job_uid, sink, next_attempt_at, "
-                "created_at) VALUES (?, ?, ?, ?, ?)", rows)
+                "INSERT OR IGNORE INTO deliveries (film, job_uid, sink, state, next_attempt_at,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
             self._db.execute("COMMIT")
             return self._db.total_changes - before
 
@@ -129,6 +136,24 @@ class Outbox:
             self._db.execute("UPDATE deliveries SET state = ?, last_error = ?, "
                              "next_attempt_at = ? WHERE id = ?",
                              (PENDING, error, time.time() + delay_s, delivery_id))
+
+    def queued(self, delivery_id: int, external_id: int) -> None:
+        """A film printer's delivery is in print-scu's queue as job ``external_id``."""
+        with self._lock:
+            self._db.execute("UPDATE deliveries SET state = ?, external_id = ?, attempts = 1 "
+                             "WHERE id = ?", (QUEUED, external_id, delivery_id))
+
+    def find(self, film: str, sink: str) -> Delivery | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM deliveries WHERE film = ? AND sink = ?",
+                                   (film, sink)).fetchone()
+        return None if row is None else Delivery(*row)
+
+    def of_external(self, external_id: int) -> Delivery | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM deliveries WHERE external_id = ?",
+                                   (external_id,)).fetchone()
+        return None if row is None else Delivery(*row)
 
     def retry(self, delivery_id: int) -> bool:
         """Make a failed delivery pending again, now; False if there is no such failed one."""

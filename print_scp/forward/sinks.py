@@ -20,8 +20,11 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from print_scu.config import ConfigError, PrinterConfig, default_config_path, load_printers
+
 __all__ = [
-    "CommandSink", "FilmFacts", "Fit", "Match", "PaperSink", "PatientRules", "PLACEHOLDERS",
+    "Ack", "CommandSink", "FilmFacts", "Fit", "Match", "PaperSink", "PatientRules",
+    "DROPPABLE", "PLACEHOLDERS", "PrinterSink",
     "RetryPolicy", "Sink", "SinkError", "StoreObject", "StoreSink", "parse_retry", "parse_sinks",
 ]
 
@@ -140,6 +143,37 @@ class PaperSink(Sink):
     timeout_s: float = 60.0
 
 
+class Ack(str, Enum):
+    """When the modality's Print Job of a film forwarded to a film printer is DONE."""
+
+    QUEUED = "queued"  # once the film is durably in print-scu's queue
+    PRINTED = "printed"  # once the real printer printed it (FAILURE if every printer fails)
+
+
+@dataclass(frozen=True)
+class PrinterSink(Sink):
+    """The film as the modality sent it, to real DICOM printers through print-scu's queue.
+
+    ``printers`` are print-scu printer profiles, the first the primary. ``map_*``
+    replace a Film Size ID, Image Display Format or Medium Type the target lacks.
+    """
+
+    printers: tuple[PrinterConfig, ...]
+    ack: Ack = Ack.QUEUED
+    failover_after_s: float | None = None
+    map_film_size: Mapping[str, str] = field(default_factory=dict)
+    map_display_format: Mapping[str, str] = field(default_factory=dict)
+    map_medium: Mapping[str, str] = field(default_factory=dict)
+    drop_attributes: tuple[str, ...] = ()  # keywords of DROPPABLE: not sent to these printers
+
+
+#: Optional Film Session and Film Box attributes a printer sink may leave out (``drop_attributes``)
+#: for printers that refuse them (0x0105), by DICOM keyword.
+DROPPABLE = ("FilmSessionLabel", "MediumType", "FilmDestination", "FilmOrientation",
+             "MagnificationType", "SmoothingType", "MinDensity", "MaxDensity", "BorderDensity",
+             "EmptyImageDensity", "Trim", "Illumination", "ReflectedAmbientLight")
+
+
 @dataclass(frozen=True)
 class CommandSink(Sink):
     """A site's program, run without a shell; exit status 0 means delivered."""
@@ -154,6 +188,9 @@ _KEYS: dict[str, set[str]] = {
                         "timeout_s"},
     "paper": _COMMON | {"queue", "fit", "server", "timeout_s"},
     "command": _COMMON | {"argv", "timeout_s"},
+    "printer": _COMMON | {"printers", "printers_config", "failover_after_s", "ack",
+                          "map_film_size", "map_display_format", "map_medium",
+                          "drop_attributes"},
 }
 _PATIENT_KEYS = {"from_label", "from_annotation", "default_patient_id", "default_patient_name"}
 _IDENTITY_GROUPS = {"PatientName", "PatientID", "AccessionNumber", "StudyDescription"}
@@ -172,9 +209,6 @@ def parse_sinks(content: Any, printer_ae_title: str, base_dir: Path) -> tuple[Si
         if any(sink.name == name for sink in sinks):
             raise SinkError(f"{where}: name is used by another sink")
         kind = item.get("type")
-        if kind == "printer":
-            raise SinkError(f"{where}: type 'printer' (forwarding to film printers) is not "
-                            "available in this version")
         if kind not in _KEYS:
             raise SinkError(f"{where}: type must be one of {', '.join(_KEYS)}, not {kind!r}")
         unknown = set(item) - _KEYS[kind]
@@ -197,6 +231,8 @@ def parse_sinks(content: Any, printer_ae_title: str, base_dir: Path) -> tuple[Si
             sinks.append(PaperSink(name, match, queue=reader.text("queue"), fit=Fit(fit),
                                    server=reader.text("server", "") or None,
                                    timeout_s=reader.seconds("timeout_s", 60.0)))
+        elif kind == "printer":
+            sinks.append(_printer_sink(item, reader, name, match, base_dir))
         else:
             sinks.append(CommandSink(name, match, argv=_argv(item.get("argv"), where, base_dir),
                                      timeout_s=reader.seconds("timeout_s", 60.0)))
@@ -234,6 +270,45 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise SinkError(f"{self.where}: {key} must be a number of seconds > 0")
         return float(value)
+
+
+def _printer_sink(item: dict[str, Any], reader: _Reader, name: str, match: Match,
+                  base_dir: Path) -> PrinterSink:
+    where = reader.where
+    names = item.get("printers")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise SinkError(f"{where}: printers must list print-scu printer names, the first "
+                        "the primary (it is required)")
+    given = item.get("printers_config")
+    if given is not None and not isinstance(given, str):
+        raise SinkError(f"{where}: printers_config must be the path of a print-scu printers file")
+    path = base_dir / given if given is not None else default_config_path()
+    try:
+        known = load_printers(path)
+    except ConfigError as exc:
+        raise SinkError(f"{where}: printers_config: {exc}") from None
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise SinkError(f"{where}: printers: {', '.join(missing)} not in {path} "
+                        f"(it has: {', '.join(known) or 'none'})")
+    ack = reader.text("ack", Ack.QUEUED.value)
+    if ack not in {a.value for a in Ack}:
+        raise SinkError(f"{where}: ack must be queued or printed, not {ack!r}")
+    failover = (reader.seconds("failover_after_s", 1.0) if "failover_after_s" in item
+                else None)
+    maps = {}
+    for key in ("map_film_size", "map_display_format", "map_medium"):
+        table = item.get(key, {})
+        if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in table.items()):
+            raise SinkError(f"{where}: {key} must be a table of \"sent\" = \"printed\"")
+        maps[key] = dict(table)
+    dropped = item.get("drop_attributes", [])
+    if not isinstance(dropped, list) or any(k not in DROPPABLE for k in dropped):
+        raise SinkError(f"{where}: drop_attributes must list keywords of "
+                        f"{', '.join(DROPPABLE)}")
+    return PrinterSink(name, match, printers=tuple(known[n] for n in names), ack=Ack(ack),
+                       failover_after_s=failover, drop_attributes=tuple(dropped), **maps)
 
 
 def _match(content: Any, where: str) -> Match:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dicomnet.terms import ExecutionStatus, PrinterStatus, PrintPriority
+from film.model import FilmSpec
 from film.writers import remove_staging_leftovers
 from print_scp.output.render_process import (
     exit_with_server,
@@ -64,8 +65,9 @@ class JobListener(Protocol):
     def sinks_for(self, metadata: dict[str, Any]) -> list[str]:
         """Where a film (its metadata) is forwarded to."""
 
-    def record(self, job_uid: str, films: list[tuple[str, dict[str, Any]]]) -> None:
-        """Record, durably, what is to happen to the job's written films."""
+    def record(self, job_uid: str, films: list[tuple[str, dict[str, Any], FilmSpec]]) -> bool:
+        """Record, durably, what is to happen to the job's written films; True if the
+        listener, not the worker, will end the job (it waits for a real printer)."""
 
 
 def _abandon(submitted: list[tuple[ProcessPoolExecutor, Future]]) -> None:
@@ -215,9 +217,9 @@ class RenderWorker:
                 self.films_rendered += 1
                 LOG.info("printed film %s (%s)", name, job_uid)
                 self._printer.film_printed(spooled.copies)
-            films = [(film.name, film.metadata) for film in spooled.films]
+            films = [(film.name, film.metadata, film.spec) for film in spooled.films]
             forwarding = {name: self._listener.sinks_for(metadata)
-                          for name, metadata in films} if self._listener else {}
+                          for name, metadata, _ in films} if self._listener else {}
             pool = self._pool_in_use()
             submitted = [(pool, pool.submit(write_spooled_job_document, str(self._spool.root),
                                             job_uid, str(self._output_dir), self._job_report,
@@ -225,8 +227,7 @@ class RenderWorker:
             document = self._film_result(*submitted[0])
             LOG.info("job document %s: %d films x %d copies (%s)", document,
                      len(spooled.films), spooled.copies, job_uid)
-            if self._listener is not None:
-                self._listener.record(job_uid, films)
+            held = self._listener is not None and self._listener.record(job_uid, films)
         except BrokenProcessPool:
             _abandon(submitted)
             self._fail(job_uid, "the render process died (killed, or out of memory)")
@@ -243,7 +244,8 @@ class RenderWorker:
             self._fail(job_uid, f"render failed: {exc}")
             return
         self._spool.remove(job_uid)
-        self._jobs.set_status(job_uid, ExecutionStatus.DONE)
+        if not held:
+            self._jobs.set_status(job_uid, ExecutionStatus.DONE)
 
     def _fail(self, job_uid: str, why: str, info: str = "UNKNOWN") -> None:
         LOG.error("print job %s failed: %s", job_uid, why)

@@ -8,17 +8,26 @@ settings and the pixels of each image box), the second print-scp's films.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from dcmtk_peer import DCMTK_MISSING, DcmprscpServer, dcmtk_available, read_stored_films
+from dcmtk_peer import (
+    DCMTK_MISSING,
+    DcmprscpServer,
+    dcmtk_available,
+    free_port,
+    read_stored_films,
+)
 from scp_harness import running_printer
 from test_scp_feat_support import connect, new_film_box, new_session
 
 from dicomnet.terms import ExecutionStatus
 from print_scp.forward.outbox import OUTBOX_FILE, Outbox
+from print_scp.launcher import start_print_scp
 from print_scp.profile import PrinterProfile, profile_from_dict
 from print_scu.image_box_requests import grayscale_image_box
 
@@ -126,22 +135,32 @@ def test_a_film_size_the_printer_lacks_is_mapped_or_fails_with_the_reason(tmp_pa
 
 
 def test_failover_from_a_printer_in_failure(tmp_path, dcmprscp):
-    output = tmp_path / "out"
-    with running_printer(tmp_path / "second", standard_dpi=DPI, ae_title="SECOND") as second:
-        second.printer.set_status("FAILURE", "FILM JAM")
-        printers = printers_file(tmp_path, dcmprscp.port, second.port)
+    output, second_output = tmp_path / "out", tmp_path / "second"
+    second_port = free_port()
+    second = start_print_scp(second_output, second_port, "--ae-title", "SECOND")
+    try:  # the second print-scp jams, as its operator says with print-scp set-status
+        assert wait_for(lambda: (second_output / ".control.sock").exists())
+        jam = subprocess.run([sys.executable, "-m", "print_scp.cli", "set-status", "--output",
+                              str(second_output), "FAILURE", "FILM JAM"],
+                             capture_output=True, text=True, timeout=60)
+        assert jam.returncode == 0, jam.stderr
+        printers = printers_file(tmp_path, dcmprscp.port, second_port)
         profile = forwarding(tmp_path, ["second", "dcmtk"], printers_config=printers,
                              failover_after_s=1.0)
         with running_printer(output, profile) as server:
             modality_prints(server, [70])
             assert wait_for(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
-        assert not list((tmp_path / "second").glob("*.json"))  # the jammed one printed nothing
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+    assert not list(second_output.glob("*.json"))  # the jammed one printed nothing
     [film] = read_stored_films(dcmprscp.storage_dir)
     assert int(film.image_boxes[0].pixels.max()) == 70
+    [delivery] = deliveries(output)
+    assert delivery.warning is None and delivery.state == "done"
 
 
 def test_failover_from_a_printer_that_is_down(tmp_path, dcmprscp):
-    from dcmtk_peer import free_port
     output = tmp_path / "out"
     printers = printers_file(tmp_path, dcmprscp.port, free_port())  # nobody listens there
     profile = forwarding(tmp_path, ["second", "dcmtk"], printers_config=printers,

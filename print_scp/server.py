@@ -89,7 +89,8 @@ class PrintServer:
         self.worker = RenderWorker(self.spool, self.output_dir, self.jobs, self.printer,
                                    profile.printer_name, processes=render_processes,
                                    job_report=profile.job_report, listener=self.forwarder)
-        self.print_queue = PrintQueue(profile, self.spool, self.jobs, self.worker)
+        self.print_queue = PrintQueue(profile, self.spool, self.jobs, self.worker,
+                                      self.forwarder)
         self.retention = RetentionJanitor(self.output_dir, profile.retention_days,
                                           retention_interval_s)
         self.hub = EventHub()

@@ -187,3 +187,17 @@ def test_ack_printed_holds_the_modalitys_print_job_until_the_real_printer_printe
             second.printer.set_status("NORMAL", "NORMAL")
             assert wait_for(lambda: server.jobs.get(job_uid).status is ExecutionStatus.DONE)
         assert len(list((tmp_path / "second").glob("*-01.json"))) == 1
+
+
+def test_the_delivery_is_recorded_before_the_n_action_is_answered(tmp_path, dcmprscp):
+    output = tmp_path / "out"
+    profile = forwarding(tmp_path, ["dcmtk"],
+                         printers_config=printers_file(tmp_path, dcmprscp.port))
+    with running_printer(output, profile) as server:
+        server.printer.set_status("FAILURE", "FILM JAM")  # nothing renders meanwhile
+        modality_prints(server, [50])
+        [recorded] = deliveries(output)  # the N-ACTION was answered: the delivery is there
+        assert recorded.state == "queueing" and not list(output.glob("*.json"))
+        server.printer.set_status("NORMAL", "NORMAL")
+        assert wait_for(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
+    assert len(read_stored_films(dcmprscp.storage_dir)) == 1

@@ -122,6 +122,21 @@ class Forwarder:
         facts = film_facts(metadata)
         return [name for name, sink in self._sinks.items() if sink.match.fits(facts)]
 
+    def spooled(self, job_uid: str, films: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Record the film printer deliveries of a job just spooled (before its N-ACTION is
+        answered); they go into print-scu's queue when :meth:`record` is called."""
+        for name, metadata in films:
+            printers = [s for s in self.sinks_for(metadata)
+                        if isinstance(self._sinks[s], PrinterSink)]
+            if printers:
+                self.outbox.add([(name, job_uid)], printers, state=QUEUEING)
+
+    def abandoned(self, job_uid: str, why: str) -> None:
+        """The job failed before its films were written: its film printer deliveries too."""
+        for delivery in self.outbox.list(QUEUEING):
+            if delivery.job_uid == job_uid:
+                self.outbox.finish(delivery.id, f"the print job failed: {why}")
+
     def record(self, job_uid: str, films: Sequence[tuple[str, dict[str, Any], FilmSpec]]) -> bool:
         """Record the deliveries of a job's written films (once each, whatever happens),
         and put those for film printers into print-scu's queue.

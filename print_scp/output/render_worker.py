@@ -60,7 +60,14 @@ def _process_context() -> multiprocessing.context.BaseContext:
 
 
 class JobListener(Protocol):
-    """What the worker tells about a job whose films are all written (the forwarder)."""
+    """What the printer tells the forwarder about a job: spooled (before its N-ACTION is
+    answered), written, or failed."""
+
+    def spooled(self, job_uid: str, films: list[tuple[str, dict[str, Any]]]) -> None:
+        """Record, durably, what is to happen to the job's films that needs no rendering."""
+
+    def abandoned(self, job_uid: str, why: str) -> None:
+        """The job failed before its films were all written."""
 
     def sinks_for(self, metadata: dict[str, Any]) -> list[str]:
         """Where a film (its metadata) is forwarded to."""
@@ -249,6 +256,8 @@ class RenderWorker:
 
     def _fail(self, job_uid: str, why: str, info: str = "UNKNOWN") -> None:
         LOG.error("print job %s failed: %s", job_uid, why)
+        if self._listener is not None:
+            self._listener.abandoned(job_uid, why)
         try:
             self._spool.quarantine(job_uid)
         except OSError as exc:

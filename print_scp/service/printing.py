@@ -21,7 +21,7 @@ from dicomnet.uids import PRINT_JOB
 from film.layout import annotation_format_of
 from film.model import FilmSpec
 from film.writers import safe_stem
-from print_scp.output.render_worker import RenderWorker
+from print_scp.output.render_worker import JobListener, RenderWorker
 from print_scp.output.spool import Spool, SpooledFilm, SpooledJob, is_disk_full
 from print_scp.print_jobs import PrintJob, PrintJobRegistry
 from print_scp.profile import PrinterProfile
@@ -40,6 +40,7 @@ class PrintQueue:
     spool: Spool
     jobs: PrintJobRegistry
     worker: RenderWorker
+    listener: JobListener | None = None  # the forwarder, told of each job once it is spooled
 
     def submit(self, ctx: AssociationContext, session: FilmSession,
                boxes: list[FilmBox], queue_full: Status) -> PrintJob:
@@ -71,6 +72,8 @@ class PrintQueue:
                 raise
             raise DicomStatusError(queue_full, f"print queue full: no room to spool "
                                    f"({exc.strerror})") from exc
+        if self.listener is not None:
+            self.listener.spooled(job_uid, [(film.name, film.metadata) for film in films])
         job = PrintJob(job_uid, priority, ctx.calling_ae,
                        self.profile.printer_name, [f.name for f in films],
                        settings.film_session_label, created,

@@ -20,7 +20,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ORTHANC", "OrthancServer", "StoreScp", "orthanc_available"]
+__all__ = ["ORTHANC", "OrthancServer", "StoreScp", "end_process_group", "free_port",
+           "is_listening", "orthanc_available"]
 
 ORTHANC = Path("/usr/sbin/Orthanc")
 STORESCP = Path("/usr/bin/storescp")
@@ -39,6 +40,19 @@ def is_listening(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.2)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def end_process_group(process: subprocess.Popen, grace_s: float = 20.0) -> None:
+    """SIGTERM the process group of ``process`` (started with start_new_session), then
+    SIGKILL it if it has not ended within ``grace_s`` seconds."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def orthanc_available() -> bool:
@@ -88,13 +102,7 @@ class OrthancServer:
         return [self.get(f"/instances/{uid}/simplified-tags") for uid in self.get("/instances")]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        end_process_group(self.process)
         self.log.close()
 
     def __enter__(self) -> OrthancServer:
@@ -124,9 +132,7 @@ class StoreScp:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
+        end_process_group(self.process)
 
     def __enter__(self) -> StoreScp:
         return self

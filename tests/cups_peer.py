@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from dcmtk_peer import free_port, is_listening
+from orthanc_server import end_process_group, free_port, is_listening
 
 __all__ = ["CUPSD", "GENERIC_PDF_PPD", "PrivateCups", "cups_problem"]
 
@@ -83,13 +82,7 @@ class PrivateCups:
         return output
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        end_process_group(self.process)
         self.log.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 

@@ -89,14 +89,21 @@ def deliveries(output: Path, state: str | None = None):
         outbox.close()
 
 
+def archive(tmp_path: Path, orthanc: OrthancServer, label: str, count: int = 1) -> Path:
+    """Print ``count`` films labelled ``label`` to a printer that forwards them to
+    ``orthanc``, and wait until they are delivered; the printer's output directory."""
+    output = tmp_path / "out"
+    profile = forwarding_profile(tmp_path, store_sink(orthanc.dicom_port, orthanc.aet))
+    with running_printer(output, profile) as server:
+        print_films(server, label, count=count)
+        assert wait_for(lambda: len(deliveries(output, "done")) == count), deliveries(output)
+    return output
+
+
 @needs_orthanc
 def test_films_are_archived_in_orthanc_as_secondary_capture_and_pdf(tmp_path):
-    output = tmp_path / "out"
     with OrthancServer(tmp_path) as orthanc:
-        profile = forwarding_profile(tmp_path, store_sink(orthanc.dicom_port, orthanc.aet))
-        with running_printer(output, profile) as server:
-            print_films(server, "DOE^JANE/PID-123", count=2)
-            assert wait_for(lambda: len(deliveries(output, "done")) == 2), deliveries(output)
+        output = archive(tmp_path, orthanc, "DOE^JANE/PID-123", count=2)
         instances = orthanc.instances()
         films = sorted(output.glob("*-0?.json"))
     assert len(instances) == 4  # two films, two objects each
@@ -120,13 +127,10 @@ def test_films_are_archived_in_orthanc_as_secondary_capture_and_pdf(tmp_path):
 
 @needs_orthanc
 def test_a_repeated_delivery_replaces_and_never_duplicates(tmp_path):
-    output = tmp_path / "out"
     with OrthancServer(tmp_path) as orthanc:
-        profile = forwarding_profile(tmp_path, store_sink(orthanc.dicom_port, orthanc.aet))
-        with running_printer(output, profile) as server:
-            print_films(server, "DOE^JANE/PID-9")
-            assert wait_for(lambda: len(deliveries(output, "done")) == 1)
+        output = archive(tmp_path, orthanc, "DOE^JANE/PID-9")
         first = sorted(i["SOPInstanceUID"] for i in orthanc.instances())
+        profile = forwarding_profile(tmp_path, store_sink(orthanc.dicom_port, orthanc.aet))
         # As after a kill in the middle of the delivery: it runs again at the next start
         with sqlite3.connect(output / OUTBOX_FILE) as db:
             db.execute("UPDATE deliveries SET state = 'running'")
@@ -139,12 +143,8 @@ def test_a_repeated_delivery_replaces_and_never_duplicates(tmp_path):
 
 @needs_orthanc
 def test_an_unmatched_film_gets_the_default_patient_and_a_warning(tmp_path):
-    output = tmp_path / "out"
     with OrthancServer(tmp_path) as orthanc:
-        profile = forwarding_profile(tmp_path, store_sink(orthanc.dicom_port, orthanc.aet))
-        with running_printer(output, profile) as server:
-            print_films(server, "no slash in this label")
-            assert wait_for(lambda: len(deliveries(output, "done")) == 1)
+        output = archive(tmp_path, orthanc, "no slash in this label")
         [done] = deliveries(output, "done")
         assert {i["PatientID"] for i in orthanc.instances()} == {"FILMBOX-UNIDENTIFIED"}
     assert "no patient rule matched" in done.warning

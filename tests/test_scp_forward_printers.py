@@ -24,9 +24,9 @@ from dcmtk_peer import (
 )
 from scp_harness import running_printer
 from test_scp_feat_support import connect, new_film_box, new_session
+from test_scp_forward import deliveries, wait_for
 
 from dicomnet.terms import ExecutionStatus
-from print_scp.forward.outbox import OUTBOX_FILE, Outbox
 from print_scp.launcher import start_print_scp
 from print_scp.profile import PrinterProfile, profile_from_dict
 from print_scu.image_box_requests import grayscale_image_box
@@ -73,25 +73,6 @@ def modality_prints(server, values: list[int], film_size: str = "8INX10IN") -> s
         assert status == 0, str(assoc.last_result)
     [job] = [uid for uid in server.jobs._jobs]  # the one Print Job of this printer
     return job
-
-
-def wait_for(condition, timeout_s: float = TIMEOUT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def deliveries(output: Path, state: str | None = None):
-    if not (output / OUTBOX_FILE).exists():
-        return []
-    outbox = Outbox(output)
-    try:
-        return outbox.list(state)
-    finally:
-        outbox.close()
 
 
 @pytest.fixture

@@ -62,7 +62,9 @@ def orthanc_available() -> bool:
 class OrthancServer:
     """A private Orthanc: DICOM on ``dicom_port`` (AE ORTHANC), REST on ``http_port``."""
 
-    def __init__(self, workdir: Path, aet: str = "ORTHANC"):
+    def __init__(self, workdir: Path, aet: str = "ORTHANC",
+                 settings: dict[str, Any] | None = None):
+        """``settings`` add to or replace keys of the configuration (e.g. DICOM TLS)."""
         self.aet = aet
         self.dicom_port, self.http_port = free_port(), free_port()
         self.directory = workdir / f"orthanc-{self.dicom_port}"
@@ -73,7 +75,7 @@ class OrthancServer:
             "AuthenticationEnabled": False, "DicomCheckCalledAet": True,
             "StorageDirectory": str(self.directory / "storage"),
             "IndexDirectory": str(self.directory / "index"), "Plugins": [],
-            "ConcurrentJobs": 1, "HttpTimeout": 10,
+            "ConcurrentJobs": 1, "HttpTimeout": 10, **(settings or {}),
         }
         config_path = self.directory / "orthanc.json"
         config_path.write_text(json.dumps(config))

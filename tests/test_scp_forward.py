@@ -24,6 +24,7 @@ from PIL import Image
 from pydicom.uid import EncapsulatedPDFStorage, SecondaryCaptureImageStorage
 from pynetdicom import AE, evt
 from scp_harness import running_printer
+from tls_certs import make_test_pki
 from test_scp_feat_support import connect, dataset, new_film_box, new_session, uniform
 
 from print_scp.forward.outbox import OUTBOX_FILE, Outbox
@@ -251,6 +252,8 @@ def test_a_command_gets_the_films_paths_and_never_the_label(tmp_path):
     ({"name": "x", "type": "command", "argv": ["true", "--file={pdf}"]}, "placeholders"),
     ({"name": "x", "type": "paper", "queue": "q", "fit": "stretch"}, "fit"),
     ({"name": "x y", "type": "paper", "queue": "q"}, "name"),
+    ({"name": "x", "type": "store", "host": "h", "port": 104, "called_ae": "PACS",
+      "tls": True, "tls_ca_certificates": "missing.pem"}, "tls_ca_certificates"),
 ])
 def test_a_wrong_sink_is_refused_naming_the_key(tmp_path, sink, key):
     with pytest.raises(ProfileError, match=key):
@@ -336,3 +339,29 @@ def test_a_printer_sink_naming_an_unknown_printer_is_refused(tmp_path):
     with pytest.raises(ProfileError, match=r"forward 'film': printers: drystar not in .*"
                                            r"it has: dryview"):
         forwarding_profile(tmp_path, sink)
+
+
+@needs_orthanc
+@pytest.mark.parametrize("trusted", [True, False])
+def test_store_over_tls_checks_the_pacs_certificate(tmp_path, trusted):
+    pki = make_test_pki(tmp_path / "pki")
+    settings = {"DicomTlsEnabled": True, "DicomTlsCertificate": str(pki.server_certificate),
+                "DicomTlsPrivateKey": str(pki.server_key),
+                "DicomTlsTrustedCertificates": str(pki.ca_certificate),
+                "DicomTlsRemoteCertificateRequired": False}
+    ca = pki.ca_certificate if trusted else pki.other_ca_certificate
+    output = tmp_path / "out"
+    with OrthancServer(tmp_path, settings=settings) as orthanc:
+        sink = store_sink(orthanc.dicom_port, orthanc.aet, tls=True,
+                          tls_ca_certificates=str(ca))
+        profile = forwarding_profile(tmp_path, sink, retry_initial_s=0.2, attempts=2)
+        with running_printer(output, profile) as server:
+            print_films(server, "A/B")
+            final = "done" if trusted else "failed"
+            assert wait_for(lambda: len(deliveries(output, final)) == 1), deliveries(output)
+        stored = orthanc.instances()
+    if trusted:
+        assert len(stored) == 2
+    else:
+        assert stored == []
+        assert "no TLS connection" in deliveries(output)[0].last_error

@@ -20,7 +20,14 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from print_scu.config import ConfigError, PrinterConfig, default_config_path, load_printers
+from dicomnet.tls import TlsClientSettings
+from print_scu.config import (
+    TLS_FILE_KEYS,
+    ConfigError,
+    PrinterConfig,
+    default_config_path,
+    load_printers,
+)
 
 __all__ = [
     "Ack", "CommandSink", "FilmFacts", "Fit", "Match", "PaperSink", "PatientRules",
@@ -131,6 +138,7 @@ class StoreSink(Sink):
     objects: tuple[StoreObject, ...]
     patient: PatientRules
     timeout_s: float = 30.0
+    tls: TlsClientSettings | None = None  # tls = true and the tls_* files, as for print-scu
 
 
 @dataclass(frozen=True)
@@ -185,7 +193,7 @@ class CommandSink(Sink):
 _COMMON = {"name", "type", "match"}
 _KEYS: dict[str, set[str]] = {
     "store": _COMMON | {"host", "port", "called_ae", "calling_ae", "objects", "patient",
-                        "timeout_s"},
+                        "timeout_s", "tls", *TLS_FILE_KEYS},
     "paper": _COMMON | {"queue", "fit", "server", "timeout_s"},
     "command": _COMMON | {"argv", "timeout_s"},
     "printer": _COMMON | {"printers", "printers_config", "failover_after_s", "ack",
@@ -223,7 +231,7 @@ def parse_sinks(content: Any, printer_ae_title: str, base_dir: Path) -> tuple[Si
                 calling_ae=reader.ae_title("calling_ae", printer_ae_title),
                 objects=_objects(item.get("objects", ["secondary-capture"]), where),
                 patient=_patient(item.get("patient", {}), where),
-                timeout_s=reader.seconds("timeout_s", 30.0)))
+                timeout_s=reader.seconds("timeout_s", 30.0), tls=_tls(item, where, base_dir)))
         elif kind == "paper":
             fit = reader.text("fit", Fit.PAGE.value)
             if fit not in {f.value for f in Fit}:
@@ -309,6 +317,26 @@ def _printer_sink(item: dict[str, Any], reader: _Reader, name: str, match: Match
                         f"{', '.join(DROPPABLE)}")
     return PrinterSink(name, match, printers=tuple(known[n] for n in names), ack=Ack(ack),
                        failover_after_s=failover, drop_attributes=tuple(dropped), **maps)
+
+
+def _tls(item: dict[str, Any], where: str, base_dir: Path) -> TlsClientSettings | None:
+    """``tls = true`` and the ``tls_*`` PEM files (relative to the profile), each existing."""
+    enabled = item.get("tls", False)
+    if not isinstance(enabled, bool):
+        raise SinkError(f"{where}: tls must be true or false")
+    given = {key: item[key] for key in TLS_FILE_KEYS if key in item}
+    if given and not enabled:
+        raise SinkError(f"{where}: {', '.join(given)} given but tls is not true")
+    if not enabled:
+        return None
+    paths: dict[str, Path | None] = dict.fromkeys(TLS_FILE_KEYS)
+    for key, value in given.items():
+        if not isinstance(value, str) or not (base_dir / value).is_file():
+            raise SinkError(f"{where}: {key} {value!r} is not a readable PEM file")
+        paths[key] = base_dir / value
+    return TlsClientSettings(ca_certificates=paths["tls_ca_certificates"],
+                             certificate=paths["tls_certificate"],
+                             private_key=paths["tls_private_key"])
 
 
 def _match(content: Any, where: str) -> Match:

@@ -167,9 +167,16 @@ def deliver_store(film: WrittenFilm, sink: StoreSink) -> str | None:
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = sink.timeout_s
     for sop_class in {str(ds.SOPClassUID) for ds in datasets}:
         ae.add_requested_context(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
-    assoc = ae.associate(sink.host, sink.port, ae_title=sink.called_ae)
+    try:
+        context = sink.tls.context() if sink.tls is not None else None
+    except OSError as exc:
+        raise DeliveryError(f"TLS: {exc}", permanent=True) from None
+    assoc = ae.associate(sink.host, sink.port, ae_title=sink.called_ae,
+                         tls_args=None if context is None else (context, sink.host))
     if not assoc.is_established:
-        why = "association rejected" if assoc.is_rejected else _unreachable(sink)
+        why = ("association rejected" if assoc.is_rejected else
+               f"no TLS connection: {context.handshake_error}"
+               if context is not None and context.handshake_error else _unreachable(sink))
         raise DeliveryError(f"{sink.called_ae} at {sink.host}:{sink.port}: {why}")
     try:
         for ds in datasets:

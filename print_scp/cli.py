@@ -2,6 +2,7 @@
 
     print-scp serve --output DIR [--port PORT] [--ae-title AET]
                     [--config PROFILE.toml | --emulate NAME]
+    print-scp web --output DIR --web HOST:PORT [--config PROFILE.toml]
     print-scp profiles
     print-scp forwards --output DIR [--failed] [--retry ID]
     print-scp set-status --output DIR STATUS [INFO]
@@ -17,6 +18,7 @@ import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from pynetdicom import _config as pynetdicom_config
 
@@ -24,7 +26,7 @@ from dicomnet.terms import PRINTER_STATUS_INFO, PrinterStatus
 from print_scp.control import ControlServer, send
 from print_scp.emulated import emulated_printers, emulated_profile
 from print_scp.forward.outbox import FAILED, OUTBOX_FILE, Outbox
-from print_scp.profile import ProfileError, load_profile
+from print_scp.profile import PrinterProfile, ProfileError, describe_profile, load_profile
 
 LOG = logging.getLogger("print_scp")
 
@@ -62,6 +64,17 @@ def _parser() -> argparse.ArgumentParser:
         serve.add_argument(f"--{name}-timeout", type=_seconds, dest=key, metavar="SECONDS",
                            help=f"seconds {what} (default: the profile's [network] {key})")
     serve.add_argument("--verbose", "-v", action="store_true", help="log every DIMSE detail")
+    serve.add_argument("--web", metavar="HOST:PORT",
+                       help="also serve the web console there (HOST default 127.0.0.1)")
+    web = sub.add_parser("web", help="serve the web console, read-only, over an output "
+                                     "directory (no printer running)",
+                         description="Serve the web console over the films of an output "
+                                     "directory when no printer runs there; printer "
+                                     "controls are off.")
+    web.add_argument("--output", "-o", type=Path, required=True, help="the output directory")
+    web.add_argument("--web", metavar="HOST:PORT", required=True,
+                     help="where to listen (HOST default 127.0.0.1)")
+    web.add_argument("--config", "-c", type=Path, help="printer profile ([web] token, [tls])")
 
     sub.add_parser("profiles", help="list the printers --emulate can behave as",
                    description="List the real printer models that serve --emulate NAME "
@@ -106,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "profiles":
         return _profiles()
+    if args.command == "web":
+        return _web_only(args)
     if args.command == "forwards":
         return _forwards(args)
     request = {"command": args.command}
@@ -168,6 +183,57 @@ def _forwards(args: argparse.Namespace) -> int:
     return 0
 
 
+def _start_console(args: argparse.Namespace, profile: PrinterProfile, output: Path,
+                   control: ControlServer | None, metrics: Any = None) -> Any:
+    """Start the web console of ``--web``; it, or None after printing why it cannot start."""
+    from print_scp.web.app import ConsoleSettings
+    from print_scp.web.server import WebAddress, WebConsole, console_token, is_loopback
+    try:
+        address = WebAddress.parse(args.web)
+    except ValueError as exc:
+        print(f"print-scp: {exc}", file=sys.stderr)
+        return None
+    output.mkdir(parents=True, exist_ok=True)
+    token, new = console_token(output, profile.web_token)
+    required = profile.web_require_token or not is_loopback(address.host)
+    settings = ConsoleSettings(output, token, required,
+                               control=None if control is None else control.execute,
+                               profile_text=describe_profile(profile), metrics=metrics)
+    console = WebConsole(settings, address, profile.tls)
+    try:
+        bound = console.start()
+    except OSError as exc:
+        print(f"print-scp: {exc}", file=sys.stderr)
+        return None
+    link = f"{console.scheme}://{bound.host}:{bound.port}/" + (
+        f"?token={token}" if required else "")
+    print(f"web console: {link}" + (" (new token, kept in the output directory)"
+                                    if new and required else ""), flush=True)
+    return console
+
+
+def _web_only(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    try:
+        profile = load_profile(args.config)
+    except ProfileError as exc:
+        print(f"print-scp: {exc}", file=sys.stderr)
+        return 2
+    if not args.output.is_dir():
+        print(f"print-scp: {args.output} is not a directory of films", file=sys.stderr)
+        return 2
+    console = _start_console(args, profile, args.output, None)
+    if console is None:
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    console.stop()
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -202,6 +268,13 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     control = ControlServer(server)
     control.start()
+    console = None
+    if args.web:
+        console = _start_console(args, profile, args.output, control, server.metrics)
+        if console is None:
+            control.stop()
+            server.stop()
+            return 2
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -209,6 +282,8 @@ def _serve(args: argparse.Namespace) -> int:
           flush=True)
     stop.wait()
     LOG.info("stopping")
+    if console is not None:
+        console.stop()
     control.stop()
     server.stop()
     return 0

@@ -213,6 +213,10 @@ class PrinterProfile:
     # [[forward]]: where printed films also go (print_scp.forward.sinks); [forwarding]: retries
     forward: tuple[Sink, ...] = ()
     forward_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # [web]: the console's token (empty: generated, kept in the output directory) and
+    # whether every request needs it even on a loopback bind
+    web_token: str = ""
+    web_require_token: bool = False
     # [[script]]
     script: tuple[ScriptedEvent, ...] = ()
 
@@ -297,6 +301,12 @@ _KINDS = {bool: ("true or false", "booleans"), int: ("an integer", "integers"),
           float: ("a number", "numbers"), str: ("a string", "strings")}
 
 
+def describe_profile(profile: PrinterProfile) -> str:
+    """The profile in effect, one ``key = value`` line per field (the web console shows it)."""
+    return "\n".join(f"{f.name} = {getattr(profile, f.name)!r}" for f in fields(profile)
+                     if f.name != "web_token")
+
+
 def load_profile(path: Path | str | None) -> PrinterProfile:
     """Read a profile; ``None`` gives the built-in virtual printer."""
     if path is None:
@@ -330,6 +340,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
             continue
         if section in ("forward", "forwarding"):
             forward_sections[section] = content
+            continue
+        if section == "web":
+            values.update(_web(content, source))
             continue
         if section == "configuration_information":
             values["configuration_values"] = _configuration_values(content, source)
@@ -405,6 +418,19 @@ def _convert(key: str, value: Any, source: str) -> Any:
         kind = str if isinstance(default, Enum) else type(default)
         raise ProfileError(f"{source}: {key} must be {_KINDS[kind][0]}, not {value!r}")
     return value
+
+
+def _web(content: Any, source: str) -> dict[str, Any]:
+    """[web] token = "...", require_token = true."""
+    if not isinstance(content, dict) or set(content) - {"token", "require_token"}:
+        raise ProfileError(f"{source}: [web] takes token and require_token only")
+    token = content.get("token", "")
+    if not isinstance(token, str) or (token and len(token) < 16):
+        raise ProfileError(f"{source}: [web] token must be a string of at least 16 characters")
+    require = content.get("require_token", False)
+    if not isinstance(require, bool):
+        raise ProfileError(f"{source}: [web] require_token must be true or false")
+    return {"web_token": token, "web_require_token": require}
 
 
 def _printable_areas(content: Any, source: str, dpi: Any) -> dict[str, tuple[float, float]]:

@@ -91,6 +91,7 @@ class PrintServer:
                                    job_report=profile.job_report, listener=self.forwarder)
         self.print_queue = PrintQueue(profile, self.spool, self.jobs, self.worker,
                                       self.forwarder)
+        self.handlers = Handlers(self, self.context_of)
         self.retention = RetentionJanitor(self.output_dir, profile.retention_days,
                                           retention_interval_s)
         self.hub = EventHub()
@@ -131,8 +132,16 @@ class PrintServer:
             ae.add_supported_context(uid, TRANSFER_SYNTAXES)
         return ae
 
+    def metrics(self) -> dict[str, Any]:
+        """The counters the web console's /metrics reports."""
+        return {"films_printed": self.worker.films_rendered,
+                "render_seconds": self.worker.render_seconds,
+                "requests_by_status": dict(self.handlers.requests_by_status),
+                "associations": self.hub.associations,
+                "queue_depth": self.jobs.pending_films()}
+
     def _handlers(self) -> list:
-        h = Handlers(self, self.context_of)
+        h = self.handlers
         tls_timeout_s = self.ae.acse_timeout if self.profile.tls is not None else None
         return [
             (evt.EVT_CONN_OPEN, harden_acceptor,

@@ -46,8 +46,10 @@ def _exit_when_readable(server_alive: Connection) -> None:
         os._exit(0)
 
 
-def render_spooled_film(spool_root: str, job_uid: str, index: int, output_dir: str) -> str:
-    """Render film ``index`` (0-based) of spooled job ``job_uid``; returns the film's name.
+def render_spooled_film(spool_root: str, job_uid: str, index: int,
+                        output_dir: str) -> tuple[str, float]:
+    """Render film ``index`` (0-based) of spooled job ``job_uid``; returns the film's name
+    and the seconds its rendering and writing took.
 
     Raises OSError when the output cannot be written, other exceptions when
     the film cannot be rendered.
@@ -61,7 +63,7 @@ def render_spooled_film(spool_root: str, job_uid: str, index: int, output_dir: s
         metadata["rendered"] = {"started": started.isoformat(),
                                 "finished": datetime.now().isoformat()}
         write_film(rendered, Path(output_dir), film.name, metadata)
-        return film.name
+        return film.name, (datetime.now() - started).total_seconds()
 
 
 def write_spooled_job_document(spool_root: str, job_uid: str, output_dir: str,

@@ -108,6 +108,7 @@ class RenderWorker:
         self._threads = [threading.Thread(target=self._run, name=f"render-{i}", daemon=True)
                          for i in range(processes)]
         self.films_rendered = 0
+        self.render_seconds = 0.0  # spent rendering and writing films, in all processes
 
     def start(self) -> None:
         """Clear what a killed run left half-written, queue the jobs it left in the spool
@@ -173,8 +174,8 @@ class RenderWorker:
                                    str(self._output_dir)))
                 for index in range(count)]
 
-    def _film_result(self, pool: ProcessPoolExecutor, future: Future) -> str:
-        """The rendered film's name; replaces the pool if its process died."""
+    def _film_result(self, pool: ProcessPoolExecutor, future: Future) -> Any:
+        """What the render process returned; replaces the pool if its process died."""
         try:
             return future.result()
         except BrokenProcessPool:
@@ -220,8 +221,9 @@ class RenderWorker:
                 if self._stop.is_set():
                     _abandon(submitted)
                     return  # stays in the spool; rendered again (whole) after a restart
-                name = self._film_result(pool, future)
+                name, seconds = self._film_result(pool, future)
                 self.films_rendered += 1
+                self.render_seconds += seconds
                 LOG.info("printed film %s (%s)", name, job_uid)
                 self._printer.film_printed(spooled.copies)
             films = [(film.name, film.metadata, film.spec) for film in spooled.films]

@@ -12,7 +12,9 @@ traceback.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
@@ -120,6 +122,8 @@ class Handlers:
                  context_of: Callable[[Any], AssociationContext | None]):
         self.services = services
         self.context_of = context_of
+        self.requests_by_status: Counter[str] = Counter()  # answered requests, by status
+        self._counting = threading.Lock()
 
     def n_create(self, event: Event) -> HandlerResult:
         req = cast(N_CREATE, event.request)
@@ -169,6 +173,9 @@ class Handlers:
         arrived, started = datetime.now(), time.perf_counter()
         reply, dataset = self._answer(event, ctx, name, service, class_uid, instance_uid,
                                       identifier_list, fields)
+        if isinstance(reply, Dataset) and "Status" in reply:
+            with self._counting:
+                self.requests_by_status[f"0x{int(reply.Status):04X}"] += 1
         if ctx is not None and isinstance(reply, Dataset):
             comment = reply.get("ErrorComment")
             created = reply.get("AffectedSOPInstanceUID")  # of an instance the printer made

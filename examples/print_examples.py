@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {film.stem}.pdf  (+ .png, .density.png, .json; the job: "
               f"{film.stem[:-3]}.pdf)")
     print(f"printer log: {log_path}")
+    print(f"\nto look at them in the web console:\n  .venv/bin/print-scp web --output {output} "
+          "--web 127.0.0.1:8080   (then open http://127.0.0.1:8080/)")
     return 0
 
 

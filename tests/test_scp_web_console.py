@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import ssl
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from browser import browser_problem, chromium
+from tls_certs import make_test_pki
 from scp_harness import running_printer
 from test_scp_feat_support import (
     connect,
@@ -34,6 +36,7 @@ from test_scp_feat_support import (
     uniform,
 )
 
+from dicomnet.tls import TlsSettings
 from film.densitometry import read_density_map
 from print_scp.control import ControlServer
 from print_scp.launcher import free_port
@@ -51,7 +54,8 @@ needs_browser = pytest.mark.skipif(browser_problem() is not None,
 
 
 @contextmanager
-def printer_with_console(tmp_path: Path, host: str = "127.0.0.1", token_required: bool = False):
+def printer_with_console(tmp_path: Path, host: str = "127.0.0.1", token_required: bool = False,
+                         tls: TlsSettings | None = None):
     """A printer in-process and its console; yields (printer, console base URL)."""
     output = tmp_path / "out"
     with running_printer(output, standard_dpi=DPI) as server:
@@ -59,10 +63,10 @@ def printer_with_console(tmp_path: Path, host: str = "127.0.0.1", token_required
         settings = ConsoleSettings(output, TOKEN, token_required, control=control.execute,
                                    profile_text="ae_title = 'FILMBOX'", metrics=server.metrics,
                                    poll_s=0.2)
-        console = WebConsole(settings, WebAddress(host, 0))
+        console = WebConsole(settings, WebAddress(host, 0), tls)
         bound = console.start()
         try:
-            yield server, f"http://{bound.host}:{bound.port}"
+            yield server, f"{console.scheme}://{bound.host}:{bound.port}"
         finally:
             console.stop()
 
@@ -275,3 +279,25 @@ def test_print_scp_web_serves_a_folder_read_only(tmp_path):
         process.wait(timeout=30)
     assert b"No printer is running on this output directory" in page
     assert gallery.count(b'class="card"') == 1
+
+
+def test_the_console_serves_https_with_the_printers_certificate(tmp_path):
+    pki = make_test_pki(tmp_path / "pki")
+    tls = TlsSettings(pki.server_certificate, pki.server_key)
+    with printer_with_console(tmp_path, tls=tls) as (server, base):
+        assert base.startswith("https://")
+        trusted = ssl.create_default_context(cafile=str(pki.ca_certificate))
+        with urllib.request.urlopen(base + "/healthz", timeout=10, context=trusted) as reply:
+            assert json.loads(reply.read())["ok"] is True
+        untrusted = ssl.create_default_context(cafile=str(pki.other_ca_certificate))
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(base + "/healthz", timeout=10, context=untrusted)
+
+
+def test_the_printer_page_lists_recent_films(tmp_path):
+    with printer_with_console(tmp_path) as (server, base):
+        print_film(server, calling_ae="US_ROOM_4")
+        assert wait_for(lambda: len(films_in(tmp_path / "out")) == 1)
+        name = films_in(tmp_path / "out")[0].stem
+        assert wait_for(lambda: name in urllib.request.urlopen(
+            base + "/printer", timeout=10).read().decode())

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import hmac
 import json
+import logging
 import os
 import re
 from collections.abc import AsyncIterator, Callable
@@ -53,6 +54,8 @@ from film.png import encode_raster, png_file
 from print_scp.web.film_index import THUMBNAILS, FilmFilter, FilmIndex
 
 __all__ = ["ConsoleSettings", "console_app"]
+
+LOG = logging.getLogger("print_scp.web")
 
 TOKEN_HEADER = "X-Filmbox-Token"
 PER_PAGE = 24
@@ -152,8 +155,12 @@ class _Console:
                 mtime = None
             if mtime != last:
                 last = mtime
-                if await asyncio.to_thread(self.index.sync):
-                    self.version += 1
+                try:
+                    if await asyncio.to_thread(self.index.sync):
+                        self.version += 1
+                except Exception as exc:  # the next change tries again; the console goes on
+                    LOG.warning("film index not updated: %s", exc)
+                    last = None
             await asyncio.sleep(self.settings.poll_s)
 
     def _page(self, template: str, **values: Any) -> HTMLResponse:
@@ -175,11 +182,12 @@ class _Console:
 
     async def gallery(self, request: Request) -> HTMLResponse:
         where, page = self._filter(request)
+        version = self.version  # before the query: a later change reaches the page as an event
         films, total = await asyncio.to_thread(self.index.page, where, page, PER_PAGE)
         choices = {column: await asyncio.to_thread(self.index.values, column)
                    for column in ("calling_ae", "film_size", "medium")}
         return self._page("gallery.html", films=films, total=total, page=page,
-                          version=self.version,
+                          version=version,
                           pages=max(1, -(-total // PER_PAGE)), where=where, choices=choices,
                           query=str(request.query_params))
 
@@ -262,8 +270,10 @@ class _Console:
 
     async def printer(self, request: Request) -> HTMLResponse:
         state = self._control({"command": "status"})
+        recent, _ = await asyncio.to_thread(self.index.page, FilmFilter(), 1, 10)
         return self._page("printer.html", state=state, statuses=[s.value for s in PrinterStatus],
-                          infos=PRINTER_STATUS_INFO, profile=self.settings.profile_text)
+                          infos=PRINTER_STATUS_INFO, profile=self.settings.profile_text,
+                          recent=recent)
 
     async def set_status(self, request: Request) -> Response:
         if self.settings.control is None:

@@ -60,6 +60,7 @@ def printer_with_console(tmp_path: Path, host: str = "127.0.0.1", token_required
     output = tmp_path / "out"
     with running_printer(output, standard_dpi=DPI) as server:
         control = ControlServer(server)  # its execute() is what the console calls
+        control.start()
         settings = ConsoleSettings(output, TOKEN, token_required, control=control.execute,
                                    profile_text="ae_title = 'FILMBOX'", metrics=server.metrics,
                                    poll_s=0.2)
@@ -69,6 +70,7 @@ def printer_with_console(tmp_path: Path, host: str = "127.0.0.1", token_required
             yield server, f"{console.scheme}://{bound.host}:{bound.port}"
         finally:
             console.stop()
+            control.stop()
 
 
 def print_film(server, calling_ae: str = "CT_ROOM_1", label: str | None = None,

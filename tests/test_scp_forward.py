@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 import sqlite3
 import subprocess
 import sys
@@ -26,13 +27,15 @@ from pynetdicom import AE, evt
 from scp_harness import running_printer
 from tls_certs import make_test_pki
 from test_scp_feat_support import connect, dataset, new_film_box, new_session, uniform
+from test_scp_feat_support import wait_until as _wait_until
 
 from print_scp.forward.outbox import OUTBOX_FILE, Outbox
 from print_scp.profile import PrinterProfile, ProfileError, profile_from_dict
 from print_scu.image_box_requests import grayscale_image_box
 
 DPI = 40
-TIMEOUT_S = 30.0
+TIMEOUT_S = 40.0  # deliveries wait for retries and failover
+wait_until = partial(_wait_until, timeout_s=TIMEOUT_S)
 LABEL_RULE = r"^(?P<PatientName>[^/]+)/(?P<PatientID>[^/]+)$"
 
 needs_orthanc = pytest.mark.skipif(not orthanc_available(),
@@ -71,14 +74,6 @@ def print_films(server, label: str | None, count: int = 1, calling_ae: str = "CT
         assert status == 0, str(assoc.last_result)
 
 
-def wait_for(condition, timeout_s: float = TIMEOUT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
 
 def deliveries(output: Path, state: str | None = None):
     if not (output / OUTBOX_FILE).exists():
@@ -97,7 +92,7 @@ def archive(tmp_path: Path, orthanc: OrthancServer, label: str, count: int = 1) 
     profile = forwarding_profile(tmp_path, store_sink(orthanc.dicom_port, orthanc.aet))
     with running_printer(output, profile) as server:
         print_films(server, label, count=count)
-        assert wait_for(lambda: len(deliveries(output, "done")) == count), deliveries(output)
+        assert wait_until(lambda: len(deliveries(output, "done")) == count), deliveries(output)
     return output
 
 
@@ -136,7 +131,7 @@ def test_a_repeated_delivery_replaces_and_never_duplicates(tmp_path):
         with sqlite3.connect(output / OUTBOX_FILE) as db:
             db.execute("UPDATE deliveries SET state = 'running'")
         with running_printer(output, profile):
-            assert wait_for(lambda: len(deliveries(output, "done")) == 1)
+            assert wait_until(lambda: len(deliveries(output, "done")) == 1)
             assert deliveries(output)[0].attempts == 2
         assert sorted(i["SOPInstanceUID"] for i in orthanc.instances()) == first
         assert len(first) == 2
@@ -160,8 +155,8 @@ def test_storescp_receives_the_films_of_matching_calling_aes_only(tmp_path):
         with running_printer(output, forwarding_profile(tmp_path, sink)) as server:
             print_films(server, "A/B", calling_ae="CT_ROOM_1")
             print_films(server, "A/B", calling_ae="MR_ROOM_2")  # no match: not forwarded
-            assert wait_for(lambda: len(deliveries(output, "done")) == 1)
-            assert wait_for(lambda: len(list(output.glob("*-01.json"))) == 2)
+            assert wait_until(lambda: len(deliveries(output, "done")) == 1)
+            assert wait_until(lambda: len(list(output.glob("*-01.json"))) == 2)
         assert len(deliveries(output)) == 1
         [received] = list((tmp_path / "received").iterdir())
     stored = pydicom.dcmread(received)
@@ -175,7 +170,7 @@ def test_an_unreachable_pacs_is_retried_and_the_print_is_unaffected(tmp_path):
                                  retry_initial_s=0.2, retry_max_s=0.2, attempts=3)
     with running_printer(output, profile) as server:
         print_films(server, "A/B")
-        assert wait_for(lambda: len(deliveries(output, "failed")) == 1)
+        assert wait_until(lambda: len(deliveries(output, "failed")) == 1)
     [failed] = deliveries(output, "failed")
     assert failed.attempts == 3 and "not reached" in failed.last_error
     film = json.loads(next(output.glob("*-01.json")).read_text())
@@ -216,7 +211,7 @@ def test_a_failure_status_is_retried_only_if_it_may_pass(tmp_path, statuses, fin
         profile = forwarding_profile(tmp_path, sink, retry_initial_s=0.2, attempts=5)
         with running_printer(output, profile) as server:
             print_films(server, "A/B")
-            assert wait_for(lambda: len(deliveries(output, final)) == 1), deliveries(output)
+            assert wait_until(lambda: len(deliveries(output, final)) == 1), deliveries(output)
     finally:
         scp.stop()
     [delivery] = deliveries(output)
@@ -236,7 +231,7 @@ def test_a_command_gets_the_films_paths_and_never_the_label(tmp_path):
     label = "; rm -rf / $(touch /tmp/pwned) ../../etc"
     with running_printer(output, forwarding_profile(tmp_path, sink)) as server:
         print_films(server, label)
-        assert wait_for(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
+        assert wait_until(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
     [arguments] = [json.loads(line) for line in record.read_text().splitlines()]
     [film] = output.glob("*-01.json")
     assert arguments == [str(film.with_suffix(".pdf")), str(film), "--fixed"]
@@ -276,7 +271,7 @@ def test_forwards_lists_and_retries_failed_deliveries(tmp_path):
     profile = forwarding_profile(tmp_path, sink, retry_initial_s=0.1, attempts=2)
     with running_printer(output, profile) as server:
         print_films(server, None)
-        assert wait_for(lambda: len(deliveries(output, "failed")) == 1)
+        assert wait_until(lambda: len(deliveries(output, "failed")) == 1)
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "print_scp.cli", "forwards", "--output",
@@ -291,7 +286,7 @@ def test_forwards_lists_and_retries_failed_deliveries(tmp_path):
     assert [d.state for d in deliveries(output)] == ["pending"]
     assert cli("--retry", delivery_id).returncode == 2  # no longer a failed one
     with running_printer(output, replace(profile)):  # picked up again, and fails again
-        assert wait_for(lambda: len(deliveries(output, "failed")) == 1)
+        assert wait_until(lambda: len(deliveries(output, "failed")) == 1)
     assert deliveries(output)[0].attempts == 2
 
 
@@ -317,8 +312,8 @@ def test_paper_prints_the_film_on_the_queues_paper(tmp_path, fit):
                 "server": cups.server}
         with running_printer(output, forwarding_profile(tmp_path, sink)) as server:
             print_films(server, None, film_size="14INX17IN")
-            assert wait_for(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
-        assert wait_for(lambda: printed.exists() and printed.stat().st_size > 0)
+            assert wait_until(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
+        assert wait_until(lambda: printed.exists() and printed.stat().st_size > 0)
         time.sleep(0.5)  # the backend closes the file when the job ends
         info = subprocess.run(["pdfinfo", str(printed)], capture_output=True, text=True,
                               check=True, timeout=30).stdout
@@ -358,7 +353,7 @@ def test_store_over_tls_checks_the_pacs_certificate(tmp_path, trusted):
         with running_printer(output, profile) as server:
             print_films(server, "A/B")
             final = "done" if trusted else "failed"
-            assert wait_for(lambda: len(deliveries(output, final)) == 1), deliveries(output)
+            assert wait_until(lambda: len(deliveries(output, final)) == 1), deliveries(output)
         stored = orthanc.instances()
     if trusted:
         assert len(stored) == 2

@@ -24,7 +24,7 @@ from dcmtk_peer import (
 )
 from scp_harness import running_printer
 from test_scp_feat_support import connect, new_film_box, new_session
-from test_scp_forward import deliveries, wait_for
+from test_scp_forward import deliveries, wait_until
 
 from dicomnet.terms import ExecutionStatus
 from print_scp.launcher import start_print_scp
@@ -34,7 +34,6 @@ from print_scu.image_box_requests import grayscale_image_box
 pytestmark = pytest.mark.skipif(not dcmtk_available(), reason=DCMTK_MISSING)
 
 DPI = 30
-TIMEOUT_S = 40.0
 CLIENT = ("retry_backoff_s = 0.2\nretry_backoff_cap_s = 0.4\nmax_attempts = 1000\n"
           "idle_keep_open_s = 0.5\nstatus_poll_interval_s = 0.5\ncalling_ae = \"FILMBOX\"\n"
           "acse_timeout_s = 5\ndimse_timeout_s = 10\nnetwork_timeout_s = 10\n")
@@ -89,7 +88,7 @@ def test_films_go_to_dcmprscp_as_the_modality_sent_them(tmp_path, dcmprscp):
                          printers_config=printers_file(tmp_path, dcmprscp.port))
     with running_printer(output, profile) as server:
         modality_prints(server, [40, 200], film_size="10INX12IN")
-        assert wait_for(lambda: len(deliveries(output, "done")) == 2), deliveries(output)
+        assert wait_until(lambda: len(deliveries(output, "done")) == 2), deliveries(output)
     films = read_stored_films(dcmprscp.storage_dir)
     assert sorted(film.film_size_id for film in films) == ["10INX12IN", "10INX12IN"]
     assert {film.image_display_format for film in films} == {"STANDARD\\1,1"}
@@ -104,13 +103,13 @@ def test_a_film_size_the_printer_lacks_is_mapped_or_fails_with_the_reason(tmp_pa
                         map_film_size={"A4": "8INX10IN"})
     with running_printer(output, mapped) as server:
         modality_prints(server, [90], film_size="A4")
-        assert wait_for(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
+        assert wait_until(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
     [film] = read_stored_films(dcmprscp.storage_dir)
     assert film.film_size_id == "8INX10IN"
     unmapped = forwarding(tmp_path, ["dcmtk"], printers_config=printers)
     with running_printer(tmp_path / "out2", unmapped) as server:
         modality_prints(server, [90], film_size="A4")
-        assert wait_for(lambda: len(deliveries(tmp_path / "out2", "failed")) == 1)
+        assert wait_until(lambda: len(deliveries(tmp_path / "out2", "failed")) == 1)
     [failed] = deliveries(tmp_path / "out2")
     assert "Film Size ID A4 is not supported by printer dcmtk" in failed.last_error
 
@@ -120,7 +119,7 @@ def test_failover_from_a_printer_in_failure(tmp_path, dcmprscp):
     second_port = free_port()
     second = start_print_scp(second_output, second_port, "--ae-title", "SECOND")
     try:  # the second print-scp jams, as its operator says with print-scp set-status
-        assert wait_for(lambda: (second_output / ".control.sock").exists())
+        assert wait_until(lambda: (second_output / ".control.sock").exists())
         jam = subprocess.run([sys.executable, "-m", "print_scp.cli", "set-status", "--output",
                               str(second_output), "FAILURE", "FILM JAM"],
                              capture_output=True, text=True, timeout=60)
@@ -130,7 +129,7 @@ def test_failover_from_a_printer_in_failure(tmp_path, dcmprscp):
                              failover_after_s=1.0)
         with running_printer(output, profile) as server:
             modality_prints(server, [70])
-            assert wait_for(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
+            assert wait_until(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
     finally:
         second.terminate()
         second.wait(timeout=30)
@@ -148,7 +147,7 @@ def test_failover_from_a_printer_that_is_down(tmp_path, dcmprscp):
                          failover_after_s=1.0)
     with running_printer(output, profile) as server:
         modality_prints(server, [30, 60])
-        assert wait_for(lambda: len(deliveries(output, "done")) == 2), deliveries(output)
+        assert wait_until(lambda: len(deliveries(output, "done")) == 2), deliveries(output)
     assert sorted(int(f.image_boxes[0].pixels.max())
                   for f in read_stored_films(dcmprscp.storage_dir)) == [30, 60]
 
@@ -162,11 +161,11 @@ def test_ack_printed_holds_the_modalitys_print_job_until_the_real_printer_printe
         profile = forwarding(tmp_path, ["second"], printers_config=printers, ack="printed")
         with running_printer(output, profile) as server:
             job_uid = modality_prints(server, [120])
-            assert wait_for(lambda: len(deliveries(output, "queued")) == 1)
+            assert wait_until(lambda: len(deliveries(output, "queued")) == 1)
             time.sleep(2.0)  # the real printer is jammed: the modality's job waits
             assert server.jobs.get(job_uid).status is ExecutionStatus.PRINTING
             second.printer.set_status("NORMAL", "NORMAL")
-            assert wait_for(lambda: server.jobs.get(job_uid).status is ExecutionStatus.DONE)
+            assert wait_until(lambda: server.jobs.get(job_uid).status is ExecutionStatus.DONE)
         assert len(list((tmp_path / "second").glob("*-01.json"))) == 1
 
 
@@ -180,5 +179,5 @@ def test_the_delivery_is_recorded_before_the_n_action_is_answered(tmp_path, dcmp
         [recorded] = deliveries(output)  # the N-ACTION was answered: the delivery is there
         assert recorded.state == "queueing" and not list(output.glob("*.json"))
         server.printer.set_status("NORMAL", "NORMAL")
-        assert wait_for(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
+        assert wait_until(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
     assert len(read_stored_films(dcmprscp.storage_dir)) == 1

@@ -15,7 +15,6 @@ import json
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -28,12 +27,12 @@ from tls_certs import make_test_pki
 from scp_harness import running_printer
 from test_scp_feat_support import (
     connect,
-    dataset,
     new_film_box,
     new_session,
     print_film_box,
     printer_events,
     uniform,
+    wait_until,
 )
 
 from dicomnet.tls import TlsSettings
@@ -45,7 +44,6 @@ from print_scp.web.server import WebAddress, WebConsole
 from print_scu.image_box_requests import grayscale_image_box
 
 DPI = 40
-TIMEOUT_S = 20.0
 TOKEN = "test-token-0123456789abcdef"
 HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">&amp;"\''
 
@@ -86,14 +84,6 @@ def print_film(server, calling_ae: str = "CT_ROOM_1", label: str | None = None,
         print_film_box(assoc, refs)
 
 
-def wait_for(condition, timeout_s: float = TIMEOUT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
 
 def films_in(output: Path) -> list[Path]:
     return sorted(output.glob("*-01.json"))
@@ -118,7 +108,7 @@ def test_new_films_appear_in_the_gallery_without_a_reload(tmp_path):
         driver.execute_script("window.sameDocument = true")
         print_film(server, calling_ae="CT_ROOM_1")
         print_film(server, calling_ae="MR_ROOM_2")
-        assert wait_for(lambda: len(driver.find_elements("css selector", ".card")) == 2)
+        assert wait_until(lambda: len(driver.find_elements("css selector", ".card")) == 2)
         assert driver.execute_script("return window.sameDocument") is True  # no reload
         shown = sorted(e.text for e in driver.find_elements("css selector", ".calling-ae"))
         assert shown == ["CT_ROOM_1", "MR_ROOM_2"]
@@ -129,13 +119,13 @@ def test_the_gallery_filters_by_calling_ae(tmp_path):
     with printer_with_console(tmp_path) as (server, base), chromium() as driver:
         for ae in ("CT_ROOM_1", "MR_ROOM_2", "CT_ROOM_1"):
             print_film(server, calling_ae=ae)
-        assert wait_for(lambda: len(films_in(tmp_path / "out")) == 3)
+        assert wait_until(lambda: len(films_in(tmp_path / "out")) == 3)
         driver.get(base + "/")
-        assert wait_for(lambda: len(driver.find_elements("css selector", ".card")) == 3)
+        assert wait_until(lambda: len(driver.find_elements("css selector", ".card")) == 3)
         from selenium.webdriver.support.ui import Select
         Select(driver.find_element("id", "filter-calling_ae")).select_by_value("CT_ROOM_1")
         driver.find_element("id", "apply").click()
-        assert wait_for(lambda: "calling_ae=CT_ROOM_1" in driver.current_url)
+        assert wait_until(lambda: "calling_ae=CT_ROOM_1" in driver.current_url)
         shown = [e.text for e in driver.find_elements("css selector", ".calling-ae")]
         assert shown == ["CT_ROOM_1", "CT_ROOM_1"]
         assert driver.find_element("id", "total").text == "2"
@@ -146,12 +136,12 @@ def test_the_densitometer_reads_the_density_map_under_the_pointer(tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     with printer_with_console(tmp_path) as (server, base), chromium() as driver:
         print_film(server, value=60)
-        assert wait_for(lambda: len(films_in(tmp_path / "out")) == 1)
+        assert wait_until(lambda: len(films_in(tmp_path / "out")) == 1)
         film = json.loads(films_in(tmp_path / "out")[0].read_text())
         density, _ = read_density_map(tmp_path / "out" / film["film"]["files"]["density_png"])
         driver.get(f"{base}/films/{film['name']}")
         image = driver.find_element("id", "film-image")
-        assert wait_for(lambda: image.size["width"] > 0)
+        assert wait_until(lambda: image.size["width"] > 0)
         for box in film["film"]["image_box_rects_px"]:  # the centre of each image box
             x = box["x"] + box["width"] // 2
             y = box["y"] + box["height"] // 2
@@ -160,12 +150,12 @@ def test_the_densitometer_reads_the_density_map_under_the_pointer(tmp_path):
             offset_y = (y + 0.5) * scale - image.size["height"] / 2
             ActionChains(driver).move_to_element_with_offset(
                 image, round(offset_x), round(offset_y)).perform()
-            assert wait_for(lambda: driver.find_element("id", "od").text not in ("", "–"))
+            assert wait_until(lambda: driver.find_element("id", "od").text not in ("", "–"))
             read_at = driver.find_element("id", "od-at").text
             px, py = (int(v) for v in read_at.split(", "))
             expected = float(density[py, px])
             assert abs(px - x) <= 1 and abs(py - y) <= 1, (read_at, x, y)
-            assert wait_for(lambda: abs(float(driver.find_element("id", "od").text)
+            assert wait_until(lambda: abs(float(driver.find_element("id", "od").text)
                                         - expected) <= 0.01)
         values = {round(float(density[b["y"] + b["height"] // 2, b["x"] + b["width"] // 2]), 2)
                   for b in film["film"]["image_box_rects_px"]}
@@ -182,9 +172,9 @@ def test_film_jam_set_from_the_page_reaches_a_connected_scu(tmp_path):
             Select(driver.find_element("id", "status-select")).select_by_value("FAILURE")
             driver.find_element("id", "status-info").send_keys("FILM JAM")
             driver.find_element("id", "set-status").click()
-            assert wait_for(lambda: driver.find_element("id", "printer-status").text
+            assert wait_until(lambda: driver.find_element("id", "printer-status").text
                             == "FAILURE")
-            assert wait_for(lambda: any(e.event_information is not None and
+            assert wait_until(lambda: any(e.event_information is not None and
                                         e.event_information.get("PrinterStatusInfo")
                                         == "FILM JAM" for e in printer_events(assoc)))
         assert server.printer.condition.info == "FILM JAM"
@@ -194,7 +184,7 @@ def test_film_jam_set_from_the_page_reaches_a_connected_scu(tmp_path):
 def test_a_hostile_label_shows_as_text_and_runs_nothing(tmp_path):
     with printer_with_console(tmp_path) as (server, base), chromium() as driver:
         print_film(server, label=HOSTILE[:64])
-        assert wait_for(lambda: len(films_in(tmp_path / "out")) == 1)
+        assert wait_until(lambda: len(films_in(tmp_path / "out")) == 1)
         name = films_in(tmp_path / "out")[0].stem
         for page in ("/", f"/films/{name}"):
             driver.get(base + page)
@@ -235,7 +225,7 @@ def test_paths_outside_the_films_give_404(tmp_path):
     (tmp_path / "secret.json").write_text('{"film": {}}')
     with printer_with_console(tmp_path) as (server, base):
         print_film(server)
-        assert wait_for(lambda: len(films_in(tmp_path / "out")) == 1)
+        assert wait_until(lambda: len(films_in(tmp_path / "out")) == 1)
         name = films_in(tmp_path / "out")[0].stem
         (tmp_path / "out" / "link.json").symlink_to(tmp_path / "secret.json")
         host, port = base.removeprefix("http://").split(":")
@@ -256,7 +246,7 @@ def test_paths_outside_the_films_give_404(tmp_path):
 def test_metrics_and_health(tmp_path):
     with printer_with_console(tmp_path) as (server, base):
         print_film(server)
-        assert wait_for(lambda: len(films_in(tmp_path / "out")) == 1)
+        assert wait_until(lambda: len(films_in(tmp_path / "out")) == 1)
         text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
         health = json.loads(urllib.request.urlopen(base + "/healthz", timeout=10).read())
     assert "filmbox_films_printed_total 1.0" in text
@@ -267,13 +257,13 @@ def test_metrics_and_health(tmp_path):
 def test_print_scp_web_serves_a_folder_read_only(tmp_path):
     with printer_with_console(tmp_path) as (server, _):
         print_film(server)
-        assert wait_for(lambda: len(films_in(tmp_path / "out")) == 1)
+        assert wait_until(lambda: len(films_in(tmp_path / "out")) == 1)
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "print_scp.cli", "web", "--output",
                                 str(tmp_path / "out"), "--web", f"127.0.0.1:{port}"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        assert wait_for(lambda: status_of(f"http://127.0.0.1:{port}/healthz") == 200)
+        assert wait_until(lambda: status_of(f"http://127.0.0.1:{port}/healthz") == 200)
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/printer", timeout=10).read()
         gallery = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read()
     finally:
@@ -299,7 +289,7 @@ def test_the_console_serves_https_with_the_printers_certificate(tmp_path):
 def test_the_printer_page_lists_recent_films(tmp_path):
     with printer_with_console(tmp_path) as (server, base):
         print_film(server, calling_ae="US_ROOM_4")
-        assert wait_for(lambda: len(films_in(tmp_path / "out")) == 1)
+        assert wait_until(lambda: len(films_in(tmp_path / "out")) == 1)
         name = films_in(tmp_path / "out")[0].stem
-        assert wait_for(lambda: name in urllib.request.urlopen(
+        assert wait_until(lambda: name in urllib.request.urlopen(
             base + "/printer", timeout=10).read().decode())

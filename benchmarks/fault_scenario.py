@@ -53,7 +53,6 @@ import os
 import random
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -71,7 +70,7 @@ from orthanc_server import OrthancServer
 from PIL import Image
 
 from film.densitometry import measure, read_density_map
-from print_scp.forward.outbox import OUTBOX_FILE
+from print_scp.forward.outbox import DONE, FAILED, deliveries_in
 from print_scp.forward.sinks import StoreObject
 from print_scp.forward.store import instance_uid
 from print_scp.launcher import free_port, start_print_scp
@@ -661,21 +660,17 @@ def _acknowledgements(log: Path, job_films: dict[int, list[int]]) -> dict[int, l
 
 def _deliveries_left(output: Path) -> int:
     """Deliveries of the outbox not yet done or failed (read without the printer)."""
-    if not (output / OUTBOX_FILE).exists():
+    recorded = deliveries_in(output)
+    if not recorded:
         return 1  # none recorded yet
-    with contextlib.closing(sqlite3.connect(output / OUTBOX_FILE, timeout=10)) as db:
-        return int(db.execute("SELECT COUNT(*) FROM deliveries WHERE state IN "
-                              "('pending', 'running', 'queueing', 'queued')").fetchone()[0])
+    return sum(d.state not in (DONE, FAILED) for d in recorded)
 
 
 def _delivery_counts(output: Path) -> tuple[int, int, int]:
     """(deliveries, attempts, failed deliveries) of the outbox to the PACS."""
-    with contextlib.closing(sqlite3.connect(output / OUTBOX_FILE, timeout=10)) as db:
-        count, attempts, failed = db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(attempts), 0), "
-            "COALESCE(SUM(state = 'failed'), 0) FROM deliveries WHERE sink = ?",
-            (PACS_SINK,)).fetchone()
-    return int(count), int(attempts), int(failed)
+    to_pacs = [d for d in deliveries_in(output) if d.sink == PACS_SINK]
+    return (len(to_pacs), sum(d.attempts for d in to_pacs),
+            sum(d.state == FAILED for d in to_pacs))
 
 
 def _printed_on(film_printer: Dcmprscp) -> list[int | None]:

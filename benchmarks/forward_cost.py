@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from orthanc_server import OrthancServer
 from pydicom.dataset import Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from print_scp.forward.outbox import OUTBOX_FILE  # noqa: E402
+from print_scp.forward.outbox import DONE, deliveries_in  # noqa: E402
 from print_scp.launcher import free_port, start_print_scp  # noqa: E402
 from print_scu.address import PrinterAddress  # noqa: E402
 from print_scu.association import PrintAssociation  # noqa: E402
@@ -42,14 +41,6 @@ def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` (its own, not its children's)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _delivered(output: Path, expected: int) -> bool:
-    if not (output / OUTBOX_FILE).exists():
-        return expected == 0
-    with sqlite3.connect(output / OUTBOX_FILE, timeout=10) as db:
-        return db.execute("SELECT COUNT(*) FROM deliveries WHERE state = 'done'"
-                          ).fetchone()[0] == expected
 
 
 def run(work: Path, films: int, dpi: int, pacs: OrthancServer | None) -> float:
@@ -83,7 +74,7 @@ def run(work: Path, films: int, dpi: int, pacs: OrthancServer | None) -> float:
                 scu.delete_film_session(session_uid)
         deadline = time.monotonic() + TIMEOUT_S
         while not (len(list(output.glob("*-01.json"))) == films
-                   and _delivered(output, films if pacs else 0)):
+                   and len(deliveries_in(output, DONE)) == (films if pacs else 0)):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"films or deliveries not done in {TIMEOUT_S:g} s: {output}")
             time.sleep(0.1)

@@ -29,7 +29,7 @@ from tls_certs import make_test_pki
 from test_scp_feat_support import connect, dataset, new_film_box, new_session, uniform
 from test_scp_feat_support import wait_until as _wait_until
 
-from print_scp.forward.outbox import OUTBOX_FILE, Outbox
+from print_scp.forward.outbox import OUTBOX_FILE, deliveries_in
 from print_scp.profile import PrinterProfile, ProfileError, profile_from_dict
 from print_scu.image_box_requests import grayscale_image_box
 
@@ -75,16 +75,6 @@ def print_films(server, label: str | None, count: int = 1, calling_ae: str = "CT
 
 
 
-def deliveries(output: Path, state: str | None = None):
-    if not (output / OUTBOX_FILE).exists():
-        return []
-    outbox = Outbox(output)
-    try:
-        return outbox.list(state)
-    finally:
-        outbox.close()
-
-
 def archive(tmp_path: Path, orthanc: OrthancServer, label: str, count: int = 1) -> Path:
     """Print ``count`` films labelled ``label`` to a printer that forwards them to
     ``orthanc``, and wait until they are delivered; the printer's output directory."""
@@ -92,7 +82,7 @@ def archive(tmp_path: Path, orthanc: OrthancServer, label: str, count: int = 1) 
     profile = forwarding_profile(tmp_path, store_sink(orthanc.dicom_port, orthanc.aet))
     with running_printer(output, profile) as server:
         print_films(server, label, count=count)
-        assert wait_until(lambda: len(deliveries(output, "done")) == count), deliveries(output)
+        assert wait_until(lambda: len(deliveries_in(output, "done")) == count), deliveries_in(output)
     return output
 
 
@@ -131,8 +121,8 @@ def test_a_repeated_delivery_replaces_and_never_duplicates(tmp_path):
         with sqlite3.connect(output / OUTBOX_FILE) as db:
             db.execute("UPDATE deliveries SET state = 'running'")
         with running_printer(output, profile):
-            assert wait_until(lambda: len(deliveries(output, "done")) == 1)
-            assert deliveries(output)[0].attempts == 2
+            assert wait_until(lambda: len(deliveries_in(output, "done")) == 1)
+            assert deliveries_in(output)[0].attempts == 2
         assert sorted(i["SOPInstanceUID"] for i in orthanc.instances()) == first
         assert len(first) == 2
 
@@ -141,7 +131,7 @@ def test_a_repeated_delivery_replaces_and_never_duplicates(tmp_path):
 def test_an_unmatched_film_gets_the_default_patient_and_a_warning(tmp_path):
     with OrthancServer(tmp_path) as orthanc:
         output = archive(tmp_path, orthanc, "no slash in this label")
-        [done] = deliveries(output, "done")
+        [done] = deliveries_in(output, "done")
         assert {i["PatientID"] for i in orthanc.instances()} == {"FILMBOX-UNIDENTIFIED"}
     assert "no patient rule matched" in done.warning
 
@@ -155,9 +145,9 @@ def test_storescp_receives_the_films_of_matching_calling_aes_only(tmp_path):
         with running_printer(output, forwarding_profile(tmp_path, sink)) as server:
             print_films(server, "A/B", calling_ae="CT_ROOM_1")
             print_films(server, "A/B", calling_ae="MR_ROOM_2")  # no match: not forwarded
-            assert wait_until(lambda: len(deliveries(output, "done")) == 1)
+            assert wait_until(lambda: len(deliveries_in(output, "done")) == 1)
             assert wait_until(lambda: len(list(output.glob("*-01.json"))) == 2)
-        assert len(deliveries(output)) == 1
+        assert len(deliveries_in(output)) == 1
         [received] = list((tmp_path / "received").iterdir())
     stored = pydicom.dcmread(received)
     assert stored.SOPClassUID == SecondaryCaptureImageStorage
@@ -170,8 +160,8 @@ def test_an_unreachable_pacs_is_retried_and_the_print_is_unaffected(tmp_path):
                                  retry_initial_s=0.2, retry_max_s=0.2, attempts=3)
     with running_printer(output, profile) as server:
         print_films(server, "A/B")
-        assert wait_until(lambda: len(deliveries(output, "failed")) == 1)
-    [failed] = deliveries(output, "failed")
+        assert wait_until(lambda: len(deliveries_in(output, "failed")) == 1)
+    [failed] = deliveries_in(output, "failed")
     assert failed.attempts == 3 and "not reached" in failed.last_error
     film = json.loads(next(output.glob("*-01.json")).read_text())
     assert film["forwarding"][0]["state"] == "failed"
@@ -211,10 +201,10 @@ def test_a_failure_status_is_retried_only_if_it_may_pass(tmp_path, statuses, fin
         profile = forwarding_profile(tmp_path, sink, retry_initial_s=0.2, attempts=5)
         with running_printer(output, profile) as server:
             print_films(server, "A/B")
-            assert wait_until(lambda: len(deliveries(output, final)) == 1), deliveries(output)
+            assert wait_until(lambda: len(deliveries_in(output, final)) == 1), deliveries_in(output)
     finally:
         scp.stop()
-    [delivery] = deliveries(output)
+    [delivery] = deliveries_in(output)
     assert delivery.attempts == attempts
     if reason:
         assert reason in delivery.last_error and "C-STORE" in delivery.last_error
@@ -231,7 +221,7 @@ def test_a_command_gets_the_films_paths_and_never_the_label(tmp_path):
     label = "; rm -rf / $(touch /tmp/pwned) ../../etc"
     with running_printer(output, forwarding_profile(tmp_path, sink)) as server:
         print_films(server, label)
-        assert wait_until(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
+        assert wait_until(lambda: len(deliveries_in(output, "done")) == 1), deliveries_in(output)
     [arguments] = [json.loads(line) for line in record.read_text().splitlines()]
     [film] = output.glob("*-01.json")
     assert arguments == [str(film.with_suffix(".pdf")), str(film), "--fixed"]
@@ -265,13 +255,13 @@ def test_print_scp_refuses_to_start_with_a_wrong_sink(tmp_path):
     assert "forward 'pacs': host" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_forwards_lists_and_retries_failed_deliveries(tmp_path):
+def test_forwards_lists_and_retries_failed_deliveries_in(tmp_path):
     output = tmp_path / "out"
     sink = {"name": "script", "type": "command", "argv": ["false"]}
     profile = forwarding_profile(tmp_path, sink, retry_initial_s=0.1, attempts=2)
     with running_printer(output, profile) as server:
         print_films(server, None)
-        assert wait_until(lambda: len(deliveries(output, "failed")) == 1)
+        assert wait_until(lambda: len(deliveries_in(output, "failed")) == 1)
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "print_scp.cli", "forwards", "--output",
@@ -283,11 +273,11 @@ def test_forwards_lists_and_retries_failed_deliveries(tmp_path):
     delivery_id = line.split()[0]
     assert "failed" in line and "script" in line and "exited with status 1" in line
     assert cli("--retry", delivery_id).returncode == 0
-    assert [d.state for d in deliveries(output)] == ["pending"]
+    assert [d.state for d in deliveries_in(output)] == ["pending"]
     assert cli("--retry", delivery_id).returncode == 2  # no longer a failed one
     with running_printer(output, replace(profile)):  # picked up again, and fails again
-        assert wait_until(lambda: len(deliveries(output, "failed")) == 1)
-    assert deliveries(output)[0].attempts == 2
+        assert wait_until(lambda: len(deliveries_in(output, "failed")) == 1)
+    assert deliveries_in(output)[0].attempts == 2
 
 
 def image_ppi(pdf: Path) -> float:
@@ -312,7 +302,7 @@ def test_paper_prints_the_film_on_the_queues_paper(tmp_path, fit):
                 "server": cups.server}
         with running_printer(output, forwarding_profile(tmp_path, sink)) as server:
             print_films(server, None, film_size="14INX17IN")
-            assert wait_until(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
+            assert wait_until(lambda: len(deliveries_in(output, "done")) == 1), deliveries_in(output)
         assert wait_until(lambda: printed.exists() and printed.stat().st_size > 0)
         time.sleep(0.5)  # the backend closes the file when the job ends
         info = subprocess.run(["pdfinfo", str(printed)], capture_output=True, text=True,
@@ -353,10 +343,10 @@ def test_store_over_tls_checks_the_pacs_certificate(tmp_path, trusted):
         with running_printer(output, profile) as server:
             print_films(server, "A/B")
             final = "done" if trusted else "failed"
-            assert wait_until(lambda: len(deliveries(output, final)) == 1), deliveries(output)
+            assert wait_until(lambda: len(deliveries_in(output, final)) == 1), deliveries_in(output)
         stored = orthanc.instances()
     if trusted:
         assert len(stored) == 2
     else:
         assert stored == []
-        assert "no TLS connection" in deliveries(output)[0].last_error
+        assert "no TLS connection" in deliveries_in(output)[0].last_error

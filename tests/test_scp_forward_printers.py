@@ -24,9 +24,10 @@ from dcmtk_peer import (
 )
 from scp_harness import running_printer
 from test_scp_feat_support import connect, new_film_box, new_session
-from test_scp_forward import deliveries, wait_until
+from test_scp_forward import wait_until
 
 from dicomnet.terms import ExecutionStatus
+from print_scp.forward.outbox import deliveries_in
 from print_scp.launcher import start_print_scp
 from print_scp.profile import PrinterProfile, profile_from_dict
 from print_scu.image_box_requests import grayscale_image_box
@@ -88,7 +89,7 @@ def test_films_go_to_dcmprscp_as_the_modality_sent_them(tmp_path, dcmprscp):
                          printers_config=printers_file(tmp_path, dcmprscp.port))
     with running_printer(output, profile) as server:
         modality_prints(server, [40, 200], film_size="10INX12IN")
-        assert wait_until(lambda: len(deliveries(output, "done")) == 2), deliveries(output)
+        assert wait_until(lambda: len(deliveries_in(output, "done")) == 2), deliveries_in(output)
     films = read_stored_films(dcmprscp.storage_dir)
     assert sorted(film.film_size_id for film in films) == ["10INX12IN", "10INX12IN"]
     assert {film.image_display_format for film in films} == {"STANDARD\\1,1"}
@@ -103,14 +104,14 @@ def test_a_film_size_the_printer_lacks_is_mapped_or_fails_with_the_reason(tmp_pa
                         map_film_size={"A4": "8INX10IN"})
     with running_printer(output, mapped) as server:
         modality_prints(server, [90], film_size="A4")
-        assert wait_until(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
+        assert wait_until(lambda: len(deliveries_in(output, "done")) == 1), deliveries_in(output)
     [film] = read_stored_films(dcmprscp.storage_dir)
     assert film.film_size_id == "8INX10IN"
     unmapped = forwarding(tmp_path, ["dcmtk"], printers_config=printers)
     with running_printer(tmp_path / "out2", unmapped) as server:
         modality_prints(server, [90], film_size="A4")
-        assert wait_until(lambda: len(deliveries(tmp_path / "out2", "failed")) == 1)
-    [failed] = deliveries(tmp_path / "out2")
+        assert wait_until(lambda: len(deliveries_in(tmp_path / "out2", "failed")) == 1)
+    [failed] = deliveries_in(tmp_path / "out2")
     assert "Film Size ID A4 is not supported by printer dcmtk" in failed.last_error
 
 
@@ -129,14 +130,14 @@ def test_failover_from_a_printer_in_failure(tmp_path, dcmprscp):
                              failover_after_s=1.0)
         with running_printer(output, profile) as server:
             modality_prints(server, [70])
-            assert wait_until(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
+            assert wait_until(lambda: len(deliveries_in(output, "done")) == 1), deliveries_in(output)
     finally:
         second.terminate()
         second.wait(timeout=30)
     assert not list(second_output.glob("*.json"))  # the jammed one printed nothing
     [film] = read_stored_films(dcmprscp.storage_dir)
     assert int(film.image_boxes[0].pixels.max()) == 70
-    [delivery] = deliveries(output)
+    [delivery] = deliveries_in(output)
     assert delivery.warning is None and delivery.state == "done"
 
 
@@ -147,7 +148,7 @@ def test_failover_from_a_printer_that_is_down(tmp_path, dcmprscp):
                          failover_after_s=1.0)
     with running_printer(output, profile) as server:
         modality_prints(server, [30, 60])
-        assert wait_until(lambda: len(deliveries(output, "done")) == 2), deliveries(output)
+        assert wait_until(lambda: len(deliveries_in(output, "done")) == 2), deliveries_in(output)
     assert sorted(int(f.image_boxes[0].pixels.max())
                   for f in read_stored_films(dcmprscp.storage_dir)) == [30, 60]
 
@@ -161,7 +162,7 @@ def test_ack_printed_holds_the_modalitys_print_job_until_the_real_printer_printe
         profile = forwarding(tmp_path, ["second"], printers_config=printers, ack="printed")
         with running_printer(output, profile) as server:
             job_uid = modality_prints(server, [120])
-            assert wait_until(lambda: len(deliveries(output, "queued")) == 1)
+            assert wait_until(lambda: len(deliveries_in(output, "queued")) == 1)
             time.sleep(2.0)  # the real printer is jammed: the modality's job waits
             assert server.jobs.get(job_uid).status is ExecutionStatus.PRINTING
             second.printer.set_status("NORMAL", "NORMAL")
@@ -176,8 +177,8 @@ def test_the_delivery_is_recorded_before_the_n_action_is_answered(tmp_path, dcmp
     with running_printer(output, profile) as server:
         server.printer.set_status("FAILURE", "FILM JAM")  # nothing renders meanwhile
         modality_prints(server, [50])
-        [recorded] = deliveries(output)  # the N-ACTION was answered: the delivery is there
+        [recorded] = deliveries_in(output)  # the N-ACTION was answered: the delivery is there
         assert recorded.state == "queueing" and not list(output.glob("*.json"))
         server.printer.set_status("NORMAL", "NORMAL")
-        assert wait_until(lambda: len(deliveries(output, "done")) == 1), deliveries(output)
+        assert wait_until(lambda: len(deliveries_in(output, "done")) == 1), deliveries_in(output)
     assert len(read_stored_films(dcmprscp.storage_dir)) == 1

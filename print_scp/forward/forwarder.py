@@ -133,9 +133,8 @@ class Forwarder:
 
     def abandoned(self, job_uid: str, why: str) -> None:
         """The job failed before its films were written: its film printer deliveries too."""
-        for delivery in self.outbox.list(QUEUEING):
-            if delivery.job_uid == job_uid:
-                self.outbox.finish(delivery.id, f"the print job failed: {why}")
+        for delivery in self.outbox.list(QUEUEING, job_uid=job_uid):
+            self.outbox.finish(delivery.id, f"the print job failed: {why}")
 
     def record(self, job_uid: str, films: Sequence[tuple[str, dict[str, Any], FilmSpec]]) -> bool:
         """Record the deliveries of a job's written films (once each, whatever happens),
@@ -188,8 +187,8 @@ class Forwarder:
         if self._job_result is None or not isinstance(sink, PrinterSink) \
                 or sink.ack is not Ack.PRINTED:
             return
-        deliveries = [d for d in self.outbox.list() if d.job_uid == delivery.job_uid
-                      and isinstance(self._sinks.get(d.sink), PrinterSink)]
+        deliveries = [d for d in self.outbox.list(job_uid=delivery.job_uid)
+                      if isinstance(self._sinks.get(d.sink), PrinterSink)]
         if any(d.state in (QUEUEING, QUEUED) for d in deliveries):
             return
         errors = [d.last_error for d in deliveries if d.last_error and d.state == "failed"]

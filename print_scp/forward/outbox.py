@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["DONE", "Delivery", "FAILED", "OUTBOX_FILE", "Outbox", "PENDING", "QUEUED", "QUEUEING",
-           "RUNNING"]
+           "RUNNING", "deliveries_in"]
 
 OUTBOX_FILE = ".forward.sqlite"
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
@@ -169,19 +169,25 @@ class Outbox:
                                    (delivery_id,)).fetchone()
         return Delivery(*row)
 
-    def list(self, state: str | None = None, film: str | None = None) -> list[Delivery]:
-        """Deliveries in the order they were recorded, of one state or film if given."""
+    def list(self, state: str | None = None, film: str | None = None,
+             job_uid: str | None = None) -> list[Delivery]:
+        """Deliveries in the order they were recorded, of one state, film or Print Job if
+        given."""
         query, args = "SELECT * FROM deliveries WHERE 1 = 1", list[str]()
-        if state is not None:
-            query, args = query + " AND state = ?", [*args, state]
-        if film is not None:
-            query, args = query + " AND film = ?", [*args, film]
+        for column, value in (("state", state), ("film", film), ("job_uid", job_uid)):
+            if value is not None:
+                query, args = query + f" AND {column} = ?", [*args, value]
         with self._lock:
             return [Delivery(*row) for row in self._db.execute(query + " ORDER BY id", args)]
 
-    def next_due_at(self) -> float | None:
-        """When the next pending delivery is due (Unix time), or None."""
-        with self._lock:
-            row = self._db.execute("SELECT MIN(next_attempt_at) FROM deliveries WHERE state = ?",
-                                   (PENDING,)).fetchone()
-        return row[0]
+
+def deliveries_in(output_dir: Path, state: str | None = None) -> list[Delivery]:
+    """The deliveries recorded in ``output_dir`` (of one state if given), read from outside
+    the printer; none if it has no outbox."""
+    if not (Path(output_dir) / OUTBOX_FILE).exists():
+        return []
+    outbox = Outbox(output_dir)
+    try:
+        return outbox.list(state)
+    finally:
+        outbox.close()

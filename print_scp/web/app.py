@@ -51,6 +51,7 @@ from starlette.staticfiles import StaticFiles
 from dicomnet.terms import PRINTER_STATUS_INFO, PrinterStatus
 from film.densitometry import read_density_map
 from film.png import encode_raster, png_file
+from print_scp.output.job_document import job_document_name
 from print_scp.web.film_index import THUMBNAILS, FilmFilter, FilmIndex
 
 __all__ = ["ConsoleSettings", "console_app"]
@@ -209,16 +210,17 @@ class _Console:
                                  headers={"Cache-Control": "no-store"})
 
     def _film_json(self, name: str) -> dict[str, Any] | None:
+        """The film's JSON (read again only when it changed: the densitometer asks per
+        pointer move); None if ``name`` is no film the printer wrote here."""
         if not _NAME.fullmatch(name):
             return None
         path = self.settings.output_dir / f"{name}.json"
-        if path.is_symlink() or not path.is_file():
-            return None
         try:
-            document = json.loads(path.read_bytes())
-        except (OSError, ValueError):
+            if path.is_symlink() or not path.is_file():
+                return None
+            return _film_document(str(path), path.stat().st_mtime_ns)
+        except OSError:
             return None
-        return document if isinstance(document, dict) and "film" in document else None
 
     async def film(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -226,7 +228,7 @@ class _Console:
         if document is None:
             return PlainTextResponse("404: no such film", status_code=404)
         job = await asyncio.to_thread(self.index.job_films, name)
-        job_pdf = self.settings.output_dir / f"{name.rsplit('-', 1)[0]}.pdf"
+        job_pdf = self.settings.output_dir / f"{job_document_name([name])}.pdf"
         return self._page("film.html", name=name, film=document, sheet=document["film"],
                           job_films=job, job_pdf=job_pdf.is_file(),
                           attributes=_attribute_tables(document))
@@ -266,7 +268,7 @@ class _Console:
         name = request.path_params["name"]
         if self._film_json(name) is None:
             return PlainTextResponse("404: no such job", status_code=404)
-        return _regular_file(self.settings.output_dir, f"{name.rsplit('-', 1)[0]}.pdf")
+        return _regular_file(self.settings.output_dir, f"{job_document_name([name])}.pdf")
 
     async def printer(self, request: Request) -> HTMLResponse:
         state = self._control({"command": "status"})
@@ -340,6 +342,16 @@ def _regular_file(directory: Path, file_name: str) -> Response:
     if not _NAME.fullmatch(file_name) or path.is_symlink() or not path.is_file():
         return PlainTextResponse("404: no such file", status_code=404)
     return FileResponse(path, filename=file_name)
+
+
+@lru_cache(maxsize=64)
+def _film_document(path: str, mtime_ns: int) -> dict[str, Any] | None:
+    """A film's parsed JSON, by path and modification time; None if it is not a film's."""
+    try:
+        document = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) and "film" in document else None
 
 
 @lru_cache(maxsize=8)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from print_scp.output.job_document import job_document_name
+
 __all__ = ["FilmFilter", "FilmIndex", "FilmRow", "INDEX_FILE"]
 
 INDEX_FILE = ".films.sqlite"
@@ -155,7 +157,7 @@ class FilmIndex:
 
     def job_films(self, name: str) -> list[str]:
         """The films of the Print Job ``name`` belongs to (``<job>-NN``), in order."""
-        job = name.rsplit("-", 1)[0]
+        job = job_document_name([name])
         with self._lock:
             return [n for (n,) in self._db.execute(
                 "SELECT name FROM films WHERE name LIKE ? ESCAPE '\\' ORDER BY name",

@@ -4,7 +4,7 @@ A spool directory holds::
 
     queue.sqlite              jobs, events, id reservations, schema version (WAL, synchronous=FULL)
     jobs/<id>/film-<n>.npz    the images of film n (0-based) as arrays image0, image1, ...
-    jobs/<id>/film-<n>.json   {"images": [{"photometric", "bits", "source"}, ...]}, same order
+    jobs/<id>/film-<n>.json   {"images": [PreparedImage.description(), ...]}, same order
     jobs/.staging-<id>/       a job's pixels while they are being written
 
 Durability: a job first reserves its id (a row in ``reservations`` naming the
@@ -235,9 +235,7 @@ class JobQueue:
             arrays = io.BytesIO()
             np.savez(arrays, allow_pickle=False,  # uint8/uint16 only, loaded without pickle
                      **{f"image{k}": image.pixels for k, image in enumerate(film)})
-            described = {"images": [
-                {"photometric": image.photometric, "bits": image.bits, "source": image.source}
-                for image in film]}
+            described = {"images": [image.description() for image in film]}
             write_durably(staging / f"film-{index}.npz", arrays.getvalue())
             write_durably(staging / f"film-{index}.json", json.dumps(described).encode())
         fsync_directory(staging)
@@ -271,8 +269,7 @@ class JobQueue:
         try:
             described = json.loads(stem.with_suffix(".json").read_bytes())["images"]
             with np.load(stem.with_suffix(".npz"), allow_pickle=False) as arrays:
-                return [PreparedImage(pixels=arrays[f"image{k}"], photometric=d["photometric"],
-                                      bits=d["bits"], source=d["source"])
+                return [PreparedImage.from_description(arrays[f"image{k}"], d)
                         for k, d in enumerate(described)]
         except FileNotFoundError as exc:
             raise QueueError(f"job {job_id}: film {index + 1} is not in the spool "

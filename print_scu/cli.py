@@ -48,6 +48,7 @@ from print_scu.prepare import PrepareError, inline_plut, prepare_files
 from print_scu.queue import JobQueue, JobRecord, JobState, QueueError
 from print_scu.request_attributes import film_box_attributes, p_value_bits, session_attributes
 from print_scu.session import PrintError, PrinterSession
+from print_scu.terminal import film_progress, note, print_table
 from print_scu.worker import Worker
 
 __all__ = ["default_spool_dir", "main"]
@@ -157,7 +158,7 @@ def _submit(args: argparse.Namespace, jobs: int = 1
 def _cmd_submit(args: argparse.Namespace) -> int:
     _, printer, (job_id,), films = _submit(args)
     print(job_id)
-    _note(f"job {job_id} queued for {printer.name}: {films} film(s)")
+    note(f"job {job_id} queued for {printer.name}: {films} film(s)")
     return EXIT_OK
 
 
@@ -166,18 +167,19 @@ def _cmd_print(args: argparse.Namespace) -> int:
         raise UserError("--associations and --session-print exclude each other: a film "
                         "session printed as a whole needs one association")
     queue, printer, job_ids, films = _submit(args, jobs=args.associations)
-    for job_id in job_ids:
-        job = queue.get(job_id)
-        assert job is not None  # submitted above; jobs are never deleted
-        _note(f"job {job_id}: {job.films_total} film(s) for {printer.name}")
+    with film_progress() as shown:
+        for job_id in job_ids:
+            job = queue.get(job_id)
+            assert job is not None  # submitted above; jobs are never deleted
+            shown.add_job(job_id, job.films_total, printer.name)
 
-    def progress(job: JobRecord, index: int) -> None:
-        if job.id in job_ids:
-            _note(f"job {job.id}: film {index + 1}/{job.films_total} printed")
+        def progress(job: JobRecord, index: int) -> None:
+            if job.id in job_ids:
+                shown.film_printed(job.id, index, job.films_total)
 
-    worker = Worker(queue, progress=progress, associations=args.associations)
-    with _stop_on_signals() as stop:
-        worker.run_until_idle(PRINT_TIMEOUT_S, printers=[printer.name], stop=stop)
+        worker = Worker(queue, progress=progress, associations=args.associations)
+        with _stop_on_signals() as stop:
+            worker.run_until_idle(PRINT_TIMEOUT_S, printers=[printer.name], stop=stop)
     statuses = []
     for job_id in job_ids:
         job = queue.get(job_id)
@@ -201,7 +203,7 @@ _OUTCOMES: dict[JobState, tuple[str, int]] = {
 def _report(job: JobRecord) -> int:
     """One line on how ``job`` ended up; the exit status."""
     line, status = _OUTCOMES[job.state]
-    _note(line.format(id=job.id, printed=f"{job.films_done}/{job.films_total} film(s) printed",
+    note(line.format(id=job.id, printed=f"{job.films_done}/{job.films_total} film(s) printed",
                       printer=job.printer, worker=job.worker, error=job.last_error,
                       reason=job.last_error or "not printed yet"))
     return status
@@ -227,7 +229,7 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
     rows = [("ID", "STATE", "PRINTER", "PRIORITY", "FILMS", "ATTEMPTS", "UPDATED", "LAST ERROR")]
     rows += [(str(j.id), j.state.value, j.printer, j.priority, f"{j.films_done}/{j.films_total}",
               str(j.attempts), _time(j.updated), j.last_error or "") for j in jobs]
-    _print_table(rows)
+    print_table(rows)
     return EXIT_OK
 
 
@@ -242,7 +244,7 @@ def _show_job(queue: JobQueue, job_id: int) -> int:
               ("last error", job.last_error or "")]
     if job.state is JobState.QUEUED:
         fields.append(("next attempt", _time(job.next_attempt_at)))
-    _print_table(fields)
+    print_table(fields, header=False)
     for when, text in queue.events(job_id):
         print(f"  {_time(when)}  {text}")
     return EXIT_OK
@@ -264,9 +266,9 @@ def _change(args: argparse.Namespace, change: Callable[[JobQueue, int], bool], d
     if job is None:
         raise UserError(f"no job {args.job}")
     if not change(queue, args.job):
-        _note(f"job {args.job} is {job.state.value}: {rule}")
+        note(f"job {args.job} is {job.state.value}: {rule}")
         return EXIT_FAILED
-    _note(f"job {args.job} {done}")
+    note(f"job {args.job} {done}")
     return EXIT_OK
 
 
@@ -303,7 +305,7 @@ def _status_of(printer: PrinterConfig) -> int:
         rows += [(element.keyword or str(element.tag), _element_text(element))
                  for item in configuration.get("PrinterConfigurationSequence", [])
                  for element in item]
-    _print_table([("  " + key, value) for key, value in rows])
+    print_table([("  " + key, value) for key, value in rows], header=False)
     return EXIT_OK
 
 
@@ -328,12 +330,12 @@ def _element_text(element: DataElement) -> str:
 def _cmd_printers(args: argparse.Namespace) -> int:
     printers = _printers(args)
     if not printers:
-        _note(f"no printers configured in {args.config or default_config_path()}")
+        note(f"no printers configured in {args.config or default_config_path()}")
         return EXIT_OK
     rows = [("NAME", "ADDRESS", "CAPABILITIES")]
     rows += [(p.name, f"{p.called_ae}@{p.host}:{p.port}", _capabilities(p))
              for p in printers.values()]
-    _print_table(rows)
+    print_table(rows)
     return EXIT_OK
 
 
@@ -406,22 +408,8 @@ def _stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
-def _note(text: str) -> None:
-    print(f"print-scu: {text}", file=sys.stderr, flush=True)
-
-
 def _time(epoch_s: float) -> str:
     return datetime.fromtimestamp(epoch_s).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
-    """Rows as left-aligned columns two spaces apart."""
-    if not rows:
-        return
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-              .rstrip())
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ print_scu.worker): a job is in the printer's spool before its N-ACTION is
 answered and leaves it only after its films are written under names derived
 from its Print Job UID, so a restarted printer renders what it acknowledged,
 again under the same names (overwriting, never a second copy); the client
-records a film as printed only on a success response and resends only films
+records a film as sent only on a success response, as printed once its Print
+Job is DONE (asking with N-GET after a restart), and resends only films
 without one. So no film is lost, each acknowledged Print Job is rendered
 exactly once, and a film is rendered twice only when the printer spooled its
 N-ACTION and was killed before the response left: at most one film per kill
@@ -105,8 +106,8 @@ CLIENT_PROFILE = {  # seconds; the printer is down for at most RESTART_PAUSE_S +
     "acse_timeout_s": 10.0, "dimse_timeout_s": 10.0, "network_timeout_s": 10.0,
     "retry_backoff_s": 0.1, "retry_backoff_cap_s": 0.4, "max_attempts": 100_000,
 }
-# The worker's log line per acknowledged film (print_scu.worker, film_printed).
-_ACK_LINE = re.compile(r"job (\d+): film (\d+)/(\d+) printed on \S+ \(print job ([\d.]+)\)")
+# The worker's log line per acknowledged film (print_scu.worker, films_accepted).
+_ACK_LINE = re.compile(r"job (\d+): film (\d+)/(\d+) sent to \S+ \(print job ([\d.]+)\)")
 
 
 def code_bits(number: int) -> list[int]:

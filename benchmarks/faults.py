@@ -25,10 +25,9 @@ import json
 import shutil
 import sys
 import tempfile
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
-
-from contextlib import ExitStack
 
 from dcmtk import Dcmprscp
 from fault_scenario import MAX_FILMS, FaultOutcome, FaultPlan, run_scenario

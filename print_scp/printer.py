@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -40,7 +41,12 @@ class Printer:
         self._condition = PrinterCondition(PrinterStatus.NORMAL, "NORMAL")
         self._listeners: list[Listener] = []
         self._films_printed = 0
-        self._pending_script = [e for e in profile.script if e.after_films is not None]
+        self._pending_script = [e for e in profile.script
+                                if e.after_films is not None and e.status]
+        # scripted Print Job failures: script entry index -> Print Jobs it has still to fail
+        self._job_failures_left = {i: e.jobs for i, e in enumerate(profile.script)
+                                   if e.job_failure}
+        self._started = time.monotonic()
         self._timers: list[threading.Timer] = []
 
     @property
@@ -65,8 +71,9 @@ class Printer:
 
     def start_script(self) -> None:
         """Arm the profile's time-based scripted events."""
+        self._started = time.monotonic()
         for event in self._profile.script:
-            if event.after_s is not None:
+            if event.after_s is not None and event.status:
                 timer = threading.Timer(event.after_s, self.set_status,
                                         args=(event.status, event.info))
                 timer.daemon = True
@@ -87,6 +94,21 @@ class Printer:
             self._pending_script = [e for e in self._pending_script if e not in due]
         for event in due:
             self.set_status(event.status, event.info)
+
+    def take_job_failure(self) -> str | None:
+        """The Execution Status Info a Print Job about to print must fail with, if a
+        scripted ``job_failure`` is due (that entry then has one job fewer to fail);
+        None to print it."""
+        elapsed_s = time.monotonic() - self._started
+        with self._lock:
+            for index, left in self._job_failures_left.items():
+                event = self._profile.script[index]
+                due = (event.after_films <= self._films_printed if event.after_films is not None
+                       else event.after_s is not None and event.after_s <= elapsed_s)
+                if due and left > 0:
+                    self._job_failures_left[index] = left - 1
+                    return event.job_failure.strip().upper()
+        return None
 
     def attributes(self) -> Dataset:
         """Every Printer attribute (PS3.3 C.13.9) for an N-GET."""

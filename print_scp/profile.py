@@ -48,17 +48,18 @@ from dicomnet.tls import TlsSettings, server_context
 from film.annotation_format import AnnotationFormat
 from film.annotation_text import font_chain
 from film.display_format import DisplayFormatError, DisplayFormatKind, parse_display_format
-from film.model import MagnificationType, MediumType
 from film.layout import DEFAULT_MARGIN_MM
+from film.model import MagnificationType, MediumType
 from film.sizes import FilmOrientation, FilmSizeID, film_size_mm
-from print_scp.forward.sinks import RetryPolicy, Sink, SinkError, parse_retry, parse_sinks
 from film.smoothing import UnsharpMask
+from print_scp.forward.sinks import RetryPolicy, Sink, SinkError, parse_retry, parse_sinks
 
 ALL_FILM_SIZES = tuple(size.value for size in FilmSizeID)
 ALL_MEDIA = tuple(medium.value for medium in MediumType)
 ALL_DISPLAY_FORMATS = tuple(kind.value for kind in DisplayFormatKind)
 ALL_MAGNIFICATION_TYPES = tuple(kind.value for kind in MagnificationType)
 PRINTER_STATUSES = tuple(status.value for status in PrinterStatus)
+INFO_MAX = 64  # characters of Printer Status Info and Execution Status Info (LO)
 MM_PER_INCH = 25.4
 
 
@@ -93,16 +94,23 @@ class EventPolicy:
 
 @dataclass(frozen=True)
 class ScriptedEvent:
-    """A scripted printer state change, for testing a modality's error handling.
+    """A scripted printer state change or Print Job failure, for testing a modality's
+    error handling.
 
     Fires once, after ``after_films`` films have been printed since start-up
-    or ``after_s`` seconds after start-up, whichever is given.
+    or ``after_s`` seconds after start-up, whichever is given. With
+    ``status`` the printer's status changes (``info``: its Printer Status
+    Info); with ``job_failure`` (an Execution Status Info such as "OUT OF
+    FILM") the next ``jobs`` Print Jobs to be printed end FAILURE with it
+    instead, their films neither written nor counted.
     """
 
-    status: str
+    status: str = ""
     info: str = ""
     after_films: int | None = None
     after_s: float | None = None
+    job_failure: str = ""
+    jobs: int = 1
 
 
 @dataclass(frozen=True)
@@ -615,9 +623,23 @@ def _scripted_event(item: dict[str, Any], source: str) -> ScriptedEvent:
         event = ScriptedEvent(**item)
     except TypeError as exc:
         raise ProfileError(f"{source}: [[script]] {exc}") from exc
-    if event.status not in PRINTER_STATUSES:
+    if bool(event.status) == bool(event.job_failure):
+        raise ProfileError(f"{source}: [[script]] needs exactly one of status (a printer "
+                           "status change), job_failure (failing Print Jobs)")
+    if event.status and event.status not in PRINTER_STATUSES:
         raise ProfileError(f"{source}: [[script]] status {event.status!r} is not one of "
                            f"{', '.join(PRINTER_STATUSES)}")
+    if event.job_failure and not (isinstance(event.job_failure, str)
+                                  and 0 < len(event.job_failure.strip()) <= INFO_MAX):
+        raise ProfileError(f"{source}: [[script]] job_failure must be an Execution Status "
+                           f"Info of 1 to {INFO_MAX} characters, not {event.job_failure!r}")
+    if event.job_failure and event.info:
+        raise ProfileError(f"{source}: [[script]] info goes with status; a job_failure is "
+                           "its own Execution Status Info")
+    if not (_fits(event.jobs, 0) and event.jobs >= 1) or (
+            event.jobs != 1 and not event.job_failure):
+        raise ProfileError(f"{source}: [[script]] jobs must be an integer >= 1, given with "
+                           f"job_failure, not {event.jobs!r}")
     if (event.after_films is None) == (event.after_s is None):
         raise ProfileError(f"{source}: [[script]] needs exactly one of after_films, after_s")
     for key, default in (("after_films", 0), ("after_s", 0.0)):

@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from dicomnet.terms import PrintPriority
-from lut.windowing import WINDOW_PRESETS
+from film.model import DecimateCropBehavior
+from lut.windowing import WINDOW_PRESETS, AutoWindow
+from print_scu.input_files import InputOrder
 from print_scu.options import OptionError, PrintOptions
 from print_scu.queue import JobState
 
 __all__ = ["UserError", "parser", "print_options"]
+
+AUTO_WINDOW = "auto-"  # --window auto-series|auto-job|auto-frame
 
 
 class UserError(Exception):
@@ -43,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
         prog="print-scu",
         description="Queueing DICOM print client (Basic Grayscale/Color Print Management).",
         epilog="Exit status: 0 done, 1 failed, 2 usage or input error, 3 not printed yet "
-               "(the job stays queued).")
+               "(the job stays queued), 4 internal error (its traceback in the debug log).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     for name, text in (("print", "queue a job and print it now, showing progress per film"),
@@ -58,7 +62,8 @@ def parser() -> argparse.ArgumentParser:
                      "into up to N film sessions (jobs), in order [default 1; not with "
                      "--session-print]")
         command.add_argument("files", nargs="+", type=Path, metavar="FILE",
-                             help="DICOM image files, printed in the order given")
+                             help="DICOM image files or directories (read recursively), "
+                                  "printed by series (see --order)")
 
     worker = sub.add_parser("worker", parents=[common],
                             help="deliver queued jobs until SIGTERM or SIGINT",
@@ -80,7 +85,8 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("printer", nargs="?", metavar="PRINTER",
                         help="a configured printer [default: all]")
     _adhoc_arguments(status)
-    sub.add_parser("printers", parents=[common], help="list the configured printers")
+    sub.add_parser("printers", parents=[common],
+                   help="list the configured printers and the status the worker last polled")
     return parser
 
 
@@ -88,7 +94,8 @@ def _printer_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--printer", "-P", metavar="NAME", help="a printer of --config")
     adhoc = _adhoc_arguments(command)
     adhoc.add_argument("--dpi", type=float,
-                       help="printer pixels per inch, for --resample (profiles set dpi)")
+                       help="printer pixels per inch, for --resample and --compose (profiles "
+                            "set dpi)")
 
 
 def _adhoc_arguments(command: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -109,6 +116,9 @@ def _print_options(command: argparse.ArgumentParser) -> None:
                            "[default 1x1]")
     film.add_argument("--orientation", metavar="O", help="Film Orientation: PORTRAIT, LANDSCAPE")
     film.add_argument("--copies", type=int, help="Number of Copies [default 1]")
+    film.add_argument("--copies-as-jobs", action="store_true",
+                      help="send --copies N as N jobs of Number of Copies 1, for printers "
+                           "that ignore Number of Copies")
     film.add_argument("--priority", type=str.upper, choices=[p.value for p in PrintPriority],
                       help="Print Priority; also the queue's order [default MED]")
     film.add_argument("--medium", metavar="M", help="Medium Type, e.g. 'BLUE FILM', PAPER")
@@ -131,7 +141,10 @@ def _print_options(command: argparse.ArgumentParser) -> None:
     film.add_argument("--reflected-ambient-light", type=int, metavar="CD_M2",
                       help="Reflected Ambient Light, cd/m² (printers with Presentation LUT)")
     film.add_argument("--annotation", action="append", dest="annotations", metavar="TEXT",
-                      help="an Annotation Box text (repeatable, in box order)")
+                      help="an Annotation Box text (repeatable, in box order), a template: "
+                           "{Keyword} is that DICOM attribute of the film's first image, "
+                           "{page}/{pages} the film's number and count, {date} {time} the "
+                           "submission's; {{ }} are braces")
     film.add_argument("--session-print", action="store_true",
                       help="print all films with one Film Session N-ACTION at the end")
 
@@ -140,8 +153,10 @@ def _print_options(command: argparse.ArgumentParser) -> None:
                        help="Polarity [default NORMAL]")
     image.add_argument("--window", metavar="C,W",
                        help="VOI window center,width (HU for CT; write --window=-600,1500 for "
-                            f"a negative center) or a preset: {', '.join(WINDOW_PRESETS)} "
-                            "[default: the file's]")
+                            f"a negative center), a preset: {', '.join(WINDOW_PRESETS)}, or "
+                            "for images without a window of their own, one computed over "
+                            f"{', '.join(AUTO_WINDOW + mode.value for mode in AutoWindow)} "
+                            "[default: the file's, else auto-series]")
     image.add_argument("--plut", metavar="SHAPE|FILE",
                        help="Presentation LUT: IDENTITY, 'LIN OD' or a LUT file")
     image.add_argument("--bits", type=int, choices=(8, 12),
@@ -157,6 +172,39 @@ def _print_options(command: argparse.ArgumentParser) -> None:
                        help="resample each image to its image box's size at the printer's "
                             "resolution, so the printer need not magnify; off: leave "
                             "magnification to the printer")
+    image.add_argument("--overlays", action="store_true",
+                       help="burn in the files' overlay planes (60xx groups) in white")
+
+    inputs = command.add_argument_group("input files")
+    inputs.add_argument("--force", action="store_true",
+                        help="also read data sets without preamble and file meta (the "
+                             "transfer syntax guessed, as DCMTK's +f)")
+    inputs.add_argument("--skip-invalid", action="store_true",
+                        help="print what can be printed, list the files skipped [default: "
+                             "the first file that cannot be printed stops the job]")
+    inputs.add_argument("--order", choices=[order.value for order in InputOrder],
+                        help="series: by series, then Instance Number; files: as given, "
+                             "directories in file name order [default series]")
+
+    sizes = command.add_argument_group("sizes")
+    sizes.add_argument("--true-size", action="store_true",
+                       help="print each image 1:1 (Requested Image Size from Pixel Spacing, or "
+                            "Imager Pixel Spacing corrected for magnification); an image "
+                            "larger than its box is refused")
+    sizes.add_argument("--requested-image-size", type=float, metavar="MM",
+                       help="Requested Image Size: the printed width of every image, mm")
+    sizes.add_argument("--decimate-crop", type=str.upper,
+                       choices=[b.value for b in DecimateCropBehavior],
+                       help="Requested Decimate/Crop Behavior for an image larger than its "
+                            "box: DECIMATE shrinks it, CROP cuts it, FAIL refuses it")
+
+    page = command.add_argument_group("whole page")
+    page.add_argument("--compose", action="store_true",
+                      help="compose each film on this side as one STANDARD\\1,1 image at the "
+                           "printer's pixel matrix (its Printer Configuration, else dpi), "
+                           "the annotations drawn in")
+    page.add_argument("--scale-bar", action="store_true",
+                      help="with --compose: a scale bar on each image of known pixel spacing")
 
     network = command.add_argument_group("network")
     network.add_argument("--implicit-only", action="store_true",
@@ -171,10 +219,13 @@ def print_options(args: argparse.Namespace) -> PrintOptions:
                      "medium", "destination", "label", "magnification", "smoothing",
                      "min_density", "max_density", "border_density", "empty_density", "trim",
                      "polarity", "plut", "illumination", "reflected_ambient_light", "bits",
-                     "color", "annotations", "frames")
+                     "color", "annotations", "frames", "order", "requested_image_size",
+                     "decimate_crop")
         if getattr(args, name) is not None
     }
-    for flag in ("session_print", "implicit_only", "keep_monochrome1", "resample"):
+    for flag in ("session_print", "copies_as_jobs", "implicit_only", "keep_monochrome1",
+                 "resample", "force", "skip_invalid", "overlays", "true_size", "compose",
+                 "scale_bar"):
         values[flag] = getattr(args, flag)
     if args.window is not None:
         values.update(_window(args.window))
@@ -185,12 +236,15 @@ def print_options(args: argparse.Namespace) -> PrintOptions:
 
 
 def _window(text: str) -> dict[str, Any]:
-    """``--window``: "C,W" gives window, a preset name window_preset."""
+    """``--window``: "C,W" gives window, auto-MODE window_auto, a preset name window_preset."""
+    modes = [AUTO_WINDOW + mode.value for mode in AutoWindow]
+    if text.strip().lower() in modes:
+        return {"window_auto": text.strip().lower().removeprefix(AUTO_WINDOW)}
     center, comma, width = text.partition(",")
     if not comma:
         return {"window_preset": text}
     try:
         return {"window": (float(center), float(width))}
     except ValueError:
-        raise UserError(f"--window {text!r}: give center,width (numbers) or a preset: "
-                        f"{', '.join(WINDOW_PRESETS)}") from None
+        raise UserError(f"--window {text!r}: give center,width (numbers), a preset: "
+                        f"{', '.join(WINDOW_PRESETS)}, or {', '.join(modes)}") from None

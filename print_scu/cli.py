@@ -6,23 +6,27 @@
     print-scu jobs [ID]                 the queue as a table, or one job and its events
     print-scu cancel ID / retry ID
     print-scu status [PRINTER]          Printer N-GET: status and identity, and the profile
-    print-scu printers                  the configured printers
+    print-scu printers                  the configured printers, their last status polled
 
 Printers come from --config (default $FILMBOX_PRINTERS, else
 ~/.config/filmbox/printers.toml); the queue lives in --spool (default
 $FILMBOX_SPOOL, else ~/.local/share/filmbox/spool). User errors end with one
-line on stderr, never a traceback. Exit status: 0 done, 1 failed, 2 usage or
-input error, 3 job not printed yet (still queued).
+line on stderr, never a traceback; so does an internal error (a bug), whose
+traceback goes to print-scu-debug.log in the spool. Exit status: 0 done,
+1 failed, 2 usage or input error, 3 job not printed yet (still queued),
+4 internal error.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import signal
 import sys
 import threading
+import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,10 +46,10 @@ from print_scu.config import (
     default_config_path,
     load_printers,
 )
-from print_scu.layout import paginate
+from print_scu.film_assembly import assemble_films
 from print_scu.options import OptionError
 from print_scu.prepare import PrepareError, inline_plut, prepare_files
-from print_scu.queue import JobQueue, JobRecord, JobState, QueueError
+from print_scu.queue import DATABASE_NAME, JobQueue, JobRecord, JobState, QueueError
 from print_scu.request_attributes import film_box_attributes, p_value_bits, session_attributes
 from print_scu.session import PrintError, PrinterSession
 from print_scu.terminal import film_progress, note, print_table
@@ -57,7 +61,8 @@ SPOOL_ENV = "FILMBOX_SPOOL"
 DEFAULT_SPOOL = Path("~/.local/share/filmbox/spool")
 PRINT_TIMEOUT_S = 3600.0  # longest `print` waits for its printer to take the job, s
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUEUED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUEUED, EXIT_INTERNAL = 0, 1, 2, 3, 4
+DEBUG_LOG = "print-scu-debug.log"  # in the spool directory: tracebacks of internal errors
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 _EXIT_SEVERITY = (EXIT_OK, EXIT_QUEUED, EXIT_FAILED)  # of several jobs, the worst is reported
 
@@ -126,7 +131,8 @@ def _queue(args: argparse.Namespace) -> JobQueue:
 def _submit(args: argparse.Namespace, jobs: int = 1
             ) -> tuple[JobQueue, PrinterConfig, list[int], int]:
     """Prepare the files and queue them as up to ``jobs`` jobs, the films divided in
-    order: (queue, printer, job ids, films).
+    order, each job once per copy with --copies-as-jobs: (queue, printer, job ids,
+    films).
 
     A printer given by --host/--port/--called-ae has no profile: it is taken
     to support what the options ask for (color, 12 bits, Presentation LUT,
@@ -143,22 +149,33 @@ def _submit(args: argparse.Namespace, jobs: int = 1
         film_box_attributes(options, printer)
         if options.plut is not None:  # stored as a table: the file may vanish after submit
             options.plut = inline_plut(options.plut, p_value_bits(options, printer))
-        images = prepare_files(args.files, options, printer)
+        images = prepare_files(args.files, options, printer,
+                               on_skip=lambda error: note(f"skipped: {error}"))
+        assembled = assemble_films(images, options, printer, datetime.now())
     except (OptionError, PrepareError) as exc:
         raise UserError(str(exc)) from None
-    films = paginate(images, options.display_format)
+    films, texts = assembled.films, assembled.annotations
     queue = _queue(args)
     parts = min(jobs, len(films))
     bounds = [len(films) * i // parts for i in range(parts + 1)]
-    job_ids = [queue.submit(printer, options, films[start:end])
+    options, copies = assembled.options, 1
+    if options.copies_as_jobs:  # each copy a job of its own, as syngo MR sends them
+        options, copies = dataclasses.replace(options, copies=1), options.copies
+    job_ids = [queue.submit(printer, options, films[start:end], texts[start:end])
+               for _copy in range(copies)
                for start, end in zip(bounds, bounds[1:], strict=False)]
     return queue, printer, job_ids, len(films)
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
-    _, printer, (job_id,), films = _submit(args)
-    print(job_id)
-    note(f"job {job_id} queued for {printer.name}: {films} film(s)")
+    _, printer, job_ids, films = _submit(args)
+    for job_id in job_ids:
+        print(job_id)
+    if len(job_ids) == 1:
+        note(f"job {job_ids[0]} queued for {printer.name}: {films} film(s)")
+    else:
+        note(f"jobs {', '.join(map(str, job_ids))} queued for {printer.name}: {films} "
+             "film(s) each, one job per copy")
     return EXIT_OK
 
 
@@ -332,8 +349,12 @@ def _cmd_printers(args: argparse.Namespace) -> int:
     if not printers:
         note(f"no printers configured in {args.config or default_config_path()}")
         return EXIT_OK
-    rows = [("NAME", "ADDRESS", "CAPABILITIES")]
-    rows += [(p.name, f"{p.called_ae}@{p.host}:{p.port}", _capabilities(p))
+    spool = args.spool or default_spool_dir()  # the worker's status polls, if it ran
+    polls = JobQueue(spool).printer_polls() if (spool / DATABASE_NAME).exists() else {}
+    rows = [("NAME", "ADDRESS", "CAPABILITIES", "LAST STATUS", "WHEN")]
+    rows += [(p.name, f"{p.called_ae}@{p.host}:{p.port}", _capabilities(p),
+              polls[p.name].summary if p.name in polls else "not polled yet",
+              _time(polls[p.name].time) if p.name in polls else "")
              for p in printers.values()]
     print_table(rows)
     return EXIT_OK
@@ -387,6 +408,26 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # before a job exists (printing catches SIGINT itself)
         print("print-scu: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: one line here, the traceback in the debug log
+        log = _log_traceback(args)
+        detail = f" (traceback in {log})" if log else ""
+        print(f"print-scu: error: internal error: {type(exc).__name__}: "
+              f"{' '.join(str(exc).split())}{detail}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _log_traceback(args: argparse.Namespace) -> Path | None:
+    """Append the exception being handled to the spool's debug log; its path, None if that
+    cannot be written."""
+    path = (getattr(args, "spool", None) or default_spool_dir()) / DEBUG_LOG
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as log:
+            log.write(f"{datetime.now().isoformat()} print-scu {args.command}\n"
+                      f"{traceback.format_exc()}\n")
+    except OSError:
+        return None
+    return path
 
 
 def _show_one_line(message: Warning | str, category: type[Warning], *_: object,

@@ -18,6 +18,9 @@ default attributes by DICOM keyword::
     FilmSizeID = "14INX17IN"
     MinDensity = 20                          # hundredths of OD
 
+    [printers.dryview.custom_formats]        # CUSTOM Image Display Formats: image boxes
+    "CUSTOM\\1" = 3
+
 DICOM over TLS: ``tls = true``, with ``tls_ca_certificates`` (PEM CA file
 that signed the printer's certificate; default: the system's CAs) and, for
 printers that require a client certificate, ``tls_certificate`` and
@@ -47,6 +50,7 @@ from print_scu.options import (
     FILM_SESSION_DEFAULT_KEYWORDS,
     OptionError,
     check_attribute,
+    parse_display_format,
 )
 
 __all__ = [
@@ -72,10 +76,16 @@ class PrinterConfig(PrinterAddress):
     classes to propose and what to send: ``color`` uses Basic Color Print
     Management, ``bits`` is the grayscale P-Value depth (8 or 12). Empty
     ``film_sizes`` / ``display_formats`` (kinds such as "STANDARD") mean the
-    printer is not restricted. ``dpi`` is the printer's resolution in
+    printer is not restricted. With ``print_job`` a film counts as printed
+    once its Print Job reports DONE (by N-EVENT-REPORT, else by an N-GET
+    every ``print_job_poll_interval_s``); a job none of whose Print Jobs
+    finishes for ``print_job_timeout_s`` is retried later. ``dpi`` is the printer's resolution in
     printer pixels per inch (None: unknown), needed to resample images to
-    their image boxes. The defaults dicts hold Film Session and Film Box
+    their image boxes and to compose sheets without Printer Configuration
+    Retrieval. The defaults dicts hold Film Session and Film Box
     N-CREATE attributes by DICOM keyword (densities in hundredths of OD).
+    ``custom_formats`` maps the printer's CUSTOM\\i Image Display Formats to
+    their numbers of image boxes (the client cannot know them otherwise).
     In a profile, TLS is ``tls = true`` with the ``tls_*`` PEM files (see the
     module docstring), kept here as :class:`TlsClientSettings`.
     Invalid values raise :class:`ConfigError` naming the key.
@@ -93,10 +103,13 @@ class PrinterConfig(PrinterAddress):
     dpi: float | None = None
     annotation_format_id: str = "LABEL"
     annotation_boxes: int = 2
+    custom_formats: dict[str, Any] = field(default_factory=dict)
     session_defaults: dict[str, Any] = field(default_factory=dict)
     film_box_defaults: dict[str, Any] = field(default_factory=dict)
     idle_keep_open_s: float = 60.0
     status_poll_interval_s: float = 300.0
+    print_job_poll_interval_s: float = 5.0
+    print_job_timeout_s: float = 600.0
     retry_backoff_s: float = 2.0
     retry_backoff_cap_s: float = 300.0
     max_attempts: int = 20
@@ -109,6 +122,7 @@ class PrinterConfig(PrinterAddress):
             self.session_defaults, "session_defaults", FILM_SESSION_DEFAULT_KEYWORDS))
         object.__setattr__(self, "film_box_defaults", _checked_defaults(
             self.film_box_defaults, "film_box_defaults", FILM_BOX_DEFAULT_KEYWORDS))
+        object.__setattr__(self, "custom_formats", _checked_custom_formats(self.custom_formats))
         problem = _first_problem(self)
         if problem is not None:
             key, why = problem
@@ -234,7 +248,8 @@ def _first_problem(config: PrinterConfig) -> tuple[str, str] | None:
     if config.max_pdu < 0:
         return "max_pdu", f"{config.max_pdu} is negative (0 means unlimited)"
     for key in ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s",
-                "status_poll_interval_s", "retry_backoff_s"):
+                "status_poll_interval_s", "print_job_poll_interval_s", "print_job_timeout_s",
+                "retry_backoff_s"):
         if not getattr(config, key) > 0:
             return key, f"{getattr(config, key)} s must be positive"
     if config.idle_keep_open_s < 0:
@@ -284,6 +299,24 @@ def _tls_problem(data: dict[str, Any]) -> tuple[str, str] | None:
 
 _FILM_SIZES = tuple(size.value for size in FilmSizeID)
 _DISPLAY_FORMAT_KINDS = tuple(kind.value for kind in DisplayFormatKind)
+
+
+def _checked_custom_formats(formats: dict[str, Any]) -> dict[str, int]:
+    """CUSTOM\\i Image Display Formats (normalised) and their numbers of image boxes."""
+    checked = {}
+    for text, boxes in formats.items():
+        try:
+            display_format = parse_display_format(text)
+        except OptionError as exc:
+            raise ConfigError(f"custom_formats.{text}: {exc}") from None
+        if not display_format.startswith(DisplayFormatKind.CUSTOM.value):
+            raise ConfigError(f"custom_formats.{text}: not a CUSTOM\\i format (the others "
+                              "have the number of image boxes in their name)")
+        if isinstance(boxes, bool) or not isinstance(boxes, int) or boxes < 1:
+            raise ConfigError(f"custom_formats.{text}: its number of image boxes must be a "
+                              f"positive integer, not {boxes!r}")
+        checked[display_format] = boxes
+    return checked
 
 
 def _checked_defaults(defaults: dict[str, Any], key: str,

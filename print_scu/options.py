@@ -11,6 +11,7 @@ not to support.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,11 +31,13 @@ from dicomnet.attribute_rules import (
 from dicomnet.terms import DensityTerm, PrintPriority, RequestedResolution, Trim
 from film.display_format import DisplayFormatError, DisplayFormatKind
 from film.display_format import parse_display_format as parse_image_display_format
-from film.model import MagnificationType, MediumType
+from film.model import DecimateCropBehavior, MagnificationType, MediumType
 from film.sizes import FilmOrientation, FilmSizeID
 from lut.polarity import Polarity
 from lut.presentation import PresentationLUTShape
-from lut.windowing import WINDOW_PRESETS
+from lut.windowing import WINDOW_PRESETS, AutoWindow
+from print_scu.annotation_template import TemplateError, check_template
+from print_scu.input_files import InputOrder
 
 __all__ = [
     "FILM_BOX_DEFAULT_KEYWORDS", "FILM_SESSION_DEFAULT_KEYWORDS", "OptionError", "PLUT_SHAPES",
@@ -176,6 +179,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "ReflectedAmbientLight": _integer("ReflectedAmbientLight"),
     "RequestedResolutionID": _term(RequestedResolution),
     "Polarity": _term(Polarity),
+    "RequestedDecimateCropBehavior": _term(DecimateCropBehavior),
 }
 
 
@@ -203,15 +207,18 @@ def parse_display_format(text: str) -> str:
 
     Other values are STANDARD\\C,R, ROW\\..., COL\\..., SLIDE or SUPERSLIDE
     (case and spaces ignored), validated by :mod:`film.display_format`.
-    CUSTOM\\i is refused: its box count is in the printer's configuration,
-    which the client cannot know.
+    CUSTOM\\i only has its form checked here: whether the printer has layout
+    i, and its number of image boxes, are in the printer's profile
+    (``custom_formats``, :func:`print_scu.layout.boxes_per_film`).
     """
     grid = _GRID.fullmatch(text)
     candidate = f"STANDARD\\{grid[1]},{grid[2]}" if grid else text.strip().upper()
-    if candidate.partition("\\")[0].strip() == DisplayFormatKind.CUSTOM.value:
-        raise OptionError(f"Image Display Format (2010,0010) {text!r}: CUSTOM layouts are "
-                          "defined by the printer, their number of image boxes is unknown "
-                          "to this client")
+    kind, _, layout_id = candidate.partition("\\")
+    if kind.strip() == DisplayFormatKind.CUSTOM.value:
+        if not re.fullmatch(r"[0-9]+", layout_id.strip()):
+            raise OptionError(f"Image Display Format (2010,0010) {text!r}: CUSTOM\\i needs "
+                              "the printer's layout number i (e.g. CUSTOM\\1)")
+        return f"{DisplayFormatKind.CUSTOM.value}\\{int(layout_id)}"
     try:
         return str(parse_image_display_format(candidate))
     except DisplayFormatError as exc:
@@ -261,10 +268,22 @@ class PrintOptions:
     and ``reflected_ambient_light`` cd/m². ``window`` is (center, width) in
     the units of the image's modality output (HU for CT). ``frames`` picks
     frames of multi-frame images ("all" or e.g. "1,3-5", 1-based).
+    ``window_auto`` (series, job, frame) is what the window of an image
+    without one is computed over (:class:`lut.windowing.AutoWindow`).
+    ``force``, ``skip_invalid`` and ``order`` (series, files) say how input
+    files are read and ordered (:mod:`print_scu.input_files`); ``overlays``
+    burns in their overlay planes.
     ``resample`` resizes each image to its image box at the printer's dpi
     (:mod:`print_scu.resample`) instead of leaving magnification to the
-    printer. Values are checked and normalised when built; OptionError
-    names the option.
+    printer. ``annotations`` are templates (:mod:`print_scu.annotation_template`).
+    ``true_size`` sends each image's Requested Image Size from its pixel
+    spacing, ``requested_image_size`` one width in mm for every image, and
+    ``decimate_crop`` Requested Decimate/Crop Behavior (:mod:`print_scu.true_size`).
+    ``compose`` builds each film on the client as one sheet, with a scale bar
+    per image if ``scale_bar`` (:mod:`print_scu.compose`). ``copies_as_jobs``
+    submits ``copies`` jobs of Number of Copies 1 instead of one job, for
+    printers that ignore Number of Copies. Values are checked and normalised
+    when built; OptionError names the option.
     """
 
     film_size: str | None = None
@@ -292,10 +311,21 @@ class PrintOptions:
     color: bool | None = None
     annotations: list[str] = field(default_factory=list)
     session_print: bool = False
+    copies_as_jobs: bool = False
     implicit_only: bool = False
     frames: str | None = None
     keep_monochrome1: bool = False
     resample: bool = False
+    window_auto: str = AutoWindow.SERIES.value
+    force: bool = False
+    skip_invalid: bool = False
+    order: str = InputOrder.SERIES.value
+    overlays: bool = False
+    true_size: bool = False
+    requested_image_size: float | None = None
+    decimate_crop: str | None = None
+    compose: bool = False
+    scale_bar: bool = False
 
     def __post_init__(self) -> None:
         for option, keyword in _OPTION_ATTRIBUTES.items():
@@ -305,12 +335,13 @@ class PrintOptions:
                     setattr(self, option, check_attribute(keyword, value))
                 except OptionError as exc:
                     raise OptionError(f"{option}: {exc}") from None
-        for option in ("trim", "color", "session_print", "implicit_only", "keep_monochrome1",
-                       "resample"):
+        for option in ("trim", "color", "session_print", "copies_as_jobs", "implicit_only",
+                       "keep_monochrome1", "resample", "true_size", "compose", "scale_bar"):
             value = getattr(self, option)
             if value is not None and not isinstance(value, bool):
                 raise OptionError(f"{option}: must be true or false, not {value!r}")
         self._check_window()
+        self._check_input()
         self._check_plut()
         if self.bits is not None and self.bits not in (8, 12):
             raise OptionError(f"bits: P-Values are 8 or 12 bits, not {self.bits!r}")
@@ -320,8 +351,44 @@ class PrintOptions:
                 _text("TextString")(text)
             except ValueError as exc:
                 raise OptionError(f"annotations: Text String (2030,0020) {text!r} {exc}") from None
+            try:
+                check_template(text)
+            except TemplateError as exc:
+                raise OptionError(f"annotations: {exc}") from None
+        self._check_sizes()
         if self.frames is not None and self.frames.strip().lower() != ALL_FRAMES:
             _frame_ranges(self.frames)
+
+    def _check_sizes(self) -> None:
+        size = self.requested_image_size
+        if size is not None:
+            if isinstance(size, bool) or not isinstance(size, (int, float)) or not (
+                    0 < size < math.inf):
+                raise OptionError(f"requested_image_size: Requested Image Size (2020,0030) "
+                                  f"{size!r} is not a positive width in mm")
+            self.requested_image_size = float(size)
+            if self.true_size:
+                raise OptionError("true_size and requested_image_size exclude each other: "
+                                  "true size computes the width from the pixel spacing")
+        if self.compose and self.resample:
+            raise OptionError("compose and resample exclude each other: composing resizes "
+                              "every image into its place on the sheet")
+        if self.scale_bar and not self.compose:
+            raise OptionError("scale_bar: the scale bar is drawn into sheets the client "
+                              "composes (compose)")
+
+    def _check_input(self) -> None:
+        for option in ("force", "skip_invalid", "overlays"):
+            if not isinstance(getattr(self, option), bool):
+                raise OptionError(f"{option}: must be true or false, not "
+                                  f"{getattr(self, option)!r}")
+        for option, terms in (("window_auto", AutoWindow), ("order", InputOrder)):
+            value = getattr(self, option)
+            try:
+                setattr(self, option, terms(str(value).strip().lower()).value)
+            except ValueError:
+                raise OptionError(f"{option}: {value!r} is not one of "
+                                  f"{', '.join(term.value for term in terms)}") from None
 
     def _check_window(self) -> None:
         if self.window is not None and self.window_preset is not None:
@@ -394,6 +461,7 @@ _OPTION_ATTRIBUTES = {
     "border_density": "BorderDensity",
     "empty_density": "EmptyImageDensity",
     "polarity": "Polarity",
+    "decimate_crop": "RequestedDecimateCropBehavior",
     "illumination": "Illumination",
     "reflected_ambient_light": "ReflectedAmbientLight",
 }

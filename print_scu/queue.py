@@ -2,9 +2,12 @@
 
 A spool directory holds::
 
-    queue.sqlite              jobs, events, id reservations, schema version (WAL, synchronous=FULL)
+    queue.sqlite              jobs, events, id reservations, films awaiting their Print
+                              Job, printers' last status, schema version (WAL,
+                              synchronous=FULL)
     jobs/<id>/film-<n>.npz    the images of film n (0-based) as arrays image0, image1, ...
-    jobs/<id>/film-<n>.json   {"images": [PreparedImage.description(), ...]}, same order
+    jobs/<id>/film-<n>.json   {"images": [PreparedImage.description(), ...]}, same order,
+                              and "annotations": the film's Annotation Box texts, if any
     jobs/.staging-<id>/       a job's pixels while they are being written
 
 Durability: a job first reserves its id (a row in ``reservations`` naming the
@@ -54,7 +57,7 @@ if TYPE_CHECKING:
     from print_scu.config import PrinterConfig
     from print_scu.options import PrintOptions
 
-__all__ = ["JobQueue", "JobRecord", "JobState", "QueueError", "SCHEMA_VERSION"]
+__all__ = ["JobQueue", "JobRecord", "JobState", "PrinterPoll", "QueueError", "SCHEMA_VERSION"]
 
 #: How long a connection waits for another process's write lock, s.
 BUSY_TIMEOUT_S = 30.0
@@ -86,8 +89,9 @@ class QueueError(Exception):
 @dataclass
 class JobRecord:
     """One job row. Times are seconds since the epoch; ``films_done`` counts printed films
-    from the first (the next film to print has index ``films_done``); ``worker`` names the
-    worker printing it (or the one that finished it), None while queued."""
+    from the first (films after them may be sent already, awaiting their Print Job:
+    :meth:`JobQueue.films_to_send`); ``worker`` names the worker printing it (or the one
+    that finished it), None while queued."""
 
     id: int
     printer: str
@@ -138,6 +142,24 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             pid INTEGER NOT NULL,
             created REAL NOT NULL)""",
     ),
+    (
+        # Films at or after their job's films_done that the printer accepted: awaiting
+        # their Print Job (done 0), or printed (done 1) while an earlier film is awaited.
+        """CREATE TABLE sent_films (
+            job_id INTEGER NOT NULL,
+            film_index INTEGER NOT NULL,
+            print_job_uid TEXT,
+            done INTEGER NOT NULL,
+            time REAL NOT NULL,
+            PRIMARY KEY (job_id, film_index))""",
+        "CREATE INDEX sent_films_by_print_job ON sent_films (print_job_uid)",
+        # The last Printer N-GET of each printer; status NULL: it failed, info says why.
+        """CREATE TABLE printer_polls (
+            printer TEXT PRIMARY KEY,
+            time REAL NOT NULL,
+            status TEXT,
+            info TEXT NOT NULL)""",
+    ),
 )
 
 #: Version of the database layout this module reads and writes (``meta`` table).
@@ -146,6 +168,25 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 #: An event log entry: (job id, or None for the printer itself; printer name; text).
 EventEntry = tuple[int | None, str, str]
+
+
+@dataclass(frozen=True)
+class PrinterPoll:
+    """The last Printer N-GET of a printer: ``status`` (NORMAL, WARNING, FAILURE; None if
+    the printer could not be asked) and ``info`` (Printer Status Info, or why not), taken
+    at ``time`` (seconds since the epoch)."""
+
+    printer: str
+    time: float
+    status: str | None
+    info: str
+
+    @property
+    def summary(self) -> str:
+        """E.g. "NORMAL", "FAILURE (NO FILM)", "unreachable: connection refused"."""
+        if self.status is None:
+            return f"unreachable: {self.info}"
+        return self.status if self.info in ("", self.status) else f"{self.status} ({self.info})"
 
 
 class JobQueue:
@@ -178,8 +219,12 @@ class JobQueue:
     # -- submitting ---------------------------------------------------------------------
 
     def submit(self, printer: PrinterConfig, options: PrintOptions,
-               films: list[list[PreparedImage]]) -> int:
+               films: list[list[PreparedImage]],
+               annotations: Sequence[Sequence[str]] = ()) -> int:
         """Queue a job of ``films`` (each the images of one film, in box order); its id.
+
+        ``annotations`` are the Annotation Box texts of each film, in box order
+        (none: ``options.annotations`` on every film).
 
         The pixels are on disk (fsync'ed) under ``jobs/<id>/`` before the job row is
         committed, so the input files may vanish as soon as this returns.
@@ -201,7 +246,7 @@ class JobQueue:
         if job_id is None:  # sqlite3 sets it after every INSERT into a rowid table
             raise QueueError(f"{self.db_path}: no id for the reserved job")
         try:
-            self._write_pixels(job_id, films)
+            self._write_pixels(job_id, films, annotations)
             with self._write() as conn:
                 conn.execute(
                     "INSERT INTO jobs (id, printer, printer_config, options, priority,"
@@ -228,14 +273,17 @@ class JobQueue:
         shutil.rmtree(self.jobs_dir / f"{STAGING_PREFIX}{job_id}", ignore_errors=True)
         shutil.rmtree(self._job_dir(job_id), ignore_errors=True)
 
-    def _write_pixels(self, job_id: int, films: list[list[PreparedImage]]) -> None:
+    def _write_pixels(self, job_id: int, films: list[list[PreparedImage]],
+                      annotations: Sequence[Sequence[str]]) -> None:
         staging = self.jobs_dir / f"{STAGING_PREFIX}{job_id}"
         staging.mkdir()
         for index, film in enumerate(films):
             arrays = io.BytesIO()
             np.savez(arrays, allow_pickle=False,  # uint8/uint16 only, loaded without pickle
                      **{f"image{k}": image.pixels for k, image in enumerate(film)})
-            described = {"images": [image.description() for image in film]}
+            described: dict[str, Any] = {"images": [image.description() for image in film]}
+            if annotations:
+                described["annotations"] = list(annotations[index])
             write_durably(staging / f"film-{index}.npz", arrays.getvalue())
             write_durably(staging / f"film-{index}.json", json.dumps(described).encode())
         fsync_directory(staging)
@@ -263,6 +311,17 @@ class JobQueue:
                          (JobState.PRINTING.value, worker, now, row["id"]))
             return _record(_job_row(conn, row["id"]))
 
+    def load_annotations(self, job_id: int, index: int) -> list[str] | None:
+        """The Annotation Box texts of film ``index`` (0-based), None if the job stored
+        none per film (it prints ``options.annotations``)."""
+        path = self._job_dir(job_id) / f"film-{index}.json"
+        try:
+            texts = json.loads(path.read_bytes()).get("annotations")
+        except FileNotFoundError:
+            raise QueueError(f"job {job_id}: film {index + 1} is not in the spool "
+                             f"({path} is missing)") from None
+        return None if texts is None else [str(text) for text in texts]
+
     def load_film(self, job_id: int, index: int) -> list[PreparedImage]:
         """The images of film ``index`` (0-based) of a job, in box order."""
         stem = self._job_dir(job_id) / f"film-{index}"
@@ -276,18 +335,78 @@ class JobQueue:
                              f"({exc.filename} is missing)") from None
 
     def film_done(self, job_id: int, index: int, events: Sequence[EventEntry] = ()) -> None:
-        """Record film ``index`` (0-based) printed: ``films_done = index + 1``, committed now,
-        with ``events`` (see :meth:`log_events`) in the same transaction.
+        """Record film ``index`` (0-based) printed, committed now, with ``events`` (see
+        :meth:`log_events`) in the same transaction.
 
-        Recorded whatever the job's state: the film is on the printer.
+        ``films_done`` becomes ``index + 1`` once every film before it is printed too
+        (then also passing the films after it printed already). Recorded whatever the
+        job's state: the film is on the printer.
         """
+        self._record_sent(job_id, [index], None, events)
+
+    def films_sent(self, job_id: int, indices: Sequence[int], print_job_uid: str,
+                   events: Sequence[EventEntry] = ()) -> None:
+        """Record films ``indices`` (0-based) accepted by the printer as its Print Job
+        ``print_job_uid``, awaiting its outcome (:meth:`print_job_finished`); committed
+        now, with ``events`` in the same transaction. ``films_done`` does not pass them."""
+        self._record_sent(job_id, indices, print_job_uid, events)
+
+    def _record_sent(self, job_id: int, indices: Sequence[int], print_job_uid: str | None,
+                     events: Sequence[EventEntry]) -> None:
+        done = print_job_uid is None
         with self._write() as conn:
-            total = _job_row(conn, job_id)["films_total"]
-            if not 0 <= index < total:
-                raise QueueError(f"job {job_id}: film index {index} is outside 0..{total - 1}")
-            conn.execute("UPDATE jobs SET films_done = ?, updated = ? WHERE id = ?",
-                         (index + 1, self._clock(), job_id))
+            row = _job_row(conn, job_id)
+            total = row["films_total"]
+            for index in indices:
+                if not 0 <= index < total:
+                    raise QueueError(f"job {job_id}: film index {index} is outside "
+                                     f"0..{total - 1}")
+            conn.executemany(
+                "INSERT OR REPLACE INTO sent_films (job_id, film_index, print_job_uid, done,"
+                " time) VALUES (?, ?, ?, ?, ?)",
+                [(job_id, index, print_job_uid, done, self._clock())
+                 for index in indices if index >= row["films_done"]])
+            if done:
+                _advance_films_done(conn, job_id, self._clock())
             _insert_events(conn, events, self._clock())
+
+    def print_job_finished(self, print_job_uid: str, done: bool) -> list[tuple[int, int]]:
+        """The printer's Print Job ``print_job_uid`` ended: DONE (``done``) records its
+        films printed, FAILURE forgets that they were sent (they are to be printed
+        again). The (job id, film index) of the films it held and that awaited it."""
+        with self._write() as conn:
+            films = [(row["job_id"], row["film_index"]) for row in conn.execute(
+                "SELECT job_id, film_index FROM sent_films WHERE print_job_uid = ? AND done = 0"
+                " ORDER BY job_id, film_index", (print_job_uid,))]
+            if done:
+                conn.execute("UPDATE sent_films SET done = 1 WHERE print_job_uid = ?",
+                             (print_job_uid,))
+                for job_id in sorted({job_id for job_id, _ in films}):
+                    _advance_films_done(conn, job_id, self._clock())
+            else:
+                conn.execute("DELETE FROM sent_films WHERE print_job_uid = ? AND done = 0",
+                             (print_job_uid,))
+        return films
+
+    def awaited_print_jobs(self, job_id: int) -> dict[str, list[int]]:
+        """The job's films sent and awaiting their Print Job: Print Job UID -> film indices,
+        in the order they were sent."""
+        conn = self._connect()
+        awaited: dict[str, list[int]] = {}
+        for row in conn.execute("SELECT print_job_uid, film_index FROM sent_films"
+                                " WHERE job_id = ? AND done = 0 ORDER BY time, film_index",
+                                (job_id,)):
+            awaited.setdefault(row["print_job_uid"], []).append(row["film_index"])
+        return awaited
+
+    def films_to_send(self, job_id: int) -> list[int]:
+        """Indices of the job's films still to be sent: from ``films_done`` on, neither
+        printed nor awaiting their Print Job."""
+        conn = self._connect()
+        row = _job_row(conn, job_id)
+        sent = {r[0] for r in conn.execute("SELECT film_index FROM sent_films"
+                                           " WHERE job_id = ?", (job_id,))}
+        return [i for i in range(row["films_done"], row["films_total"]) if i not in sent]
 
     def finish(self, job_id: int, state: JobState, error: str | None = None) -> bool:
         """End a printing job as DONE (all films printed; its pixels are deleted) or FAILED.
@@ -304,6 +423,8 @@ class JobQueue:
             films_done = row["films_total"] if state is JobState.DONE else row["films_done"]
             conn.execute("UPDATE jobs SET state = ?, last_error = ?, films_done = ?, updated = ?"
                          " WHERE id = ?", (state.value, error, films_done, self._clock(), job_id))
+            if state is JobState.DONE:
+                conn.execute("DELETE FROM sent_films WHERE job_id = ?", (job_id,))
         if state is JobState.DONE:
             self._remove_pixels(job_id)
         return True
@@ -356,9 +477,9 @@ class JobQueue:
     def reassign(self, job_id: int, printer: PrinterConfig, note: str) -> bool:
         """Move a job that is not printing (queued or failed) to ``printer``, due now.
 
-        Its films already printed stay printed: the new printer prints from film
-        ``films_done`` on. ``note`` (why) becomes its last error. False if the job is
-        printing, done or cancelled.
+        Its films already printed stay printed: the new printer prints the others,
+        those still awaiting a Print Job of the old printer included. ``note`` (why)
+        becomes its last error. False if the job is printing, done or cancelled.
         """
         now = self._clock()
         with self._write() as conn:
@@ -368,7 +489,10 @@ class JobQueue:
                 " WHERE id = ? AND state IN (?, ?)",
                 (printer.name, json.dumps(printer.to_dict()), JobState.QUEUED.value, note,
                  now, now, job_id, JobState.QUEUED.value, JobState.FAILED.value))
-            return changed.rowcount == 1
+            if changed.rowcount != 1:
+                return False
+            conn.execute("DELETE FROM sent_films WHERE job_id = ? AND done = 0", (job_id,))
+            return True
 
     def get(self, job_id: int) -> JobRecord | None:
         """The job ``job_id``, None if there is none."""
@@ -435,6 +559,22 @@ class JobQueue:
             if job_id is not None and job_id not in wanted:
                 shutil.rmtree(entry, ignore_errors=True)
         fsync_directory(self.jobs_dir)
+
+    # -- printer status ------------------------------------------------------------------
+
+    def record_printer_poll(self, printer: str, status: str | None, info: str) -> None:
+        """Keep a printer's Printer N-GET answer (``status`` None: it failed, ``info`` why)
+        as its last, timed now."""
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO printer_polls (printer, time, status, info)"
+                         " VALUES (?, ?, ?, ?)", (printer, self._clock(), status, info))
+
+    def printer_polls(self) -> dict[str, PrinterPoll]:
+        """The last Printer N-GET of every printer asked, by printer name."""
+        conn = self._connect()
+        return {row["printer"]: PrinterPoll(row["printer"], row["time"], row["status"],
+                                            row["info"])
+                for row in conn.execute("SELECT * FROM printer_polls ORDER BY printer")}
 
     # -- events -------------------------------------------------------------------------
 
@@ -513,6 +653,21 @@ def _job_row(conn: sqlite3.Connection, job_id: int) -> sqlite3.Row:
     if row is None:
         raise QueueError(f"job {job_id}: no such job")
     return row
+
+
+def _advance_films_done(conn: sqlite3.Connection, job_id: int, now: float) -> None:
+    """``films_done`` past every printed film that follows it; their rows dropped."""
+    films_done = _job_row(conn, job_id)["films_done"]
+    printed = {row[0] for row in conn.execute(
+        "SELECT film_index FROM sent_films WHERE job_id = ? AND done = 1", (job_id,))}
+    advanced = films_done
+    while advanced in printed:
+        advanced += 1
+    if advanced != films_done:
+        conn.execute("UPDATE jobs SET films_done = ?, updated = ? WHERE id = ?",
+                     (advanced, now, job_id))
+        conn.execute("DELETE FROM sent_films WHERE job_id = ? AND film_index < ?",
+                     (job_id, advanced))
 
 
 def _record(row: sqlite3.Row) -> JobRecord:

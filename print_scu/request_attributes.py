@@ -15,6 +15,7 @@ from pydicom.dataset import Dataset
 from film.model import MagnificationType
 from film.sizes import FilmOrientation, FilmSizeID
 from print_scu.config import PrinterConfig
+from print_scu.layout import boxes_per_film
 from print_scu.options import (
     PRESENTATION_LUT_KEYWORDS,
     OptionError,
@@ -79,9 +80,10 @@ def film_box_attributes(options: PrintOptions, printer: PrinterConfig) -> Datase
     lists, annotations on a printer without Basic Annotation Box or beyond
     its ``annotation_boxes``, a Presentation LUT, Illumination or Reflected
     Ambient Light on a printer without the Presentation LUT SOP Class, and
-    Min Density not below Max Density. With ``options.resample`` the film
-    size and orientation the images were resampled for are always sent, and
-    Magnification Type NONE unless the options choose one.
+    Min Density not below Max Density, and a CUSTOM format the printer's
+    profile does not declare. With ``options.resample`` or ``options.compose``
+    the film size and orientation the images were made for are always sent,
+    and Magnification Type NONE unless the options choose one.
     """
     values: dict[str, Any] = {"ImageDisplayFormat": options.display_format,
                               **printer.film_box_defaults}
@@ -93,10 +95,10 @@ def film_box_attributes(options: PrintOptions, printer: PrinterConfig) -> Datase
         "Trim": options.trim, "Illumination": options.illumination,
         "ReflectedAmbientLight": options.reflected_ambient_light,
     })
-    if options.resample:
+    if options.resample or options.compose:
         values["FilmSizeID"], values["FilmOrientation"] = film_geometry(options, printer)
         values["MagnificationType"] = options.magnification or MagnificationType.NONE.value
-    if options.annotations:
+    if options.annotations and not options.compose:
         values["AnnotationDisplayFormatID"] = printer.annotation_format_id
     _check_film_box(values, options, printer)
     return _dataset(values)
@@ -113,11 +115,13 @@ def _check_film_box(values: dict[str, Any], options: PrintOptions,
     if printer.display_formats and kind not in printer.display_formats:
         raise OptionError(f"display_format: {kind} formats are not supported by printer "
                           f"{printer.name!r} ({', '.join(printer.display_formats)})")
-    if options.annotations and not printer.annotation:
+    boxes_per_film(options.display_format, printer.custom_formats)
+    sent = [] if options.compose else options.annotations  # composed: drawn into the sheet
+    if sent and not printer.annotation:
         raise OptionError(f"annotations: printer {printer.name!r} is not configured for "
                           "Basic Annotation Box (annotation = true)")
-    if len(options.annotations) > printer.annotation_boxes:
-        raise OptionError(f"annotations: {len(options.annotations)} texts, but annotation "
+    if len(sent) > printer.annotation_boxes:
+        raise OptionError(f"annotations: {len(sent)} texts, but annotation "
                           f"format {printer.annotation_format_id!r} of printer "
                           f"{printer.name!r} has {printer.annotation_boxes} boxes")
     if not printer.presentation_lut:
@@ -136,16 +140,29 @@ def _check_film_box(values: dict[str, Any], options: PrintOptions,
                           f"(2010,0130) {high} (hundredths of OD)")
 
 
-def image_box_attributes(options: PrintOptions) -> dict[str, Any]:
+def image_box_attributes(options: PrintOptions,
+                         requested_size_mm: float | None = None) -> dict[str, Any]:
     """Image Box N-SET attributes besides position and pixels, by DICOM keyword.
 
     Polarity always; Magnification Type and Smoothing Type when the options
-    set them (they then override the film box's for each image).
+    set them (they then override the film box's for each image); Requested
+    Decimate/Crop Behavior when the options set it; Requested Image Size
+    (2020,0030), the printed width in mm, when ``requested_size_mm`` is given.
     """
     values: dict[str, Any] = {"Polarity": options.polarity}
     _override(values, {"MagnificationType": options.magnification,
-                       "SmoothingType": options.smoothing})
+                       "SmoothingType": options.smoothing,
+                       "RequestedDecimateCropBehavior": options.decimate_crop})
+    if requested_size_mm is not None:
+        values["RequestedImageSize"] = decimal_string(requested_size_mm)
     return values
+
+
+def decimal_string(value: float) -> str:
+    """``value`` as a DS (Decimal String) of at most 16 characters: six decimals at most,
+    trailing zeros dropped."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text[:16].rstrip(".")
 
 
 def _override(values: dict[str, Any], options: dict[str, Any]) -> None:

@@ -17,16 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from film.display_format import parse_display_format
 from film.fit import fit_image
-from film.annotation_format import AnnotationFormat
-from film.layout import layout_film
 from film.model import MagnificationType
-from film.sizes import film_size_mm
+from print_scu.box_estimate import estimated_layout
 from print_scu.config import PrinterConfig
 from print_scu.layout import boxes_per_film
 from print_scu.options import OptionError, PrintOptions
-from print_scu.request_attributes import film_geometry
 
 if TYPE_CHECKING:
     from print_scu.prepared_image import PreparedImage
@@ -37,17 +33,13 @@ __all__ = ["box_size_px", "printer_dpi", "resample_images", "resample_pixels"]
 def box_size_px(options: PrintOptions, printer: PrinterConfig, position: int) -> tuple[int, int]:
     """(width, height) in printer pixels of Image Box Position ``position`` (1-based).
 
-    The estimate of filmbox's geometry for the job's film size and
-    orientation (:func:`print_scu.options.film_geometry`) at the printer's
-    dpi. OptionError if the printer's dpi is unknown.
+    The estimate of filmbox's geometry (:func:`print_scu.box_estimate.estimated_layout`)
+    at the printer's dpi. OptionError if the printer's dpi is unknown.
     """
     dpi = printer_dpi(printer)
-    size, orientation = film_geometry(options, printer)
-    annotations = AnnotationFormat.strip(printer.annotation_boxes if options.annotations else 0)
     try:
-        layout = layout_film(*film_size_mm(size, orientation),
-                             parse_display_format(options.display_format), annotations)
-    except ValueError as exc:
+        layout = estimated_layout(options, printer)
+    except OptionError as exc:
         raise OptionError(f"resample: {exc}") from None
     _, _, width, height = layout.image_boxes[position].to_pixels(dpi)
     return width, height
@@ -83,16 +75,20 @@ def resample_images(images: list[PreparedImage], options: PrintOptions,
                     printer: PrinterConfig) -> list[PreparedImage]:
     """Each image resized to fit its image box; the i-th goes to position i mod boxes + 1.
 
-    The fit keeps the image's shape: the largest size inside the box.
-    OptionError if the printer's dpi is unknown.
+    The fit keeps the image's shape: the largest size inside the box. The
+    pixel spacing (mm) is scaled by the same ratio, so it stays the spacing
+    at the anatomy. OptionError if the printer's dpi is unknown.
     """
     dpi = printer_dpi(printer)
-    per_film = boxes_per_film(options.display_format)
+    per_film = boxes_per_film(options.display_format, printer.custom_formats)
     resized = []
     for index, image in enumerate(images):
         box_w, box_h = box_size_px(options, printer, index % per_film + 1)
         rows, columns = image.pixels.shape[:2]
         fit = fit_image(box_w, box_h, rows, columns, dpi, MagnificationType.BILINEAR)
         pixels = resample_pixels(image.pixels, fit.width, fit.height, image.bits)
-        resized.append(dataclasses.replace(image, pixels=pixels))
+        spacing = image.pixel_spacing_mm
+        if spacing is not None:
+            spacing = (spacing[0] * rows / fit.height, spacing[1] * columns / fit.width)
+        resized.append(dataclasses.replace(image, pixels=pixels, pixel_spacing_mm=spacing))
     return resized

@@ -27,10 +27,12 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag, Tag
 
-from dicomnet.terms import PrinterStatus
+from dicomnet.status import Status
+from dicomnet.terms import ExecutionStatus, PrinterStatus
 from dicomnet.uids import (
     BASIC_ANNOTATION_BOX,
     PRESENTATION_LUT,
+    PRINT_JOB,
     PRINTER_CONFIGURATION_RETRIEVAL,
 )
 from print_scu import request_attributes
@@ -108,7 +110,9 @@ class PrinterSession:
     ) -> None:
         self.printer = printer
         self.warnings: list[str] = []  # DIMSE warnings and skipped features, oldest first
-        self.last_print_job_uid: str | None = None  # from the last print N-ACTION reply
+        # from the last print N-ACTION reply; None if there was none, or if the
+        # association cannot ask about Print Jobs (Print Job SOP Class not accepted)
+        self.last_print_job_uid: str | None = None
         self._on_event = on_event
         self._assoc: PrintAssociation | None = None
         self._mode_of_assoc: _Mode | None = None
@@ -162,6 +166,35 @@ class PrinterSession:
         info = str(reply.get("PrinterStatusInfo", "") or status)
         return status, info
 
+    def print_job_status(self, uid: str) -> tuple[ExecutionStatus, str] | None:
+        """Print Job N-GET: (Execution Status, Execution Status Info); None if the printer
+        does not know the job (0x0112, e.g. forgotten once finished) or cannot be asked
+        (Print Job SOP Class not accepted).
+
+        Opens the association if needed; raises a retryable :class:`PrintError` for
+        other failures (the job's films stay unconfirmed, to be asked about again).
+        """
+        assoc = self._open(self._mode)
+        if not assoc.accepts(PRINT_JOB):
+            return None
+        _status, reply = self._call(assoc.get_print_job, uid)
+        result = assoc.last_result
+        if result is not None and result.status == Status.NO_SUCH_SOP_INSTANCE:
+            return None
+        if result is not None and result.category == "Failure":
+            raise PrintError(f"{self.printer.name}: print job {uid}: {result}",
+                             status=result.status, retryable=True)
+        reply = reply if reply is not None else Dataset()
+        text = str(reply.get("ExecutionStatus", "") or "")
+        try:
+            status = ExecutionStatus(text)
+        except ValueError:
+            raise PrintError(f"{self.printer.name}: print job {uid}: Execution Status "
+                             f"(2100,0020) {text!r} is not one of "
+                             f"{', '.join(s.value for s in ExecutionStatus)}",
+                             retryable=True) from None
+        return status, str(reply.get("ExecutionStatusInfo", "") or status.value)
+
     def printer_attributes(self) -> Dataset:
         """Printer N-GET of every attribute the printer reports (PS3.3 C.13.9)."""
         return self._get_printer([])
@@ -188,7 +221,7 @@ class PrinterSession:
         self._job = _Job(options=options, label=label, mode=self._mode)
 
     def print_film(self, images: list[PreparedImage], options: PrintOptions, film_index: int,
-                   label: str) -> None:
+                   label: str, annotations: list[str] | None = None) -> None:
         """Print one film of the job begun with :meth:`begin_job`.
 
         Film Session (and Presentation LUT) once per job, Film Box, its Image
@@ -196,7 +229,10 @@ class PrinterSession:
         and N-DELETE; with ``options.session_print`` the Film Box is kept for
         :meth:`end_job`. Returns once the printer accepted the film; raises
         :class:`PrintError` otherwise. ``label`` (e.g. "job 7") and
-        ``film_index`` (0-based) name the film in messages.
+        ``film_index`` (0-based) name the film in messages. ``annotations``
+        are the film's Annotation Box texts (None: ``options.annotations``).
+        Each image with a ``requested_size_mm`` is sent with that Requested
+        Image Size.
         """
         job = self._require_job()
         what = f"{label} film {film_index + 1}"
@@ -208,19 +244,21 @@ class PrinterSession:
             raise PrintError(f"{what}: {len(images)} images but the printer created only "
                              f"{len(refs.image_boxes)} image boxes for Image Display Format "
                              f"{refs.attributes.get('ImageDisplayFormat', '?')}")
-        box_attributes = request_attributes.image_box_attributes(options)
         boxes = zip(images, refs.image_box_uids, strict=False)
         for position, (image, box_uid) in enumerate(boxes, start=1):
+            box_attributes = request_attributes.image_box_attributes(options,
+                                                                     image.requested_size_mm)
             modification = _image_box(position, image, job.mode.color, box_attributes)
             self._call(assoc.set_image_box, box_uid, modification)
             self._check(assoc, f"{what}, image box {position} ({image.source})")
-        self._set_annotations(job, assoc, refs.annotation_boxes, what)
+        texts = options.annotations if annotations is None else annotations
+        self._set_annotations(texts, assoc, refs.annotation_boxes, what)
         if options.session_print:
             job.collected.append(refs.film_box_uid)
             return
         _status, reply = self._call(assoc.print_film_box, refs.film_box_uid)
         self._check(assoc, what)
-        self.last_print_job_uid = _print_job_uid(reply)
+        self.last_print_job_uid = _print_job_uid(assoc, reply)
         # The film is printed: a failing N-DELETE must not make anyone print it again.
         self._tidy(assoc, what, assoc.delete_film_box, refs.film_box_uid)
 
@@ -238,7 +276,7 @@ class PrinterSession:
                                  "Session N-ACTION; the job has to be sent again", retryable=True)
             _status, reply = self._call(assoc.print_film_session, job.film_session_uid)
             self._check(assoc, f"{job.label} ({len(job.collected)} films)")
-            self.last_print_job_uid = _print_job_uid(reply)
+            self.last_print_job_uid = _print_job_uid(assoc, reply)
         self.abandon_job()
 
     def abandon_job(self) -> None:
@@ -406,9 +444,8 @@ class PrinterSession:
             raise PrintError(f"{what}: the printer's Film Box N-CREATE reply has no data set")
         return refs
 
-    def _set_annotations(self, job: _Job, assoc: PrintAssociation, box_uids: list[str],
+    def _set_annotations(self, texts: list[str], assoc: PrintAssociation, box_uids: list[str],
                          what: str) -> None:
-        texts = job.options.annotations
         if not texts:
             return
         if not assoc.accepts(BASIC_ANNOTATION_BOX):
@@ -465,9 +502,10 @@ def supported_film_sizes(configuration: Dataset | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(sizes))
 
 
-def _print_job_uid(reply: Dataset | None) -> str | None:
-    """The Print Job SOP Instance UID of an N-ACTION reply (Referenced Print Job Sequence)."""
-    if reply is None:
+def _print_job_uid(assoc: PrintAssociation, reply: Dataset | None) -> str | None:
+    """The Print Job SOP Instance UID of an N-ACTION reply (Referenced Print Job Sequence);
+    None without one, or if the association cannot ask about Print Jobs."""
+    if reply is None or not assoc.accepts(PRINT_JOB):
         return None
     items = reply.get(Tag(0x2100, 0x0500))
     if items is None or not items.value:

@@ -5,9 +5,22 @@ association to it (a :class:`print_scu.session.PrinterSession`), so printers
 print in parallel and each prints one job at a time, in the queue's order
 (Print Priority, then age). Per job: Printer N-GET (NORMAL prints, WARNING
 prints and records the info, FAILURE defers the job and pauses the
-printer), then film after film from ``films_done`` on, each recorded in the
-queue right after its successful N-ACTION, so that a crash loses no film
-and prints at most the film in flight twice.
+printer), then film after film from ``films_done`` on.
+
+When is a film printed? On a printer that negotiates the Print Job SOP
+Class, once its Print Job reports DONE: by N-EVENT-REPORT, or by a Print Job
+N-GET every ``print_job_poll_interval_s`` while no event comes. Each film is
+recorded as sent (with its Print Job UID) right after its N-ACTION, and the
+next film is sent without waiting; the job is DONE once every Print Job is.
+A Print Job FAILURE makes its films unsent again and defers the job (its
+films printed again on the next attempt), or fails it at once for the
+Execution Status Infos of :data:`FINAL_EXECUTION_STATUS_INFOS`. A job none
+of whose Print Jobs finishes for ``print_job_timeout_s`` is deferred; its
+films stay sent and are asked about again (N-GET) before the next attempt
+sends anything, so after a crash a film is sent twice only if it was in
+flight. A printer without Print Job counts a film printed once its N-ACTION
+is accepted. Session printing sends one N-ACTION, so one Print Job holds all
+the films of the job.
 
 Failures: a retryable :class:`print_scu.session.PrintError` (network,
 association, queue full, resource limitation, printer FAILURE) defers the
@@ -18,7 +31,8 @@ other fails the job at once with the status and its meaning.
 N-EVENT-REPORTs are recorded as job (or printer) events. A Printer FAILURE
 event pauses the printer after the film in flight; NORMAL or WARNING
 resumes it. Between jobs an open association is kept for
-``idle_keep_open_s``, its printer polled every ``status_poll_interval_s``.
+``idle_keep_open_s``, its printer polled every ``status_poll_interval_s``;
+:class:`print_scu.idle_poll.IdlePoller` polls the printers without one.
 """
 
 from __future__ import annotations
@@ -37,16 +51,25 @@ from dicomnet.terms import ExecutionStatus, PrinterStatus
 from dicomnet.uids import PRINT_JOB, PRINTER
 from print_scu.association import ReceivedEvent
 from print_scu.config import ConfigError, PrinterConfig
+from print_scu.idle_poll import IdlePoller
 from print_scu.options import OptionError, PrintOptions
 from print_scu.queue import EventEntry, JobQueue, JobRecord, JobState, process_alive
 from print_scu.session import PrintError, PrinterSession
 
-__all__ = ["Worker", "describe_event", "worker_alive", "worker_name"]
+__all__ = ["FINAL_EXECUTION_STATUS_INFOS", "Worker", "describe_event", "worker_alive",
+           "worker_name"]
 
 LOG = logging.getLogger("print_scu.worker")
 
 TICK_S = 0.2  # how often an idle thread looks for work and for stop, s
 PRINT_JOBS_REMEMBERED = 1000  # Print Job UIDs mapped back to films, most recent
+
+#: Execution Status Info (2100,0030) of a failed Print Job that fails the job at once: the
+#: terms PS3.3 C.13.8 defines for the job itself (its page description cannot be printed,
+#: the printer lacks the memory for it), which would fail again the same way. The others
+#: (PS3.3 C.13.9.1: NO FILM, FILM JAM, PRINTER DOWN, ...) name a condition of the printer
+#: that passes once attended to, so the job is retried with backoff.
+FINAL_EXECUTION_STATUS_INFOS = frozenset({"INVALID PAGE DES", "INSUFFIC MEMORY"})
 
 
 _instances = itertools.count(1)
@@ -103,6 +126,23 @@ class _JobPaused(Exception):
     """The printer reported FAILURE during a job that may not wait for it."""
 
 
+class _FilmFailed(Exception):
+    """A Print Job of the job ended FAILURE; ``final`` if printing again would not help."""
+
+    def __init__(self, message: str, final: bool) -> None:
+        super().__init__(message)
+        self.final = final
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A Print Job's final status, as an N-EVENT-REPORT or an N-GET gave it."""
+
+    print_job_uid: str
+    status: ExecutionStatus
+    info: str
+
+
 class Worker:
     """Delivers the jobs of one spool directory until stopped.
 
@@ -129,10 +169,14 @@ class Worker:
         """Deliver jobs until ``stop`` is set; the films in flight finish first.
 
         Jobs left printing by dead workers are queued again first. Jobs this
-        worker has not finished when stopped go back to the queue.
+        worker has not finished when stopped go back to the queue. Every printer
+        of ``printers`` is polled meanwhile (:class:`print_scu.idle_poll.IdlePoller`).
         """
         self.queue.recover(worker_alive)
         threads: dict[tuple[str, int], _PrinterThread] = {}
+        poller = IdlePoller(self.queue, self.printers, busy=lambda printer: any(
+            thread.printer == printer and thread.is_alive() and thread.association_open
+            for thread in threads.values()))
         try:
             while not stop.is_set():
                 for printer in self.queue.printers_with_work():
@@ -140,10 +184,12 @@ class Worker:
                         key = (printer, slot)
                         if key not in threads or not threads[key].is_alive():
                             threads[key] = self._start(printer, slot, stop, linger=True)
+                poller.poll_due()
                 stop.wait(TICK_S)
         finally:
             stop.set()
             self._finish(threads.values())
+            poller.join()
 
     def run_until_idle(self, timeout_s: float, printers: Iterable[str] | None = None,
                        stop: threading.Event | None = None) -> None:
@@ -200,9 +246,18 @@ class _PrinterThread(threading.Thread):
         self.paused = threading.Event()  # the printer reported FAILURE
         self.current_job: int | None = None
         self.events: queue.SimpleQueue[_Received] = queue.SimpleQueue()
+        self.outcomes: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()  # from events
+        self.outcome_arrived = threading.Event()
+        self.failure: _FilmFailed | None = None  # a Print Job of the current job failed
         self.print_jobs: dict[str, tuple[int, str]] = {}  # Print Job UID -> (job id, film)
         self.pause_step = 0  # status polls while paused
         self.last_poll = time.monotonic()
+
+    @property
+    def association_open(self) -> bool:
+        """True while this thread holds an association to its printer."""
+        session = self.session
+        return session is not None and session.is_open
 
     # -- main loop --------------------------------------------------------
 
@@ -244,12 +299,12 @@ class _PrinterThread(threading.Thread):
 
     def deliver(self, job: JobRecord) -> None:
         """Print ``job`` from film ``films_done`` on; finish, defer or fail it."""
-        self.current_job = job.id
+        self.current_job, self.failure = job.id, None
         try:
             self.deliver_claimed(job)
         finally:
             self.record_events()
-            self.current_job = None
+            self.current_job, self.failure = None, None
 
     def deliver_claimed(self, job: JobRecord) -> None:
         try:
@@ -261,17 +316,18 @@ class _PrinterThread(threading.Thread):
         session = self.session_for(printer)
         try:
             session.begin_job(options, f"job {job.id}")
-            if self.printer_ready(job, printer) and self.print_films(job, options, session):
-                session.end_job()
-                if options.session_print:
-                    self.remember_print_job(session.last_print_job_uid, job.id,
-                                            f"films 1-{job.films_total}")
-                    self.film_printed(job, job.films_total - 1)
+            if (self.printer_ready(job, printer) and self.print_films(job, options, session)
+                    and self.await_print_jobs(job, printer)):
                 self.record_warnings(job.id)
                 self.queue.finish(job.id, JobState.DONE)
                 self.queue.log_event(job.id, self.printer,
                                      f"done: {job.films_total} film(s) printed")
                 return
+        except _FilmFailed as exc:
+            if exc.final:
+                self.fail(job, str(exc))
+            else:
+                self.defer(job, printer, str(exc))
         except _JobPaused as exc:
             self.defer(job, printer, str(exc))
         except PrintError as exc:
@@ -289,6 +345,7 @@ class _PrinterThread(threading.Thread):
         """Printer N-GET before the job: True to print; FAILURE defers the job and pauses."""
         status, info = self.session.printer_status()  # type: ignore[union-attr]
         self.last_poll = time.monotonic()
+        self.queue.record_printer_poll(self.printer, status, info)
         if status == PrinterStatus.FAILURE:
             self.pause(status, info)
             self.defer(job, printer, f"printer {self.printer} reports FAILURE ({info})")
@@ -300,8 +357,14 @@ class _PrinterThread(threading.Thread):
 
     def print_films(self, job: JobRecord, options: PrintOptions,
                     session: PrinterSession) -> bool:
-        """Print the films not yet done; False if stopped before the last one."""
-        for index in range(job.films_done, job.films_total):
+        """Send the films not yet sent, and end the job on the printer; False if stopped first.
+
+        Films an earlier attempt sent are asked about first (Print Job N-GET).
+        """
+        self.poll_print_jobs(job)
+        self.raise_if_failed()
+        indices = self.queue.films_to_send(job.id)
+        for index in indices:
             if self.stop.is_set():
                 return False
             if self.paused.is_set():
@@ -310,27 +373,141 @@ class _PrinterThread(threading.Thread):
                                      f"{index} of {job.films_total} films")
                 if not self.wait_while_paused():
                     return False
+            self.raise_if_failed()
             images = self.queue.load_film(job.id, index)
-            session.print_film(images, options, index, f"job {job.id}")
-            if not options.session_print:
-                self.remember_print_job(session.last_print_job_uid, job.id,
-                                        f"film {index + 1}/{job.films_total}")
+            session.print_film(images, options, index, f"job {job.id}",
+                               self.queue.load_annotations(job.id, index))
             notes = self.collect_warnings(job.id) + self.collect_events()
             if options.session_print:
                 self.queue.log_events(notes)
             else:
-                self.film_printed(job, index, notes)  # one commit: progress and what it said
+                self.films_accepted(job, [index], notes)
+        session.end_job()
+        if options.session_print and indices:
+            self.films_accepted(job, indices, self.collect_warnings(job.id))
         return True
 
-    def film_printed(self, job: JobRecord, index: int, notes: Sequence[EventEntry] = ()) -> None:
-        self.queue.film_done(job.id, index, notes)
-        # The printer's Print Job UID ties the film to the printer's output (its file names
-        # and metadata): the copy the printer acknowledged, should it hold two.
-        LOG.info("job %d: film %d/%d printed on %s (print job %s)", job.id, index + 1,
-                 job.films_total, self.printer,
-                 self.session.last_print_job_uid)  # type: ignore[union-attr]
+    def films_accepted(self, job: JobRecord, indices: list[int],
+                       notes: Sequence[EventEntry]) -> None:
+        """The printer accepted films ``indices`` (their N-ACTION): sent, awaiting their
+        Print Job, or printed if the printer reports none; ``notes`` are committed with it."""
+        uid = self.session.last_print_job_uid  # type: ignore[union-attr]
+        label = (f"film {indices[0] + 1}/{job.films_total}" if len(indices) == 1
+                 else f"films {indices[0] + 1}-{indices[-1] + 1}")
+        if uid is None:
+            for index in indices:  # one commit each: progress and what it said
+                self.queue.film_done(job.id, index, notes if index == indices[0] else ())
+                self.film_printed(job, index)
+            return
+        self.remember_print_job(uid, job.id, label)
+        self.queue.films_sent(job.id, indices, uid, notes)
+        for index in indices:
+            LOG.info("job %d: film %d/%d sent to %s (print job %s)", job.id, index + 1,
+                     job.films_total, self.printer, uid)
+        self.settle_print_jobs()
+
+    def film_printed(self, job: JobRecord, index: int) -> None:
+        """Log a film printed and report it to the worker's ``progress``."""
+        LOG.info("job %d: film %d/%d printed on %s", job.id, index + 1, job.films_total,
+                 self.printer)
         if self.worker.progress is not None:
             self.worker.progress(job, index)
+
+    # -- Print Jobs -------------------------------------------------------
+
+    def await_print_jobs(self, job: JobRecord, printer: PrinterConfig) -> bool:
+        """Wait until every film of ``job`` sent is printed; False if stopped meanwhile.
+
+        Events settle Print Jobs as they come; while none comes, the Print Jobs
+        awaited are asked about (N-GET) every ``print_job_poll_interval_s``.
+        Raises :class:`_FilmFailed` for a FAILURE, a retryable PrintError when no
+        Print Job finished for ``print_job_timeout_s``, and :class:`_JobPaused` if the
+        printer reports FAILURE and the thread may not wait for it.
+        """
+        self.raise_if_failed()  # a Print Job failed while films were being sent
+        awaited = self.queue.awaited_print_jobs(job.id)
+        deadline = time.monotonic() + printer.print_job_timeout_s
+        next_poll = time.monotonic() + printer.print_job_poll_interval_s
+        while awaited:
+            if self.stop.is_set():
+                return False
+            if self.paused.is_set() and not self.linger:
+                raise _JobPaused(f"printer {self.printer} reported FAILURE while film(s) of "
+                                 f"job {job.id} awaited their print job")
+            self.outcome_arrived.wait(TICK_S)
+            self.outcome_arrived.clear()
+            self.record_events()
+            if time.monotonic() >= next_poll:
+                self.poll_print_jobs(job)
+                next_poll = time.monotonic() + printer.print_job_poll_interval_s
+            self.raise_if_failed()
+            still = self.queue.awaited_print_jobs(job.id)
+            if still.keys() != awaited.keys():
+                deadline = time.monotonic() + printer.print_job_timeout_s
+            elif time.monotonic() >= deadline:
+                films = sum(len(indices) for indices in still.values())
+                first, *others = still
+                more = f" and {len(others)} more" if others else ""
+                raise PrintError(f"{films} film(s) of job {job.id} sent to {self.printer} "
+                                 f"not printed yet: none of their print jobs ({first}{more}) "
+                                 f"finished within {printer.print_job_timeout_s:g} s",
+                                 retryable=True)
+            awaited = still
+        return True
+
+    def poll_print_jobs(self, job: JobRecord) -> None:
+        """Print Job N-GET of each Print Job the job's sent films await; settle the finished.
+
+        A Print Job the printer does not know (it forgot it, or cannot be asked)
+        is taken as DONE, with an event saying so.
+        """
+        for uid in self.queue.awaited_print_jobs(job.id):
+            answer = self.session.print_job_status(uid)  # type: ignore[union-attr]
+            if answer is None:
+                self.queue.log_event(job.id, self.printer, f"print job {uid} is unknown to "
+                                     "the printer: its film(s) taken as printed")
+                self.print_job_ended(_Outcome(uid, ExecutionStatus.DONE, ""))
+            elif answer[0].finished:
+                self.print_job_ended(_Outcome(uid, *answer))
+
+    def settle_print_jobs(self) -> None:
+        """Apply the Print Job outcomes N-EVENT-REPORTs brought so far."""
+        while True:
+            try:
+                outcome = self.outcomes.get_nowait()
+            except queue.Empty:
+                return
+            self.print_job_ended(outcome)
+
+    def print_job_ended(self, outcome: _Outcome) -> None:
+        """Record a finished Print Job's films printed (DONE) or to print again (FAILURE).
+
+        A FAILURE of the job being delivered is raised by :meth:`raise_if_failed`.
+        """
+        films = self.queue.print_job_finished(outcome.print_job_uid,
+                                              outcome.status is ExecutionStatus.DONE)
+        for job_id in dict.fromkeys(job_id for job_id, _ in films):
+            job = self.queue.get(job_id)
+            assert job is not None  # jobs are never deleted
+            indices = [index for other, index in films if other == job_id]
+            if outcome.status is ExecutionStatus.DONE:
+                for index in indices:
+                    self.film_printed(job, index)
+                continue
+            numbers = ", ".join(str(index + 1) for index in indices)
+            text = (f"print job {outcome.print_job_uid} FAILURE ({outcome.info}): film(s) "
+                    f"{numbers} of {job.films_total} not printed")
+            LOG.warning("job %d: %s", job_id, text)
+            self.queue.log_event(job_id, self.printer, f"{text}; to be printed again")
+            if job_id == self.current_job and self.failure is None:
+                self.failure = _FilmFailed(
+                    text, final=outcome.info.strip().upper() in FINAL_EXECUTION_STATUS_INFOS)
+
+    def raise_if_failed(self) -> None:
+        """Raise the FAILURE of a Print Job of the job being delivered, if one came."""
+        failure, self.failure = self.failure, None
+        if failure is not None:
+            raise failure
 
     def defer(self, job: JobRecord, printer: PrinterConfig, error: str) -> None:
         """Back to the queue with backoff, or FAILED once max_attempts are used up."""
@@ -360,9 +537,18 @@ class _PrinterThread(threading.Thread):
         return self.session
 
     def on_event(self, event: ReceivedEvent) -> None:
-        """pynetdicom's event thread: note the event, pause or resume; no queue access here."""
+        """pynetdicom's event thread: note the event (and a Print Job's outcome), pause or
+        resume; no queue access here."""
         self.events.put(_Received(event, self.current_job))
-        if event.sop_class_uid == PRINTER:
+        if event.sop_class_uid == PRINT_JOB:
+            status = ExecutionStatus.of_event(event.event_type_id)
+            if status is not None and status.finished:
+                info = event.event_information
+                detail = str(info.get("ExecutionStatusInfo", "") or "") if info else ""
+                self.outcomes.put(_Outcome(event.sop_instance_uid, status,
+                                           detail or status.value))
+                self.outcome_arrived.set()
+        elif event.sop_class_uid == PRINTER:
             state = PrinterStatus.of_event(event.event_type_id)
             if state is PrinterStatus.FAILURE:
                 self.paused.set()
@@ -381,8 +567,10 @@ class _PrinterThread(threading.Thread):
             status, info = self.session.printer_status()  # type: ignore[union-attr]
         except PrintError as exc:
             LOG.warning("printer %s: status poll failed: %s", self.printer, exc)
+            self.queue.record_printer_poll(self.printer, None, str(exc))
             self.session.close()  # type: ignore[union-attr]
             return None
+        self.queue.record_printer_poll(self.printer, status, info)
         if status == PrinterStatus.FAILURE:
             self.pause(status, info)
         else:
@@ -422,8 +610,10 @@ class _PrinterThread(threading.Thread):
             del self.print_jobs[next(iter(self.print_jobs))]
 
     def record_events(self) -> None:
-        """Write the N-EVENT-REPORTs received so far to the queue's event log."""
+        """Write the N-EVENT-REPORTs received so far to the queue's event log; settle the
+        Print Jobs they finished."""
         self.queue.log_events(self.collect_events())
+        self.settle_print_jobs()
 
     def collect_events(self) -> list[EventEntry]:
         """Log and take the N-EVENT-REPORTs received so far, as event log entries."""

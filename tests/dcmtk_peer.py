@@ -135,6 +135,8 @@ class PrinterProfile:
     presentation_lut_in_film_session: bool = False
     implicit_only: bool = False
     max_pdu: int = 131072
+    supports_image_size: bool = False  # Requested Image Size in image box N-SETs
+    supports_decimate_crop: bool = False  # Requested Decimate/Crop Behavior
 
     def section(self, *, printer_type: str, hostname: str, port: int, aetitle: str) -> str:
         """The [PRINTER] section text; ``printer_type`` is PRINTER or LOCALPRINTER."""
@@ -161,6 +163,8 @@ class PrinterProfile:
             "PresentationLUTPreferSCPRendering": "true",
             "ImplicitOnly": _flag(self.implicit_only),
             "MaxPDU": str(self.max_pdu),
+            "SupportsImageSize": _flag(self.supports_image_size),
+            "SupportsDecimateCrop": _flag(self.supports_decimate_crop),
         }
         body = "\n".join(f"{key} = {value}" for key, value in lines.items())
         return f"[{PRINTER_ID}]\n{body}\n"

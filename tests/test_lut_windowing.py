@@ -6,7 +6,14 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import set_pixel_data
 from pydicom.sequence import Sequence
 
-from lut.windowing import WINDOW_PRESETS, rgb_to_gray, to_p_values
+from lut.windowing import (
+    WINDOW_PRESETS,
+    AutoWindow,
+    gray_p_values,
+    range_p_values,
+    rgb_to_gray,
+    to_p_values,
+)
 
 # Hounsfield units across a soft-tissue window (center 40, width 400): far
 # below, at and just above its lower edge, inside, at its upper edge, above.
@@ -159,3 +166,37 @@ def test_bits_must_be_8_or_12():
 def test_window_presets():
     assert WINDOW_PRESETS == {"lung": (-600, 1500), "mediastinum": (50, 350),
                               "bone": (400, 1800), "brain": (40, 80), "abdomen": (40, 400)}
+
+
+def test_a_value_range_replaces_the_frames_own_min_max():
+    """Values 100..300 of a frame inside a range 0..1000: p = x / 1000 · 255, so 300 → 76.5,
+    not 255 (a frame of a series keeps its intensity relative to the others)."""
+    ds = gray_dataset([[100, 150, 250, 300]])
+    p_values, _ = to_p_values(ds, value_range=(0, 1000))
+    assert np.abs(p_values - np.array([[100, 150, 250, 300]]) / 1000 * 255).max() <= 0.5 + 1e-9
+    own, _ = to_p_values(ds)
+    assert own.tolist() == [[0, 64, 191, 255]]
+
+
+def test_range_p_values_ends_and_a_flat_range():
+    values = np.array([-50.0, 0.0, 50.0])
+    assert range_p_values(values, (-50, 50), 12).tolist() == [0, 2047.5, 4095]
+    assert range_p_values(np.array([7.0]), (7, 7), 8).tolist() == [127.5]  # flat: mid-gray
+
+
+def test_gray_p_values_takes_the_window_then_the_files_voi_then_the_range():
+    values = np.array([[0.0, 100.0]])
+    by_file = lambda _values: np.array([[10.0, 20.0]])  # noqa: E731 - a file's VOI stand-in
+    no_file = lambda _values: None  # noqa: E731
+    window = gray_p_values(values, "MONOCHROME2", 8, False, (50.5, 101), by_file, None)[0]
+    assert window.tolist() == [[0, 255]]
+    from_file = gray_p_values(values, "MONOCHROME2", 8, False, None, by_file, (0, 200))[0]
+    assert from_file.tolist() == [[10, 20]]
+    ranged, photometric = gray_p_values(values, "MONOCHROME1", 8, False, None, no_file,
+                                        (0, 200))
+    # 0 → 0, 100 → 127.5 → 128; MONOCHROME1 inverted: 255, 127
+    assert (ranged.tolist(), photometric) == ([[255, 127]], "MONOCHROME2")
+
+
+def test_auto_window_terms():
+    assert [mode.value for mode in AutoWindow] == ["series", "job", "frame"]

@@ -16,6 +16,7 @@ import subprocess
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset
+from scp_harness import running_printer
 from test_scp_feat_support import (
     MAX_DENSITY,
     MIN_DENSITY,
@@ -30,7 +31,6 @@ from test_scp_feat_support import (
     rects,
     uniform,
 )
-from scp_harness import running_printer
 
 from film.annotation_text import font_chain
 from print_scu.image_box_requests import grayscale_image_box

@@ -35,6 +35,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+from dcmtk import Dcmprscp, dcmtk_available  # noqa: E402
 from fault_scenario import (  # noqa: E402 - benchmarks/ is on sys.path from here
     DARK,
     LIGHT,
@@ -47,7 +48,6 @@ from fault_scenario import (  # noqa: E402 - benchmarks/ is on sys.path from her
     decode_film,
     run_scenario,
 )
-from dcmtk import Dcmprscp, dcmtk_available  # noqa: E402
 from orthanc_server import OrthancServer, orthanc_available  # noqa: E402
 
 from print_scp.forward.sinks import StoreObject  # noqa: E402

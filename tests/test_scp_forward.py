@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from functools import partial
 import sqlite3
 import subprocess
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pydicom
@@ -25,9 +25,9 @@ from PIL import Image
 from pydicom.uid import EncapsulatedPDFStorage, SecondaryCaptureImageStorage
 from pynetdicom import AE, evt
 from scp_harness import running_printer
-from tls_certs import make_test_pki
 from test_scp_feat_support import connect, dataset, new_film_box, new_session, uniform
 from test_scp_feat_support import wait_until as _wait_until
+from tls_certs import make_test_pki
 
 from print_scp.forward.outbox import OUTBOX_FILE, deliveries_in
 from print_scp.profile import PrinterProfile, ProfileError, profile_from_dict

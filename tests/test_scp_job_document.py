@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from scp_harness import running_printer
 from test_scp_feat_support import (
     SUCCESS,
     connect,
@@ -23,7 +24,6 @@ from test_scp_feat_support import (
     uniform,
     wait_until,
 )
-from scp_harness import running_printer
 
 from dicomnet.terms import PrinterStatus
 from print_scp.profile import ScriptedEvent

@@ -21,9 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from browser import browser_problem, chromium
-from tls_certs import make_test_pki
+from PIL import Image
 from scp_harness import running_printer
 from test_scp_feat_support import (
     connect,
@@ -34,6 +33,7 @@ from test_scp_feat_support import (
     uniform,
     wait_until,
 )
+from tls_certs import make_test_pki
 
 from dicomnet.tls import TlsSettings
 from film.densitometry import read_density_map

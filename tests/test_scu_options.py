@@ -23,6 +23,7 @@ from print_scu.request_attributes import (
     ("ROW\\1,2,3", "ROW\\1,2,3"),
     ("COL\\2,1", "COL\\2,1"),
     ("SLIDE", "SLIDE"),
+    ("custom\\ 02", "CUSTOM\\2"),
 ])
 def test_parse_display_format(text: str, expected: str) -> None:
     assert parse_display_format(text) == expected
@@ -32,7 +33,7 @@ def test_parse_display_format(text: str, expected: str) -> None:
     ("0x3", r"count 0 is outside 1\.\.32"),
     ("GRID\\2,2", r"unknown format 'GRID'"),
     ("STANDARD\\2", r"exactly two values"),
-    ("CUSTOM\\1", r"CUSTOM layouts are defined by the printer"),
+    ("CUSTOM\\A", r"CUSTOM\\i needs the printer's layout number"),
 ])
 def test_parse_display_format_errors(text: str, why: str) -> None:
     with pytest.raises(OptionError, match=rf"Image Display Format \(2010,0010\).*{why}"):

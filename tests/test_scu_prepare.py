@@ -173,18 +173,27 @@ def test_color_printer_can_be_asked_for_gray() -> None:
 
 
 def test_all_frames_of_a_multiframe_file() -> None:
-    """Frame 1 spans 0..255 (identity); frame 3's checkerboard 25/230 with 255 squares
-    maps 25 -> 0 and 230 -> (230 − 25)·255/230 = 227.3 -> 227."""
+    """No window in the file: one window over the series' 0..255 (identity), so frame 3's
+    checkerboard keeps its stored 25 and 230."""
     images = prepare_files([MULTIFRAME], PrintOptions(), GRAY8)
     assert [image.source for image in images] == [f"{MULTIFRAME}#{k}" for k in (1, 2, 3, 4)]
     assert images[0].pixels[32, 10] == 40  # ramp across: 4 per column
     assert images[1].pixels[10, 32] == 40  # ramp down: 4 per row
     checkerboard = images[2].pixels
+    assert (checkerboard[8, 8], checkerboard[8, 16]) == (230, 25)
+
+
+def test_auto_frame_windows_each_frame_on_its_own() -> None:
+    """Frame 3's own range is 25..255 (checkerboard 25/230, squares 255): 25 -> 0 and
+    230 -> (230 − 25)·255/230 = 227.3 -> 227."""
+    images = prepare_files([MULTIFRAME], PrintOptions(window_auto="frame"), GRAY8)
+    checkerboard = images[2].pixels
     assert (checkerboard[8, 8], checkerboard[8, 16]) == (227, 0)
 
 
 def test_selected_frames_in_order() -> None:
-    images = prepare_files([MULTIFRAME, WEDGE], PrintOptions(frames="4,2"), GRAY8)
+    images = prepare_files([MULTIFRAME, WEDGE], PrintOptions(frames="4,2", order="files"),
+                           GRAY8)
     # the selection applies to multi-frame files; the wedge gives its one frame
     assert [image.source for image in images] == [
         f"{MULTIFRAME}#4", f"{MULTIFRAME}#2", f"{WEDGE}#1"]

@@ -207,6 +207,88 @@ def test_done_records_every_film_and_removes_the_pixels(queue: JobQueue) -> None
         queue.finish(job_id, JobState.QUEUED)
 
 
+# -- films awaiting their Print Job -----------------------------------------------------
+
+def four_film_job(queue: JobQueue) -> int:
+    job_id = queue.submit(printer(), PrintOptions(), [tiny_film()[0]] * 4)
+    assert queue.claim_next("lab", "w").id == job_id
+    return job_id
+
+
+def test_a_sent_film_counts_once_its_print_job_is_done_in_film_order(queue: JobQueue) -> None:
+    job_id = four_film_job(queue)
+    for index, uid in enumerate(("1.1", "1.2", "1.3")):
+        queue.films_sent(job_id, [index], uid)
+    assert queue.films_to_send(job_id) == [3]
+    assert queue.awaited_print_jobs(job_id) == {"1.1": [0], "1.2": [1], "1.3": [2]}
+
+    assert queue.print_job_finished("1.2", done=True) == [(job_id, 1)]
+    assert queue.get(job_id).films_done == 0  # film 1 is not confirmed yet
+    assert queue.print_job_finished("1.1", done=True) == [(job_id, 0)]
+    assert queue.get(job_id).films_done == 2  # past film 1 and film 2, printed before it
+    assert queue.print_job_finished("1.1", done=True) == []  # told twice: nothing more
+    assert queue.print_job_finished("9.9", done=True) == []  # not ours
+    assert queue.awaited_print_jobs(job_id) == {"1.3": [2]}
+
+    reopened = JobQueue(queue.spool_dir)  # durable: a new worker sees the same
+    assert (reopened.get(job_id).films_done, reopened.films_to_send(job_id)) == (2, [3])
+
+
+def test_a_failed_print_job_makes_its_films_unsent_and_holds_films_done(
+        queue: JobQueue) -> None:
+    job_id = four_film_job(queue)
+    queue.films_sent(job_id, [0], "2.1")
+    queue.films_sent(job_id, [1], "2.2")
+    queue.films_sent(job_id, [2], "2.3")
+    assert queue.print_job_finished("2.2", done=False) == [(job_id, 1)]
+    queue.print_job_finished("2.1", done=True)
+    queue.print_job_finished("2.3", done=True)
+    assert queue.get(job_id).films_done == 1  # film 2 failed: not past it
+    assert queue.films_to_send(job_id) == [1, 3]
+    queue.film_done(job_id, 1)  # printed again, on a printer without Print Job
+    assert (queue.get(job_id).films_done, queue.films_to_send(job_id)) == (3, [3])
+
+
+def test_session_print_films_share_one_print_job(queue: JobQueue) -> None:
+    job_id = four_film_job(queue)
+    queue.films_sent(job_id, [0, 1, 2, 3], "3.1")
+    assert queue.awaited_print_jobs(job_id) == {"3.1": [0, 1, 2, 3]}
+    assert queue.print_job_finished("3.1", done=False) == [(job_id, i) for i in range(4)]
+    assert queue.films_to_send(job_id) == [0, 1, 2, 3]
+    queue.films_sent(job_id, [0, 1, 2, 3], "3.2")
+    queue.print_job_finished("3.2", done=True)
+    assert queue.get(job_id).films_done == 4 and queue.awaited_print_jobs(job_id) == {}
+
+
+def test_done_and_reassign_forget_the_films_awaited(queue: JobQueue) -> None:
+    done = four_film_job(queue)
+    queue.films_sent(done, [0], "4.1")
+    assert queue.finish(done, JobState.DONE)
+    assert queue.awaited_print_jobs(done) == {} and queue.get(done).films_done == 4
+
+    moved = four_film_job(queue)
+    queue.films_sent(moved, [0], "4.2")
+    queue.film_done(moved, 1)  # printed ahead of film 1, which is awaited
+    assert queue.finish(moved, JobState.FAILED, "FAILURE (FILM JAM)")
+    assert queue.reassign(moved, printer("other"), "lab is jammed")
+    # the new printer cannot be asked about the old one's Print Job: film 1 goes again
+    assert queue.films_to_send(moved) == [0, 2, 3]
+    with pytest.raises(QueueError, match=rf"job {moved}: film index 4 is outside 0\.\.3"):
+        queue.films_sent(moved, [4], "4.3")
+
+
+def test_the_last_printer_poll_is_kept_per_printer(queue: JobQueue, clock: FakeClock) -> None:
+    queue.record_printer_poll("lab", "NORMAL", "NORMAL")
+    clock.now += 5.0
+    queue.record_printer_poll("lab", "FAILURE", "NO FILM")
+    queue.record_printer_poll("far", None, "no association: connection refused")
+    polls = queue.printer_polls()
+    assert (polls["lab"].time, polls["lab"].summary) == (clock.now, "FAILURE (NO FILM)")
+    assert polls["far"].summary == "unreachable: no association: connection refused"
+    queue.record_printer_poll("lab", "WARNING", "")
+    assert queue.printer_polls()["lab"].summary == "WARNING"
+
+
 # -- deferral ---------------------------------------------------------------------------
 
 def test_a_deferred_job_waits_for_its_time_and_others_pass_it(
@@ -352,14 +434,29 @@ def test_the_database_is_wal_with_a_schema_version(queue: JobQueue) -> None:
     with sqlite3.connect(queue.spool_dir / "queue.sqlite") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-            "1",)
+            "2",)
+
+
+def test_a_version_1_database_is_upgraded_keeping_its_jobs(tmp_path: Path) -> None:
+    old = JobQueue(tmp_path / "old")
+    job_id = old.submit(printer(), PrintOptions(), tiny_film())
+    with sqlite3.connect(tmp_path / "old" / "queue.sqlite") as conn:  # as version 1 left it
+        conn.execute("DROP TABLE sent_films")
+        conn.execute("DROP TABLE printer_polls")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    upgraded = JobQueue(tmp_path / "old")
+    assert upgraded.get(job_id).state is JobState.QUEUED
+    assert upgraded.films_to_send(job_id) == [0] and upgraded.printer_polls() == {}
+    with sqlite3.connect(tmp_path / "old" / "queue.sqlite") as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            "2",)
 
 
 def test_a_newer_or_foreign_database_is_refused_by_name(tmp_path: Path) -> None:
     JobQueue(tmp_path / "new")
     with sqlite3.connect(tmp_path / "new" / "queue.sqlite") as conn:
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-    with pytest.raises(QueueError, match=r"queue\.sqlite: schema version 2 is newer"):
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with pytest.raises(QueueError, match=r"queue\.sqlite: schema version 3 is newer"):
         JobQueue(tmp_path / "new")
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "queue.sqlite").write_bytes(b"not a database, really" * 100)

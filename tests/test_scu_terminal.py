@@ -67,13 +67,15 @@ def _config(tmp_path: Path, port: int) -> Path:
 def test_printers_table_is_drawn_on_a_terminal_and_plain_in_a_pipe(tmp_path: Path) -> None:
     config = _config(tmp_path, 10400)
 
-    piped = print_scu("printers", "--config", str(config))
-    status, drawn = _on_terminal("printers", "--config", str(config))
+    spool = ["--spool", str(tmp_path / "spool")]
+    piped = print_scu("printers", "--config", str(config), *spool)
+    status, drawn = _on_terminal("printers", "--config", str(config), *spool)
 
     assert piped.returncode == 0 and status == 0
     lines = piped.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "ADDRESS", "CAPABILITIES"]
+    assert lines[0].split() == ["NAME", "ADDRESS", "CAPABILITIES", "LAST", "STATUS", "WHEN"]
     assert lines[1].startswith("laser") and "FILMBOX@127.0.0.1:10400" in lines[1]
+    assert lines[1].endswith("not polled yet")  # no worker has polled: no spool
     assert lines[2].startswith("paper") and "PAPER@127.0.0.1:10401" in lines[2]
     assert ESCAPE not in piped.stdout and TABLE_RULE not in piped.stdout
     assert TABLE_RULE in drawn

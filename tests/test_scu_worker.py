@@ -97,7 +97,9 @@ def test_film_jam_mid_job_pauses_the_printer_until_it_is_normal_again(tmp_path: 
                 jammed.set()
                 time.sleep(0.5)  # let the Printer N-EVENT-REPORT arrive before the next film
 
-        job_id = queue.submit(printer_for(server), PrintOptions(), films(6))
+        # Without Print Job a film counts as printed at its N-ACTION, so the jam comes
+        # right after the second film is sent (with it, the worker sends ahead).
+        job_id = queue.submit(printer_for(server, print_job=False), PrintOptions(), films(6))
         with running_worker(queue, progress=jam_after_second_film):
             assert jammed.wait(WAIT_S)
             assert wait_until(lambda: "printer FAILURE (FILM JAM)" in event_texts(queue, job_id))

@@ -11,8 +11,10 @@ all films of a job at once, reported in order; so rendering uses every core
 and never runs on, or competes with, a DIMSE thread. While
 the printer is in FAILURE (e.g. FILM JAM) nothing is printed, as on a real
 printer; jobs wait PENDING and resume when the printer returns to NORMAL or
-WARNING. A render process that dies (killed, out of memory) fails its job
-and is replaced; a server that dies takes its render processes with it, each
+WARNING. A job a profile's ``[[script]] job_failure`` picks
+(:meth:`print_scp.printer.Printer.take_job_failure`) ends FAILURE with its
+info, nothing written. A render process that dies (killed, out of memory)
+fails its job and is replaced; a server that dies takes its render processes with it, each
 once its film in hand is written (``render_process.exit_with_server``).
 """
 
@@ -214,6 +216,10 @@ class RenderWorker:
             self._fail(job_uid, f"spooled job unreadable: {exc}")
             return
         self._jobs.set_status(job_uid, ExecutionStatus.PRINTING)
+        scripted_failure = self._printer.take_job_failure()
+        if scripted_failure is not None:
+            self._fail(job_uid, "a [[script]] job_failure", info=scripted_failure)
+            return
         submitted: list[tuple[ProcessPoolExecutor, Future]] = []
         try:
             submitted = self._submit_films(job_uid, len(spooled.films))

@@ -6,7 +6,9 @@ decode a file is decided here on its own (``dcmread(force=True)`` and
 ``pixel_array``); every such file must be queued, with one film per frame,
 read with ``--force`` when it has no 'DICM' prefix. The table of what each
 file gave is printed (pytest -s shows it). Files run in-process
-(``cli.main``) for speed; a few also through the installed `print-scu`.
+(``cli.main``) for speed; a few also through the installed `print-scu`. The
+whole directory is then printed on print-scp as one job: every decodable
+frame reaches an image box.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 import pydicom
 import pytest
 from dcmtk_peer import free_port
+from scp_harness import running_printer
+from test_scp_feat_support import printed_films
 
 from print_scu import cli
 from print_scu.queue import JobQueue
@@ -28,6 +32,7 @@ from print_scu.queue import JobQueue
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 DEFINED_STATUSES = {cli.EXIT_OK, cli.EXIT_USAGE}
 CLI_TIMEOUT_S = 60  # bound of every print-scu subprocess
+BOXES = 4  # columns and rows of the films printing the whole corpus
 
 
 def corpus() -> list[Path]:
@@ -111,18 +116,25 @@ def test_the_installed_command_never_shows_a_traceback(
 
 
 @pytest.mark.timeout(300)
-def test_the_whole_corpus_as_one_directory_with_skip_invalid(tmp_path: Path) -> None:
-    """Every printable file becomes films of one job; each other file is one 'skipped' line."""
+def test_the_whole_corpus_prints_on_print_scp_with_skip_invalid(tmp_path: Path) -> None:
+    """Every frame pydicom decodes is printed on print-scp, in one job; each other file is
+    one 'skipped' line."""
     printable = {path: frames for path in corpus()
                  if (frames := frames_pydicom_decodes(path)) is not None}
+    frames = sum(printable.values())
     out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        status = cli.main(["submit", "--spool", str(tmp_path / "spool"), *nowhere(),
-                           "--force", "--skip-invalid", str(TEST_FILES)])
+    with running_printer(tmp_path / "out", standard_dpi=25) as server:
+        with redirect_stdout(out), redirect_stderr(err):
+            status = cli.main(["print", "--spool", str(tmp_path / "spool"), "--host",
+                               "127.0.0.1", "--port", str(server.port), "--called-ae",
+                               server.profile.ae_title, "--format", f"{BOXES}x{BOXES}",
+                               "--film-size", "8INX10IN", "--force", "--skip-invalid",
+                               str(TEST_FILES)])
+        films = printed_films(tmp_path / "out", -(-frames // BOXES**2))
     assert status == cli.EXIT_OK, err.getvalue()
     skipped = [line for line in err.getvalue().splitlines() if "skipped:" in line]
     skipped_paths = {Path(line.split(": ")[2]) for line in skipped}
     assert skipped_paths.isdisjoint(printable)
     assert len(skipped) + len(printable) == len(corpus())
-    job = JobQueue(tmp_path / "spool").get(int(out.getvalue()))
-    assert job is not None and job.films_total == sum(printable.values())
+    printed = sum(box["image"] is not None for film in films for box in film["image_boxes"])
+    assert printed == frames

@@ -37,6 +37,9 @@ LOOPBACK = "127.0.0.1"
 PRINTER_ID = "PRINTER"  # the one printer section of every generated dcmpstat.cfg
 START_TIMEOUT_S = 10.0
 TOOL_TIMEOUT_S = 120.0
+#: DCMTK's largest PDU, bytes: dcmprscu sends PDUs of at most this size, whatever its peer
+#: announces (measured against print-scp's 1 MiB).
+MAX_PDU = 131072
 
 _N_ACTION_STATUS = re.compile(r"N-ACTION RSP.*?DIMSE Status\s*: 0x([0-9A-Fa-f]{4})", re.S)
 
@@ -51,12 +54,14 @@ def environment() -> dict[str, str]:
     return {**os.environ, "TCP_NODELAY": "1"}
 
 
-def write_config(path: Path, *, printer_type: str, port: int, aetitle: str) -> Path:
+def write_config(path: Path, *, printer_type: str, port: int, aetitle: str,
+                 max_pdu: int = MAX_PDU) -> Path:
     """Write a dcmpstat.cfg with one printer (PRINTER or LOCALPRINTER) on 127.0.0.1:``port``.
 
     The printer accepts STANDARD\\C,R up to 4,5, 14INX17IN and 8INX10IN film,
-    8-bit images only (dcmprscu then sends 8 bits), 128 KiB PDUs (DCMTK's
-    maximum); densities in hundredths of OD. Returns ``path``.
+    8-bit images only (dcmprscu then sends 8 bits), PDUs of up to ``max_pdu``
+    bytes (MaxPDU: the Maximum Length the tool announces; dcmprscp's bounds
+    the PDUs dcmprscu sends it); densities in hundredths of OD. Returns ``path``.
     """
     base = path.parent
     for sub in ("spool", "lut", "log", "database"):
@@ -75,7 +80,8 @@ def write_config(path: Path, *, printer_type: str, port: int, aetitle: str) -> P
         "FilmSizeID = 14INX17IN\\8INX10IN\n"
         "MagnificationType = REPLICATE\\BILINEAR\\CUBIC\\NONE\n"
         "MaxDensity = 320\nMinDensity = 20\nSupports12Bit = false\n"
-        "SupportsPresentationLUT = false\nImplicitOnly = false\nMaxPDU = 131072\n"
+        "SupportsPresentationLUT = false\nImplicitOnly = false\n"
+        f"MaxPDU = {max_pdu}\n"
         "[[LUT]]\n",
         encoding="ascii",
     )
@@ -167,16 +173,24 @@ def send_stored_print(stored_print: Path, port: int, called_ae: str) -> float:
 class Dcmprscp:
     """``/usr/bin/dcmprscp`` on a free loopback port for the duration of a ``with`` block.
 
-    ``port`` is set once it listens. The server runs in its own process
+    ``port`` is set once it listens; it announces PDUs of ``max_pdu`` bytes (DCMTK
+    accepts 4096 to 131072). The server runs in its own process
     group, terminated (then killed) by id on exit; its working directory is
     removed.
     """
 
-    def __init__(self, aetitle: str = "DCMPRSCP") -> None:
+    def __init__(self, aetitle: str = "DCMPRSCP", max_pdu: int = MAX_PDU) -> None:
         self.aetitle = aetitle
+        self.max_pdu = max_pdu
         self.port = 0
         self._workdir = Path(tempfile.mkdtemp(prefix="bench_dcmprscp_"))
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        """The dcmprscp process's id (inside the ``with`` block)."""
+        assert self._process is not None, "dcmprscp runs inside the with block only"
+        return self._process.pid
 
     @property
     def database(self) -> Path:
@@ -186,7 +200,7 @@ class Dcmprscp:
     def __enter__(self) -> Dcmprscp:
         self.port = free_port()
         config = write_config(self._workdir / "dcmpstat.cfg", printer_type="LOCALPRINTER",
-                              port=self.port, aetitle=self.aetitle)
+                              port=self.port, aetitle=self.aetitle, max_pdu=self.max_pdu)
         self._process = subprocess.Popen(
             [str(DCMPRSCP), "--config", str(config), "--printer", PRINTER_ID],
             cwd=self._workdir, env=environment(), stdout=subprocess.DEVNULL,

@@ -7,7 +7,8 @@ images each) to ``print-scp`` running in its own process:
 
 - queue: ``JobQueue.submit`` (pixels fsynced to the spool, row committed),
   then a ``Worker`` delivers the job (Printer N-GET, per-film progress
-  committed after each N-ACTION);
+  committed after each N-ACTION; the printer is configured without Print
+  Job, so a film counts once its N-ACTION is accepted, as on the direct path);
 - direct: one ``PrinterSession`` prints the films, nothing stored.
 
 Runs alternate A and B; the figure is the ratio of the medians.
@@ -79,7 +80,10 @@ def measure(film_count: int, runs: int) -> dict:
         work_dir = Path(work)
         (work_dir / "out").mkdir()
         printer_process = start_print_scp(work_dir / "out", port)
-        printer = adhoc_printer("127.0.0.1", port, "FILMBOX", idle_keep_open_s=0)
+        # Without Print Job both paths end at the last N-ACTION: with it, the queue would also
+        # wait for every film to be rendered (tracking to DONE), which a direct send does not.
+        printer = adhoc_printer("127.0.0.1", port, "FILMBOX", idle_keep_open_s=0,
+                                print_job=False)
         queued, sent = [], []
         try:
             direct(printer, options, films[:1])  # warm-up

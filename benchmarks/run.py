@@ -43,8 +43,8 @@ def random_images(count: int, side: int = IMAGE_SIZE, seed: int = 1) -> list[np.
 
 
 def print_one_film(port: int, images: list[np.ndarray],
-                   display_format: str = "STANDARD\\2,2") -> float:
-    """Seconds from association request to release for one 14×17 in film of ``images``."""
+                   display_format: str = "STANDARD\\2,2", film_size: str = "14INX17IN") -> float:
+    """Seconds from association request to release for one film of ``images``."""
     boxes = [grayscale_image_box(i, image, 8) for i, image in enumerate(images, 1)]
     started = time.perf_counter()
     with PrintAssociation(PrinterAddress("127.0.0.1", port, "FILMBOX", calling_ae="BENCH"),
@@ -54,7 +54,7 @@ def print_one_film(port: int, images: list[np.ndarray],
         _, session_uid = scu.create_film_session(session)
         box = Dataset()
         box.ImageDisplayFormat = display_format
-        box.FilmSizeID = "14INX17IN"
+        box.FilmSizeID = film_size
         _, refs = scu.create_film_box(box, film_session_uid=session_uid)
         for uid, modification in zip(refs.image_box_uids, boxes, strict=True):
             scu.set_image_box(uid, modification)

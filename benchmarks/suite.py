@@ -6,13 +6,13 @@ Every figure is the median of ``--runs`` runs (after one warm-up). Every
 comparison with a peer is measured in the same run, A and B alternating, and
 reported as the ratio A/B of the medians:
 
-1. ingest: a STANDARD\\2,2 film of four 2048×2048 8-bit images, association
-   request to release. DCMTK's dcmprscu (Stored Print built once by dcmpsprt;
-   wall time of the dcmprscu process, which includes its start-up and reading
-   the Stored Print) and the project's SCU (``PrintAssociation``, timed in
-   process), each to ``print-scp`` and to DCMTK's dcmprscp. Between runs the
-   suite waits until print-scp has written the previous film, so background
-   rendering does not overlap the next ingest.
+1. ingest (benchmarks/ingest.py): a STANDARD\\2,2 film of four 2048×2048
+   8-bit images, association request to release, to ``print-scp`` and to
+   DCMTK's dcmprscp: sent by DCMTK's dcmprscu (wall time of the process) at
+   PDUs of 4, 16 and 32 KiB, and by the project's SCU (``PrintAssociation``,
+   in process) at 1 MiB; with the loopback copy of the same bytes as the
+   physical limit. Between runs the suite waits until print-scp has written
+   the previous film, so background rendering does not overlap the next ingest.
 2. render: 14×17 in at 150/300/600 dpi with 1, 4 and 20 images (render_film +
    write_film) against encoding the same final canvases (8-bit light box PNG
    + 16-bit density PNG) alone: with Pillow at the writer's zlib settings
@@ -27,6 +27,14 @@ reported as the ratio A/B of the medians:
 5. scaling: ingest and render+write time against image side (512² … 4096²,
    one image) and image count (1, 4, 9, 16 of 1024²; render at 150 dpi), with the exponent k of
    time ∝ pixels^k between the two largest points.
+
+Last, every performance target is printed as the measured figure (mostly a
+ratio) with PASS or MISS: small-PDU ingest ≤ 0.8× dcmprscp at each PDU size,
+large-PDU ingest ≤ 0.6× and ≥ 400 MiB/s, CPU per film of the 100-film runs
+≤ 2.0× the writer's own encode of the film's canvases (client, printer and
+render processes summed; start-up excluded), peak RSS of print-scp and its
+render processes summed ≤ 150 MiB + 3 × the pixel bytes of the films in
+flight, and queue overhead ≤ 1.05×.
 """
 
 from __future__ import annotations
@@ -34,8 +42,10 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,104 +53,31 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import dcmtk
+import ingest
 import numpy as np
 import queue_overhead
+from harness import PDF_WAIT_S, PrintScpProcess, alternate, wait_for_pdfs
 from PIL import Image
 from run import film_spec, print_one_film, random_images, summary
 
-from film.model import FilmSpec
+from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType
 from film.png import encode_raster, png_file
 from film.render import render_film
 from film.writers import write_film
-from print_scp.launcher import free_port, start_print_scp
 
 FORMATS = {1: "STANDARD\\1,1", 4: "STANDARD\\2,2", 9: "STANDARD\\3,3", 16: "STANDARD\\4,4",
            20: "STANDARD\\4,5"}
-PDF_WAIT_S = 600.0
 SCALING_DPI = 150  # render scaling: the film's canvas size stays fixed, only the input grows
-
-
-def alternate(cases: dict[str, Callable[[], float]], runs: int,
-              warm_up: bool = True) -> dict[str, list[float]]:
-    """Run every case once to warm up (unless the caller did), then ``runs`` rounds of all
-    cases in turn; seconds per case and round."""
-    if warm_up:
-        for case in cases.values():
-            case()
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(runs):
-        for name, case in cases.items():
-            times[name].append(case())
-    return times
+PDU_KIB = (4, 16, 32)  # PDU sizes of the small-PDU ingest, KiB (syngo MR announces 32)
+E2E_DPI = 150  # print-scp's standard resolution, at which the end-to-end films print
 
 
 def _ratio(times: dict[str, list[float]], a: str, b: str) -> float:
     return statistics.median(times[a]) / statistics.median(times[b])
-
-
-def _wait_for_pdfs(directory: Path, count: int, timeout_s: float = PDF_WAIT_S) -> None:
-    """Block until ``directory`` holds at least ``count`` film PDFs (polled every 10 ms).
-
-    A film's PDF ends in its number (``-01``); job documents do not count.
-    """
-    deadline = time.monotonic() + timeout_s
-    while sum(1 for p in directory.glob("*.pdf") if p.stem[-3:-2] == "-") < count:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"fewer than {count} PDFs in {directory} after {timeout_s:.0f} s")
-        time.sleep(0.01)
-
-
-def _vm_hwm_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
-
-
-def _descendants(pid: int) -> list[int]:
-    """Process ids below ``pid`` (Linux /proc/<pid>/task/<tid>/children)."""
-    children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
-                for child in (task / "children").read_text().split()]
-    return children + [grandchild for child in children for grandchild in _descendants(child)]
-
-
-class _PrintScp:
-    """print-scp in its own process for a ``with`` block; counts the films it wrote."""
-
-    def __init__(self, workdir: Path, *extra: str) -> None:
-        self.output = Path(tempfile.mkdtemp(prefix="out_", dir=workdir))
-        self.port = free_port()
-        self.extra = extra
-        self.sent = 0
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> _PrintScp:
-        self.process = start_print_scp(self.output, self.port, *self.extra)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=60)
-
-    def peak_rss_mib(self) -> tuple[float, float]:
-        """Peak RSS (VmHWM) in MiB of the print-scp process, and of it plus its descendants
-        (fork server, render processes) summed: pages they share are counted in each."""
-        assert self.process is not None
-        own = _vm_hwm_mib(self.process.pid)
-        return own, own + sum(_vm_hwm_mib(pid) for pid in _descendants(self.process.pid))
-
-    def timed(self, send: Callable[[], float]) -> Callable[[], float]:
-        """``send`` then wait (untimed) until this printer wrote the film."""
-        def case() -> float:
-            elapsed = send()
-            self.sent += 1
-            _wait_for_pdfs(self.output, self.sent)
-            return elapsed
-        return case
 
 
 # --------------------------------------------------------------------------
@@ -149,23 +86,20 @@ class _PrintScp:
 
 
 def bench_ingest(workdir: Path, runs: int) -> dict:
+    """benchmarks/ingest.py's comparisons: dcmprscu at each of :data:`PDU_KIB`, print-scu
+    at 1 MiB, and the loopback copy of the same bytes (the physical limit)."""
     images = random_images(4)
-    stored = dcmtk.build_stored_print(Path(tempfile.mkdtemp(dir=workdir)), images, 2, 2)
-    with _PrintScp(workdir) as ours, dcmtk.Dcmprscp() as peer:
-        cases = {
-            "dcmprscu->print-scp": ours.timed(
-                lambda: dcmtk.send_stored_print(stored, ours.port, "FILMBOX")),
-            "dcmprscu->dcmprscp": lambda: dcmtk.send_stored_print(stored, peer.port, peer.aetitle),
-            "print-scu->print-scp": ours.timed(lambda: print_one_film(ours.port, images)),
-            "print-scu->dcmprscp": lambda: print_one_film(peer.port, images),
-        }
-        times = alternate(cases, runs)
-    return {"times": {name: summary(t, pixel_bytes=4 * 2048 * 2048) for name, t in times.items()},
-            "ratio_scp_with_dcmprscu": _ratio(times, "dcmprscu->print-scp", "dcmprscu->dcmprscp"),
-            "ratio_scp_with_own_scu": _ratio(times, "print-scu->print-scp", "print-scu->dcmprscp"),
-            "ratio_scu_to_print_scp": _ratio(times, "print-scu->print-scp", "dcmprscu->print-scp"),
-            "timing": "dcmprscu: wall time of the process; print-scu: in-process, "
-                      "association request to release"}
+    stored_dir = workdir / "stored"
+    stored_dir.mkdir()
+    stored = dcmtk.build_stored_print(stored_dir, images, 2, 2)
+    small = {kib: ingest.bench_small_pdus(workdir, stored, kib * 1024, runs) for kib in PDU_KIB}
+    large = ingest.bench_large_pdus(workdir, images, runs)
+    loopback = [ingest.loopback_copy_s(ingest.PIXEL_BYTES) for _ in range(max(runs, 3))]
+    return {"small_pdus": small, "large_pdus": large,
+            "loopback_copy": summary(loopback, pixel_bytes=ingest.PIXEL_BYTES),
+            "ratio_scp_with_dcmprscu_by_pdu_kib": {kib: r["ratio"] for kib, r in small.items()},
+            "ratio_scp_with_own_scu": large["ratio"],
+            "print_scp_MiB_per_s": large["times"]["print-scp"]["MiB_per_s"]}
 
 
 # --------------------------------------------------------------------------
@@ -256,29 +190,61 @@ def bench_end_to_end(workdir: Path, runs: int, film_counts: list[int]) -> dict:
     image_dir.mkdir()
     images = smooth_images(1, 512)[0]
     files = [dcmtk.write_image(image_dir / f"{i:03d}.dcm", images) for i in range(max(film_counts))]
-    results = {}
+    results: dict = {"encode_floor_cpu_s": _encode_floor_cpu_s(workdir, images, runs)}
     for films in film_counts:
         for concurrency in (1, 4, 16):
-            durations, peaks = [], []
+            durations, peaks, cpu = [], [], []
             for _ in range(runs if films < 100 else 1):
-                with _PrintScp(workdir, "--render-processes", "2") as printer:
-                    durations.append(_print_films(workdir, printer, files[:films], concurrency))
+                with PrintScpProcess(workdir, "--render-processes", "2") as printer:
+                    started_cpu = printer.cpu_s()  # start-up (imports, fork server) excluded
+                    duration, client_cpu = _print_films(workdir, printer, files[:films],
+                                                        concurrency)
+                    durations.append(duration)
+                    cpu.append(client_cpu + printer.cpu_s() - started_cpu)
                     peaks.append(printer.peak_rss_mib())
             median = statistics.median(durations)
+            cpu_per_film = statistics.median(cpu) / films
             results[f"{films} films x {concurrency} assoc"] = {
                 **summary(durations), "films_per_min": 60.0 * films / median,
                 "peak_rss_mib": max(p[0] for p in peaks),
                 "peak_rss_with_render_processes_mib": max(p[1] for p in peaks),
                 # the target: 150 MiB + 3 x the pixel bytes of the films in flight
                 # (at most one film per association)
-                "rss_target_mib": 150 + 3 * min(films, concurrency) * images.nbytes / 2**20}
+                "rss_target_mib": 150 + 3 * min(films, concurrency) * images.nbytes / 2**20,
+                "cpu_per_film_s": cpu_per_film,
+                "cpu_ratio_to_encode": cpu_per_film / results["encode_floor_cpu_s"]}
     return results
 
 
-def _print_films(workdir: Path, printer: _PrintScp, files: list[Path], concurrency: int) -> float:
+def _encode_floor_cpu_s(workdir: Path, image: np.ndarray, runs: int) -> float:
+    """CPU seconds the film writer's own encoder needs for the light-box and density
+    canvases of one end-to-end film (8×10 in, one image, 150 dpi): the floor of a film's
+    cost, since every film must be encoded. Median of ``runs`` (at least 5) encodes."""
+    spec = FilmSpec(film_size_id="8INX10IN", orientation="PORTRAIT",
+                    image_display_format="STANDARD\\1,1",
+                    image_boxes=[ImageBoxContent(1, ImagePixels(image, "MONOCHROME2", 8))],
+                    magnification_type=MagnificationType.BILINEAR, resolution_dpi=E2E_DPI)
+    files = write_film(render_film(spec), workdir, "encode-floor", {})
+    with Image.open(files.png) as light, Image.open(files.density_png) as density:
+        canvases = [np.asarray(light), np.asarray(density).astype(np.uint16)]
+    for path in (files.pdf, files.png, files.density_png, files.json):
+        path.unlink()
+    cpu = []
+    for _ in range(max(runs, 5)):
+        started = time.process_time()
+        for canvas in canvases:
+            _filmbox_encode(canvas, E2E_DPI)
+        cpu.append(time.process_time() - started)
+    return statistics.median(cpu)
+
+
+def _print_films(workdir: Path, printer: PrintScpProcess, files: list[Path],
+                 concurrency: int) -> tuple[float, float]:
     """Seconds from starting ``print-scu print --associations N`` until every film's PDF
-    exists (the films divided in order into N jobs, delivered over N associations)."""
+    exists (the films divided in order into N jobs, delivered over N associations), and
+    the CPU seconds of the print-scu process."""
     spool = Path(tempfile.mkdtemp(prefix="spool_", dir=workdir))
+    client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-m", "print_scu.cli", "print", "--spool", str(spool),
@@ -288,8 +254,11 @@ def _print_films(workdir: Path, printer: _PrintScp, files: list[Path], concurren
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=PDF_WAIT_S, check=False)
     if run.returncode != 0:
         raise RuntimeError(f"print-scu exited {run.returncode}: {run.stderr.decode()[-2000:]}")
-    _wait_for_pdfs(printer.output, len(files))
-    return time.perf_counter() - started
+    client = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (client.ru_utime + client.ru_stime
+                  - client_before.ru_utime - client_before.ru_stime)
+    wait_for_pdfs(printer.output, len(files))
+    return time.perf_counter() - started, client_cpu
 
 
 # --------------------------------------------------------------------------
@@ -299,7 +268,7 @@ def _print_films(workdir: Path, printer: _PrintScp, files: list[Path], concurren
 
 def bench_scaling(workdir: Path, runs: int, sides: list[int]) -> dict:
     results: dict[str, dict] = {"by_side": {}, "by_count": {}}
-    with _PrintScp(workdir) as printer:
+    with PrintScpProcess(workdir) as printer:
         for key, cases in (("by_side", [(1, side) for side in sides]),
                            ("by_count", [(count, 1024) for count in (1, 4, 9, 16)])):
             for count, side in cases:
@@ -313,7 +282,7 @@ def bench_scaling(workdir: Path, runs: int, sides: list[int]) -> dict:
     return results
 
 
-def _scaling_point(workdir: Path, printer: _PrintScp, images: list[np.ndarray],
+def _scaling_point(workdir: Path, printer: PrintScpProcess, images: list[np.ndarray],
                    runs: int) -> dict:
     """Ingest (print-scu → print-scp) and render + write of one film of ``images``."""
     display_format = FORMATS[len(images)]
@@ -347,19 +316,29 @@ def _print_table(results: dict) -> None:
     print(f"{'':<42}{'median':>9}   {'min':>8} {'max':>8}")
     ingest = results["ingest"]
     print("1. ingest STANDARD\\2,2, 4 × 2048² 8-bit, association request → release")
-    for name, s in ingest["times"].items():
-        row(name, s, f"{s['MiB_per_s']:.0f} MiB/s")
-    print(f"  ratio print-scp/dcmprscp: with dcmprscu {ingest['ratio_scp_with_dcmprscu']:.2f}, "
-          f"with print-scu {ingest['ratio_scp_with_own_scu']:.2f}; "
-          f"print-scu/dcmprscu to print-scp {ingest['ratio_scu_to_print_scp']:.2f}")
+    row("loopback copy of the same bytes", ingest["loopback_copy"],
+        f"{ingest['loopback_copy']['MiB_per_s']:.0f} MiB/s")
+    cases = [(f"dcmprscu at {kib} KiB PDUs", r) for kib, r in ingest["small_pdus"].items()]
+    cases.append(("print-scu at 1 MiB PDUs", ingest["large_pdus"]))
+    for label, result in cases:
+        for name, s in result["times"].items():
+            row(f"{label} -> {name}", s, f"{s['MiB_per_s']:.0f} MiB/s")
+        print(f"  ratio print-scp / dcmprscp {result['ratio']:.2f}")
     print("2. render + write 14×17 in vs encoding the same two PNG canvases alone")
     for name, r in results["render"].items():
         row(f"{name} filmbox", r["filmbox"], f"{r['canvas_px'][0]}×{r['canvas_px'][1]} px")
         row(f"{name} Pillow encode", r["pillow"], f"ratio {r['ratio']:.2f}")
         row(f"{name} film.png encode", r["encoder"], f"ratio {r['ratio_to_own_encoder']:.2f}")
     print("3. end to end, print-scu print → every PDF exists (8×10 in, 1 × 512², 150 dpi)")
-    for name, r in results["end_to_end"].items():
-        row(name, r, f"{r['films_per_min']:.0f} films/min, print-scp peak RSS "
+    end_to_end = results["end_to_end"]
+    print(f"  encode floor: the writer's own encode of one film's canvases, "
+          f"{1000 * end_to_end['encode_floor_cpu_s']:.1f} ms CPU")
+    for name, r in end_to_end.items():
+        if not isinstance(r, dict):
+            continue
+        row(name, r, f"CPU {1000 * r['cpu_per_film_s']:.0f} ms/film "
+                     f"({r['cpu_ratio_to_encode']:.2f}× the encode floor), "
+                     f"{r['films_per_min']:.0f} films/min, print-scp peak RSS "
                      f"{r['peak_rss_mib']:.0f} MiB (with render processes "
                      f"{r['peak_rss_with_render_processes_mib']:.0f}; target "
                      f"{r['rss_target_mib']:.0f} MiB)")
@@ -378,6 +357,52 @@ def _print_table(results: dict) -> None:
             print(f"  {key} {measure}: time ∝ pixels^{k:.2f} over the two largest ({verdict})")
 
 
+@dataclass(frozen=True)
+class Target:
+    """One performance target: ``measured`` against ``limit``; PASS when on the right side."""
+
+    name: str
+    measured: float
+    limit: float
+    unit: str = "×"
+    at_least: bool = False  # True: the measure must reach the limit (throughput)
+
+    @property
+    def verdict(self) -> str:
+        met = self.measured >= self.limit if self.at_least else self.measured <= self.limit
+        return "PASS" if met else "MISS"
+
+    def line(self) -> str:
+        sign = "≥" if self.at_least else "≤"
+        return (f"  {self.verdict}  {self.name:<62} {self.measured:>8.2f}{self.unit} "
+                f"(target {sign} {self.limit:g}{self.unit})")
+
+
+def targets(results: dict) -> list[Target]:
+    """Every target of the suite, from one run's ``results``."""
+    ingest = results["ingest"]
+    found = [Target(f"ingest, dcmprscu SCU at {size} KiB PDUs: print-scp / dcmprscp",
+                    ratio, 0.8)
+             for size, ratio in ingest["ratio_scp_with_dcmprscu_by_pdu_kib"].items()]
+    found += [Target("ingest, print-scu SCU (1 MiB PDUs): print-scp / dcmprscp",
+                     ingest["ratio_scp_with_own_scu"], 0.6),
+              Target("ingest through print-scp with print-scu", ingest["print_scp_MiB_per_s"],
+                     400.0, " MiB/s", at_least=True)]
+    end_to_end = results["end_to_end"]
+    for name, run in end_to_end.items():
+        if not isinstance(run, dict):
+            continue
+        if name.startswith("100 films"):
+            found.append(Target(f"CPU per film / encode floor, {name}",
+                                run["cpu_ratio_to_encode"], 2.0))
+        found.append(Target(f"peak RSS summed, {name}",
+                            run["peak_rss_with_render_processes_mib"], run["rss_target_mib"],
+                            " MiB"))
+    found.append(Target("queue overhead: queue / direct", results["queue_overhead"]["ratio"],
+                        1.05))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short smoke run (~1 min)")
@@ -387,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     if not dcmtk.dcmtk_available():
         parser.error("DCMTK (dcmprscu, dcmprscp, dcmpsprt in /usr/bin) is required")
     runs = args.runs or (1 if args.quick else 3)
+    logging.getLogger("print_scp").setLevel(logging.ERROR)  # the in-process printer's B604s
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="filmbox_bench_") as work:
         workdir = Path(work)
@@ -402,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     results["meta"] = {"runs": runs, "quick": args.quick, "cpus": os.cpu_count(),
                        "wall_s": time.perf_counter() - started}
     _print_table(results)
+    print("targets")
+    for target in targets(results):
+        print(target.line())
     print(f"total {results['meta']['wall_s']:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -2,10 +2,14 @@
 
 * :mod:`dicomnet.hardening`: one function per role that makes a new
   association safe (bounded input, no lost or interleaved messages, idle
-  associations that sleep), built from :mod:`~dicomnet.socket_tuning`,
+  associations that sleep, P-DATA read in batches), built from
+  :mod:`~dicomnet.socket_tuning`, :mod:`~dicomnet.pdata_batches`,
   :mod:`~dicomnet.idle_wait`, :mod:`~dicomnet.input_guard`,
   :mod:`~dicomnet.acceptor_router`, :mod:`~dicomnet.requestor_races` and
   :mod:`~dicomnet.tls`;
+* an acceptor's memory: :mod:`~dicomnet.memory_budget` (image bytes held
+  across associations, counted as messages arrive) and
+  :mod:`~dicomnet.admission` (A-ASSOCIATE-RJ, transient, when it is spent);
 * the vocabulary both ends speak: :mod:`~dicomnet.terms` (defined terms),
   :mod:`~dicomnet.attribute_rules` (value ranges and lengths),
   :mod:`~dicomnet.status`, :mod:`~dicomnet.uids`,

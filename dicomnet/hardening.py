@@ -10,14 +10,19 @@ association's threads read a PDU:
 
 Acceptor (:func:`harden_acceptor`, the order of :data:`ACCEPTOR_STEPS`):
 
-1. ``tune_socket``: TCP_NODELAY and whole-PDU reads (replaces ``socket.recv``);
+1. ``tune_socket``: TCP_NODELAY and whole-PDU reads with read-ahead (replaces
+   ``socket.recv``);
 2. ``wait_in_select``: the DUL sleeps until data or work arrives;
-3. ``limit_messages``: a DIMSE message larger than the bound aborts;
+3. ``limit_messages``: a DIMSE message larger than the bound aborts; one the
+   printer's memory budget cannot hold is read but not kept;
 4. ``abort_on_undecodable_input``: wraps 3's ``receive_primitive`` and 1's
    ``recv`` (a PDU above the Maximum Length aborts);
-5. ``accept_tls``: with TLS, the handshake on the connection's own thread;
+5. ``read_pdata_in_batches``: P-DATA-TF PDUs straight to DIMSE, several per
+   DUL loop, their bodies through 4's ``recv``, each through 4's
+   ``receive_primitive`` (both looked up per PDU);
+6. ``accept_tls``: with TLS, the handshake on the connection's own thread;
    it leaves the socket without a timeout, so
-6. ``bound_socket_reads`` comes after it.
+7. ``bound_socket_reads`` comes after it.
 
 Once established, the acceptor's messages are routed by
 :class:`dicomnet.acceptor_router.DimseRouter` (installed by the server at
@@ -35,6 +40,8 @@ from pynetdicom.association import Association
 
 from dicomnet.idle_wait import wait_in_select
 from dicomnet.input_guard import abort_on_undecodable_input, bound_socket_reads, limit_messages
+from dicomnet.memory_budget import MemoryBudget
+from dicomnet.pdata_batches import read_pdata_in_batches
 from dicomnet.pynetdicom_compat import check_pynetdicom
 from dicomnet.requestor_races import (
     guard_pause_flag,
@@ -45,7 +52,8 @@ from dicomnet.socket_tuning import set_no_delay, tune_socket
 from dicomnet.tls import accept_tls
 
 ACCEPTOR_STEPS = ("tune_socket", "wait_in_select", "limit_messages",
-                  "abort_on_undecodable_input", "accept_tls", "bound_socket_reads")
+                  "abort_on_undecodable_input", "read_pdata_in_batches", "accept_tls",
+                  "bound_socket_reads")
 check_pynetdicom()  # at import: fail here, naming what is missing, not in a DUL thread
 
 REQUESTOR_STEPS = ("set_no_delay", "send_whole_messages", "wait_in_select",
@@ -53,18 +61,21 @@ REQUESTOR_STEPS = ("set_no_delay", "send_whole_messages", "wait_in_select",
 
 
 def harden_acceptor(event: evt.Event, max_message_bytes: int,
-                    tls_timeout_s: float | None = None) -> None:
+                    tls_timeout_s: float | None = None,
+                    budget: MemoryBudget | None = None) -> None:
     """EVT_CONN_OPEN handler of an acceptor: apply :data:`ACCEPTOR_STEPS` in order.
 
     ``max_message_bytes`` bounds one DIMSE message; ``tls_timeout_s`` (the
     ACSE timeout, s) is given when the server's sockets are TLS: a
     handshake that fails or takes longer closes just this connection.
+    ``budget``, the printer's memory budget, counts messages as they arrive.
     """
     assoc = event.assoc
     tune_socket(assoc)
     wait_in_select(assoc)
-    limit_messages(assoc, max_message_bytes)
+    limit_messages(assoc, max_message_bytes, budget)
     abort_on_undecodable_input(assoc)
+    read_pdata_in_batches(assoc)
     if tls_timeout_s is not None:
         peer = event.address[:2]  # type: ignore[attr-defined]
         if not accept_tls(assoc, (str(peer[0]), int(peer[1])), tls_timeout_s):

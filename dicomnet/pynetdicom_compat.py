@@ -34,10 +34,10 @@ TOUCHED: dict[type, tuple[str, ...]] = {
                   "network_timeout"),
     ACSE: ("is_release_requested",),
     DIMSEServiceProvider: ("get_msg", "message", "msg_queue", "receive_primitive", "send_msg"),
-    DULServiceProvider: ("_decode_pdu", "_kill_thread", "_run_loop_delay", "event_queue",
-                         "peek_next_pdu", "socket", "state_machine", "to_provider_queue",
-                         "to_user_queue"),
-    AssociationSocket: ("_is_connected", "event_queue", "ready", "recv", "socket"),
+    DULServiceProvider: ("_decode_pdu", "_kill_thread", "_read_pdu_data", "_recv_pdu",
+                         "_run_loop_delay", "event_queue", "peek_next_pdu", "socket",
+                         "state_machine", "to_provider_queue", "to_user_queue"),
+    AssociationSocket: ("_is_connected", "assoc", "event_queue", "ready", "recv", "socket"),
     StateMachine: ("current_state", "do_action"),
 }
 

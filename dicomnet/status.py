@@ -2,21 +2,14 @@
 
 :class:`Status` names the codes the print code answers with or looks for;
 their meanings and categories are pynetdicom's tables
-(``pynetdicom.status``), read through :func:`meaning` and :func:`category`.
+(``pynetdicom.status``), read through :func:`meaning` and :func:`category`,
+which import pynetdicom when first called: code that needs only the codes
+(print-scp's render processes) does not load it.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
-
-from pynetdicom.status import (
-    GENERAL_STATUS,
-    PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS,
-    code_to_category,
-)
-
-#: Print management statuses by code: (category, meaning), PS3.7 C and PS3.4 H.
-_MEANINGS = {**GENERAL_STATUS, **PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS}
 
 
 class Status(IntEnum):
@@ -62,9 +55,15 @@ class Status(IntEnum):
 
 def meaning(code: int) -> str:
     """The standard's meaning of a status code (pynetdicom's table), "" if unknown."""
-    return _MEANINGS.get(code, ("", ""))[1]
+    from pynetdicom.status import GENERAL_STATUS, PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS
+
+    # print management statuses by code: (category, meaning), PS3.7 C and PS3.4 H
+    meanings = {**GENERAL_STATUS, **PRINT_JOB_MANAGEMENT_SERVICE_CLASS_STATUS}
+    return meanings.get(code, ("", ""))[1]
 
 
 def category(code: int) -> str:
     """pynetdicom's category of a code: "Success", "Warning", "Failure", "Cancel", "Pending"."""
+    from pynetdicom.status import code_to_category
+
     return str(code_to_category(code))

@@ -48,9 +48,9 @@ from film.layout import layout_film, mm_to_px
 from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType, RenderedFilm
 from film.sizes import film_size_mm
 from lut.density import ViewingConditions
+from lut.luma import rgb_to_gray
 from lut.pipeline import pixels_to_density
 from lut.polarity import Polarity, inverts
-from lut.windowing import rgb_to_gray
 
 __all__ = ["TRIM_WIDTH_MM", "render_film"]
 

@@ -59,6 +59,10 @@ _STEM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
 _STAGED = re.compile(r"\.[A-Za-z0-9._-]+\.[0-9a-f]{12}\.tmp")  # see _staging
 _JSON_RESERVED_KEY = "film"
+# Rows converted at a time from density to density units and light-box gray: a whole
+# sheet at once needs temporaries of 12 bytes per pixel (float32 units, then numpy's
+# 8-byte lookup indices: 64 MB for 14x17 in at 150 dpi); slices keep them a few MB.
+_ROWS_PER_SLICE = 256
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,10 @@ def _lightbox_pixels(film: RenderedFilm, units: np.ndarray) -> np.ndarray:
     so the two PNGs agree exactly and each pixel costs one lookup.
     """
     levels = np.arange(int(units.max()) + 1) / DENSITY_UNITS_PER_OD
-    gray = lightbox_gray_levels(levels, film.viewing).take(units)  # np.take: faster than [units]
+    table = lightbox_gray_levels(levels, film.viewing)
+    gray = np.empty(units.shape, dtype=table.dtype)
+    for rows in _row_slices(units):
+        np.take(table, units[rows], out=gray[rows])  # np.take: faster than table[units]
     if film.color_mask is None or film.rgb is None or not film.color_mask.any():
         return gray
     return np.where(film.color_mask[..., np.newaxis], film.rgb, gray[..., np.newaxis])
@@ -198,10 +205,19 @@ def _lightbox_pixels(film: RenderedFilm, units: np.ndarray) -> np.ndarray:
 
 def _density_units(density: np.ndarray) -> np.ndarray:
     """OD -> uint16 thousandths of OD (rounded, clipped to 0..65535)."""
-    units = np.multiply(density, DENSITY_UNITS_PER_OD, dtype=np.float32)
-    np.rint(units, out=units)
-    np.clip(units, 0, np.iinfo(np.uint16).max, out=units)
-    return units.astype(np.uint16)
+    units = np.empty(density.shape, dtype=np.uint16)
+    for rows in _row_slices(density):
+        scaled = np.multiply(density[rows], DENSITY_UNITS_PER_OD, dtype=np.float32)
+        np.rint(scaled, out=scaled)
+        np.clip(scaled, 0, np.iinfo(np.uint16).max, out=scaled)
+        units[rows] = scaled
+    return units
+
+
+def _row_slices(sheet: np.ndarray) -> list[slice]:
+    """The sheet's rows in slices of ``_ROWS_PER_SLICE``."""
+    return [slice(start, start + _ROWS_PER_SLICE)
+            for start in range(0, len(sheet), _ROWS_PER_SLICE)]
 
 
 def _pdf_info(name: str, film: RenderedFilm, extra: Mapping[str, str]) -> dict[str, str]:

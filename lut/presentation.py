@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
 
 from lut.density import ViewingConditions, p_values_to_density
+
+if TYPE_CHECKING:  # pydicom is imported where an attribute list is built: a renderer needs none
+    from pydicom.dataset import Dataset
 
 __all__ = ["PresentationLUT", "PresentationLUTError", "PresentationLUTShape"]
 
@@ -130,6 +131,9 @@ class PresentationLUT:
         LUT Descriptor is encoded as US, LUT Data as OW (a 65536-entry table
         does not fit a US value length), both little endian.
         """
+        from pydicom.dataset import Dataset
+        from pydicom.sequence import Sequence
+
         ds = Dataset()
         if self.shape is not None:
             ds.PresentationLUTShape = self.shape.value

@@ -22,6 +22,8 @@ from pydicom.pixels import (
 )
 from pydicom.valuerep import DSfloat
 
+from lut.luma import rgb_to_gray
+
 __all__ = [
     "WINDOW_PRESETS", "AutoWindow", "file_voi_p_values", "gray_p_values", "has_voi",
     "modality_values",
@@ -38,18 +40,7 @@ WINDOW_PRESETS: dict[str, tuple[float, float]] = {
 }
 
 P_VALUE_BITS = (8, 12)
-_BT601 = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 luma weights of R, G, B
 _GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")
-
-
-def rgb_to_gray(rgb: np.ndarray) -> np.ndarray:
-    """ITU-R BT.601 luma Y = 0.299 R + 0.587 G + 0.114 B of RGB values 0..255, as uint8.
-
-    ``rgb`` has the colour samples in its last axis.
-    """
-    if rgb.shape[-1:] != (3,):
-        raise ValueError(f"RGB pixels need 3 samples in the last axis, shape is {rgb.shape}")
-    return np.clip(np.rint(rgb @ _BT601), 0, 255).astype(np.uint8)
 
 
 class AutoWindow(Enum):

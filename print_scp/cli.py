@@ -7,6 +7,10 @@
     print-scp forwards --output DIR [--failed] [--retry ID]
     print-scp set-status --output DIR STATUS [INFO]
     print-scp status --output DIR
+
+Its top imports little, the rest is imported by the command that needs it:
+print-scp's render processes import this module again (multiprocessing runs
+the parent's main module in each), and keep whatever it imports.
 """
 
 from __future__ import annotations
@@ -18,15 +22,14 @@ import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
-
-from pynetdicom import _config as pynetdicom_config
+from typing import TYPE_CHECKING, Any
 
 from dicomnet.terms import PRINTER_STATUS_INFO, PrinterStatus
 from print_scp.control import ControlServer, send
-from print_scp.emulated import emulated_printers, emulated_profile
 from print_scp.forward.outbox import FAILED, OUTBOX_FILE, Outbox
-from print_scp.profile import PrinterProfile, ProfileError, describe_profile, load_profile
+
+if TYPE_CHECKING:
+    from print_scp.profile import PrinterProfile
 
 LOG = logging.getLogger("print_scp")
 
@@ -142,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _profiles() -> int:
     """Print one line per emulated printer: name, model, film sizes, dpi, color."""
+    from print_scp.emulated import emulated_printers
+    from print_scp.profile import ProfileError, load_profile
+
     rows = []
     for name, path in emulated_printers().items():
         try:
@@ -186,6 +192,7 @@ def _forwards(args: argparse.Namespace) -> int:
 def _start_console(args: argparse.Namespace, profile: PrinterProfile, output: Path,
                    control: ControlServer | None, metrics: Any = None) -> Any:
     """Start the web console of ``--web``; it, or None after printing why it cannot start."""
+    from print_scp.profile import describe_profile
     from print_scp.web.app import ConsoleSettings
     from print_scp.web.server import WebAddress, WebConsole, console_token, is_loopback
     try:
@@ -213,6 +220,8 @@ def _start_console(args: argparse.Namespace, profile: PrinterProfile, output: Pa
 
 
 def _web_only(args: argparse.Namespace) -> int:
+    from print_scp.profile import ProfileError, load_profile
+
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     try:
@@ -235,6 +244,11 @@ def _web_only(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from pynetdicom import _config as pynetdicom_config
+
+    from print_scp.emulated import emulated_profile
+    from print_scp.profile import ProfileError, load_profile
+
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     logging.captureWarnings(True)  # deprecated profile keys: one log line, no source line

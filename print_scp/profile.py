@@ -24,15 +24,23 @@ of pixels (Rows x Columns x Samples per Pixel x Bits Allocated / 8), an
 association at most ``max_session_bytes`` in all its image boxes (C605 on
 the Image Box N-SET that would pass either), and a DIMSE message being
 received at most ``max_image_bytes`` + 1 MiB (``dicomnet.input_guard``).
-The printer's image memory is thus at most about ``max_associations x
+Without a printer-wide bound that would be ``max_associations x
 (max_session_bytes + 3 x max_image_bytes)`` (during an N-SET: the message
-received, its decoded data set, and the image it replaces), plus the film
-being rendered in each render process.
+received, its decoded data set, and the image it replaces). ``max_memory_bytes``
+bounds it for the whole printer (``dicomnet.memory_budget``): messages being
+received (twice their bytes: assembled and decoded; one carrying an image
+claims twice the largest message as soon as it passes 1 MiB), images stored
+in image boxes, and films queued for rendering until rendered. When it is
+full an Image Box N-SET gets C605, and while it could not take one more
+image message a new association gets A-ASSOCIATE-RJ (rejected-transient,
+service-provider presentation, local-limit-exceeded). Its default is
+:func:`default_max_memory_bytes`, its least :func:`smallest_memory_budget`.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -43,6 +51,7 @@ from pydicom.datadict import tag_for_keyword
 
 from dicomnet.attribute_rules import AE_TITLE_MAX, DENSITY_HUNDREDTHS, ae_title_problem
 from dicomnet.config_file import ConfigFileError, read_toml
+from dicomnet.memory_budget import MESSAGE_OVERHEAD, message_claim
 from dicomnet.terms import DensityTerm, PrinterStatus, PrintPriority
 from dicomnet.tls import TlsSettings, server_context
 from film.annotation_format import AnnotationFormat
@@ -53,6 +62,27 @@ from film.model import MagnificationType, MediumType
 from film.sizes import FilmOrientation, FilmSizeID, film_size_mm
 from film.smoothing import UnsharpMask
 from print_scp.forward.sinks import RetryPolicy, Sink, SinkError, parse_retry, parse_sinks
+
+_MIB = 1024 * 1024
+
+
+def smallest_memory_budget(max_image_bytes: int) -> int:
+    """The least ``max_memory_bytes`` (bytes) with which an image of ``max_image_bytes``
+    can be received (its message's claim, ``dicomnet.input_guard``) and then stored."""
+    return message_claim(max_image_bytes + MESSAGE_OVERHEAD) + max_image_bytes
+
+
+def default_max_memory_bytes() -> int:
+    """``[limits] max_memory_bytes`` when the profile gives none: a quarter of the
+    machine's physical memory, at least 256 MiB and at most 16 GiB (1 GiB where the
+    system does not tell its memory); a profile file's default is raised to
+    :func:`smallest_memory_budget` of its ``max_image_bytes`` if that is more."""
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 1024 * _MIB
+    return min(max(physical // 4, 256 * _MIB), 16 * 1024 * _MIB)
+
 
 ALL_FILM_SIZES = tuple(size.value for size in FilmSizeID)
 ALL_MEDIA = tuple(medium.value for medium in MediumType)
@@ -203,6 +233,8 @@ class PrinterProfile:
     max_image_columns: int = 8192
     max_image_bytes: int = 64 * 1024 * 1024  # pixel data of one image box
     max_session_bytes: int = 512 * 1024 * 1024  # pixel data of all image boxes of an association
+    # image bytes held by the whole printer: associations, messages, films queued to render
+    max_memory_bytes: int = field(default_factory=default_max_memory_bytes)
     max_associations: int = 32
     # [network], seconds
     acse_timeout_s: float = 30.0
@@ -298,7 +330,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
                  "default_destination", "default_magnification", "default_priority"),
     "limits": ("queue_capacity", "max_copies", "max_film_boxes_per_session",
                "max_image_rows", "max_image_columns", "max_image_bytes", "max_session_bytes",
-               "max_associations"),
+               "max_memory_bytes", "max_associations"),
     "network": ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s"),
     "access": ("allowed_calling_aes", "require_called_ae"),
     "output": ("retention_days", "job_report"),
@@ -392,6 +424,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile",
     if "annotation_fonts" in values:
         values["annotation_fonts"] = _font_paths(values["annotation_fonts"], source,
                                                  base_dir or Path.cwd())
+    if "max_memory_bytes" not in values:  # the default, enough for the largest image
+        values["max_memory_bytes"] = max(default_max_memory_bytes(), smallest_memory_budget(
+            values.get("max_image_bytes", _DEFAULTS.max_image_bytes)))
     try:
         profile = PrinterProfile(**values)
     except ProfileError as exc:
@@ -711,12 +746,16 @@ def _validate(p: PrinterProfile, source: str) -> None:
                  f"(\"0\" to \"{DENSITY_HUNDREDTHS.high:.0f}\")")
     for key in ("queue_capacity", "max_copies", "max_film_boxes_per_session",
                 "max_image_rows", "max_image_columns", "max_image_bytes", "max_session_bytes",
-                "max_associations"):
+                "max_memory_bytes", "max_associations"):
         if getattr(p, key) < 1:
             fail(key, "must be at least 1")
     if p.max_session_bytes < p.max_image_bytes:
         fail("max_session_bytes", f"{p.max_session_bytes} is less than max_image_bytes "
              f"{p.max_image_bytes}: no image of the largest size could be stored")
+    needed = smallest_memory_budget(p.max_image_bytes)
+    if p.max_memory_bytes < needed:
+        fail("max_memory_bytes", f"{p.max_memory_bytes} is less than {needed}, what one image "
+             f"of max_image_bytes {p.max_image_bytes} needs while it is received and stored")
     for key in ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s"):
         value = getattr(p, key)
         if not (math.isfinite(value) and value > 0):

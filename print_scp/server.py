@@ -22,9 +22,11 @@ from pynetdicom.association import Association
 from pynetdicom.transport import ThreadedAssociationServer
 
 from dicomnet.acceptor_router import DimseRouter
+from dicomnet.admission import refuse_for_local_limit
 from dicomnet.character_set import declare_character_set
 from dicomnet.hardening import harden_acceptor
 from dicomnet.input_guard import MESSAGE_OVERHEAD
+from dicomnet.memory_budget import MemoryBudget, message_claim
 from dicomnet.status import Status
 from dicomnet.terms import PrinterStatus
 from dicomnet.tls import server_context
@@ -83,11 +85,13 @@ class PrintServer:
         self.printer = Printer(profile)
         self.jobs = PrintJobRegistry(directory=self.output_dir / JOBS_DIRECTORY)
         self.spool = Spool(self.output_dir / ".spool")
+        self.memory = MemoryBudget(profile.max_memory_bytes)
         self.forwarder = (Forwarder(profile.forward, self.output_dir, profile.forward_retry,
                                     job_result=self.jobs.set_status)
                           if profile.forward else None)
         self.worker = RenderWorker(self.spool, self.output_dir, self.jobs, self.printer,
-                                   profile.printer_name, processes=render_processes,
+                                   profile.printer_name, self.memory,
+                                   processes=render_processes,
                                    job_report=profile.job_report, listener=self.forwarder)
         self.print_queue = PrintQueue(profile, self.spool, self.jobs, self.worker,
                                       self.forwarder)
@@ -145,7 +149,8 @@ class PrintServer:
         tls_timeout_s = self.ae.acse_timeout if self.profile.tls is not None else None
         return [
             (evt.EVT_CONN_OPEN, harden_acceptor,
-             [self.profile.max_image_bytes + MESSAGE_OVERHEAD, tls_timeout_s]),
+             [self.profile.max_image_bytes + MESSAGE_OVERHEAD, tls_timeout_s, self.memory]),
+            (evt.EVT_REQUESTED, self._requested),
             (evt.EVT_REJECTED, self._rejected),
             (evt.EVT_ESTABLISHED, self._established),
             (evt.EVT_RELEASED, self._ended),
@@ -163,20 +168,27 @@ class PrintServer:
         """Start serving in the background; returns the bound (host, port)."""
         tls = self.profile.tls
         ssl_context = server_context(tls) if tls is not None else None
-        if self.forwarder is not None:
-            self.forwarder.start()
         self.worker.start()
         self.printer.start_script()
         self.retention.start()
-        server = self.ae.start_server(
-            (host, self.profile.port if port is None else port),
-            block=False, evt_handlers=self._handlers(), ssl_context=ssl_context)
+        try:
+            server = self.ae.start_server(
+                (host, self.profile.port if port is None else port),
+                block=False, evt_handlers=self._handlers(), ssl_context=ssl_context)
+        except BaseException:  # e.g. the port is taken: stop what was started
+            self.stop()
+            raise
         assert server is not None  # start_server returns the server when block=False
         self._server = server
+        # Forwarding starts last: its film printer worker opens associations of its own
+        # (status polls), which must not race the creation of this server.
+        if self.forwarder is not None:
+            self.forwarder.start()
         bound = server.server_address
-        LOG.info("printer %r (%s) listening on %s:%s%s, output in %s", self.profile.printer_name,
-                 self.profile.ae_title, bound[0], bound[1], " (TLS)" if tls else "",
-                 self.output_dir)
+        LOG.info("printer %r (%s) listening on %s:%s%s, output in %s, memory budget %d MiB "
+                 "(max_memory_bytes %d)", self.profile.printer_name, self.profile.ae_title,
+                 bound[0], bound[1], " (TLS)" if tls else "", self.output_dir,
+                 self.memory.limit // (1024 * 1024), self.memory.limit)
         return bound[0], bound[1]
 
     def stop(self) -> None:
@@ -196,6 +208,15 @@ class PrintServer:
         LOG.info("printer stopped")
 
     # -- associations -----------------------------------------------------------------------
+    def _requested(self, event: evt.Event) -> None:
+        """EVT_REQUESTED: refuse, transiently, while the memory budget could not receive
+        one more message carrying an image of ``max_image_bytes``."""
+        free = self.memory.free
+        claim = message_claim(self.profile.max_image_bytes + MESSAGE_OVERHEAD)
+        if free < claim:
+            refuse_for_local_limit(event.assoc, f"memory budget: {free} B free, an image "
+                                   f"message claims {claim} B")
+
     def _rejected(self, event: evt.Event) -> None:
         """EVT_REJECTED: one line per refused association: who, from where, and why."""
         assoc = event.assoc
@@ -221,6 +242,7 @@ class PrintServer:
             calling_ae=assoc.requestor.ae_title.strip(),
             called_ae=assoc.acceptor.ae_title.strip(),
             peer=f"{assoc.requestor.address}:{assoc.requestor.port}",
+            memory=self.memory,
             print_job_negotiated=PRINT_JOB in accepted,
         )
         with self._lock:
@@ -239,6 +261,7 @@ class PrintServer:
             ctx = self._contexts.pop(assoc, None)
         self.hub.close(assoc)
         if ctx is not None:
+            ctx.end()
             unprinted = sum(1 for box in ctx.film_boxes.values() if not box.printed)
             LOG.info("association from %s ended (%s): %d films printed, %d unprinted film "
                      "boxes dropped", ctx.calling_ae, event.event.name, ctx.films_printed,

@@ -144,6 +144,18 @@ def wait_for_job(output_dir: Path, job_uid: str, timeout_s: float = 20.0) -> dic
         time.sleep(0.05)
 
 
+def wait_until_done(scu: PrintAssociation, job_uid: str, timeout_s: float = 20.0) -> None:
+    """Poll the Print Job (N-GET) until its Execution Status is DONE."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status, attributes = scu.get_print_job(job_uid)
+        assert status == 0x0000, f"Print Job N-GET answered 0x{status:04X}"
+        if attributes is not None and attributes.get("ExecutionStatus") == "DONE":
+            return
+        assert time.monotonic() < deadline, f"print job {job_uid} not DONE"
+        time.sleep(0.05)
+
+
 def films_of(output_dir: Path, calling_ae: str) -> list[dict]:
     """Metadata of every film printed for ``calling_ae``."""
     films = (json.loads(p.read_text()) for p in Path(output_dir).glob("*.json"))
@@ -664,6 +676,7 @@ def test_queue_full_on_film_box_n_action_is_c602(tmp_path):
         assert_status(reply, 0xC602, "queue")
         server.printer.set_status("NORMAL")
         wait_for_job(server.output_dir, job_uid)
+        wait_until_done(s.scu, job_uid)  # its film leaves the queue when the job is DONE
         s.prints_good_film()
 
 

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -94,15 +95,44 @@ def test_byte_limits_are_read_from_the_limits_section(tmp_path: Path) -> None:
     assert (default.max_image_bytes, default.max_session_bytes) == (64 << 20, 512 << 20)
 
 
+def test_memory_budget_is_read_and_defaults_to_a_quarter_of_physical_memory(
+        tmp_path: Path) -> None:
+    path = tmp_path / "printer.toml"
+    path.write_text("[limits]\nmax_memory_bytes = 536870912\n")
+    assert load_profile(path).max_memory_bytes == 512 << 20
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert PrinterProfile().max_memory_bytes == min(max(physical // 4, 256 << 20), 16 << 30)
+
+
 @pytest.mark.parametrize("limits, key", [
     ({"max_image_bytes": 0}, "max_image_bytes"),
     ({"max_session_bytes": -1}, "max_session_bytes"),
     ({"max_image_bytes": "64M"}, "max_image_bytes"),
     ({"max_image_bytes": 4096, "max_session_bytes": 4095}, "max_session_bytes"),
+    ({"max_memory_bytes": 0}, "max_memory_bytes"),
+    ({"max_memory_bytes": "1G"}, "max_memory_bytes"),
+    # one 64 MiB image needs 2 x 65 MiB while it is received, then 64 MiB: 194 MiB
+    ({"max_memory_bytes": (194 << 20) - 1}, "max_memory_bytes"),
 ])
 def test_bad_byte_limits_are_refused_naming_the_key(limits: dict, key: str) -> None:
     with pytest.raises(ProfileError, match=key):
         profile_from_dict({"limits": limits})
+
+
+def test_the_smallest_memory_budget_for_the_largest_image_is_accepted() -> None:
+    assert profile_from_dict({"limits": {"max_memory_bytes": 194 << 20}}).max_memory_bytes \
+        == 194 << 20
+
+
+def test_the_default_memory_budget_is_raised_to_what_the_largest_image_needs() -> None:
+    """An emulated printer taking 166 MiB images needs 2 x 167 + 166 MiB."""
+    image = 174192960
+    needed = 2 * (image + (1 << 20)) + image
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    quarter = min(max(physical // 4, 256 << 20), 16 << 30)
+    profile = profile_from_dict({"limits": {"max_image_bytes": image,
+                                            "max_session_bytes": image}})
+    assert profile.max_memory_bytes == max(quarter, needed)
 
 
 # -- associations -------------------------------------------------------------------------

@@ -36,7 +36,9 @@ def reset(raw: RawAssociation) -> None:
 
 
 @pytest.mark.parametrize(("ending", "expected"), [
-    ("release, then reset", "the peer reset the connection after the association was released"),
+    # The printer closes its end as soon as it has answered A-RELEASE, so the peer's reset
+    # usually finds the connection gone; when it comes first, it is one INFO line.
+    ("release, then reset", None),
     ("abort, then reset", None),
     ("reset mid-association", "the peer reset the connection between two PDUs"),
     ("release, then close", None),

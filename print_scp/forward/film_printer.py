@@ -159,7 +159,8 @@ class FilmPrinters:
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout_s)
+            if thread.is_alive():  # not started when the printer failed to start
+                thread.join(timeout_s)
 
     def submit(self, sink: PrinterSink, spec: FilmSpec, metadata: dict[str, Any]) -> int:
         """Queue the film for the sink's primary printer; the print-scu job id."""

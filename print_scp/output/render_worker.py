@@ -16,6 +16,11 @@ WARNING. A job a profile's ``[[script]] job_failure`` picks
 info, nothing written. A render process that dies (killed, out of memory)
 fails its job and is replaced; a server that dies takes its render processes with it, each
 once its film in hand is written (``render_process.exit_with_server``).
+
+A job's pixel bytes are held in the printer's memory budget from the moment it is
+queued until it has been rendered (or failed): held even past the budget's limit,
+as a film whose print was accepted is always printed; meanwhile new images are
+refused (C605).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol
 
+from dicomnet.memory_budget import MemoryBudget
 from dicomnet.terms import ExecutionStatus, PrinterStatus, PrintPriority
 from film.model import FilmSpec
 from film.writers import remove_staging_leftovers
@@ -89,9 +95,12 @@ class RenderWorker:
     """Renders spooled jobs with ``processes`` render processes until stopped."""
 
     def __init__(self, spool: Spool, output_dir: Path, jobs: PrintJobRegistry,
-                 printer: Printer, printer_name: str, processes: int = 2,
+                 printer: Printer, printer_name: str, memory: MemoryBudget, processes: int = 2,
                  job_report: bool = True, listener: JobListener | None = None):
         self._spool = spool
+        self._memory = memory
+        self._held: dict[str, int] = {}  # job UID -> bytes of the memory budget it holds
+        self._held_lock = threading.Lock()
         self._output_dir = Path(output_dir)
         self._jobs = jobs
         self._printer = printer
@@ -130,12 +139,17 @@ class RenderWorker:
                                         spooled.session_label))
             LOG.info("recovered spooled job %s (%d films) from a previous run",
                      job_uid, len(spooled.films))
-            self.submit(job_uid, spooled.priority)
+            self.submit(job_uid, spooled.priority, spooled.pixel_bytes)
         for thread in self._threads:
             thread.start()
         threading.Thread(target=self._warm_up, name="render-warm-up", daemon=True).start()
 
-    def submit(self, job_uid: str, priority: str) -> None:
+    def submit(self, job_uid: str, priority: str, pixel_bytes: int) -> None:
+        """Queue a spooled job; its ``pixel_bytes`` are held in the memory budget until
+        it has been rendered."""
+        self._memory.hold(pixel_bytes)
+        with self._held_lock:
+            self._held[job_uid] = self._held.get(job_uid, 0) + pixel_bytes
         self._queue.put((_rank(priority), next(self._sequence), job_uid))
 
     def stop(self, timeout_s: float = 30.0) -> None:
@@ -200,6 +214,9 @@ class RenderWorker:
                 if self._wait_for_printer():
                     self._render(job_uid)
             finally:
+                with self._held_lock:
+                    held = self._held.pop(job_uid, 0)
+                self._memory.release(held)
                 self._queue.task_done()
 
     def _wait_for_printer(self) -> bool:

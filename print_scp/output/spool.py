@@ -68,6 +68,12 @@ class SpooledJob:
     session_label: str | None = None
 
     @property
+    def pixel_bytes(self) -> int:
+        """Bytes of pixels in the job's image boxes (what the printer's memory budget counts)."""
+        return sum(box.image.pixels.nbytes for film in self.films
+                   for box in film.spec.image_boxes if box.image is not None)
+
+    @property
     def copies(self) -> int:
         """Number of Copies of each film (the film session's; 1 where none is recorded)."""
         if not self.films:

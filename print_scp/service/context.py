@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydicom.uid import generate_uid
 
+from dicomnet.memory_budget import MemoryBudget
 from dicomnet.status import Status
+from film.model import ImagePixels
 from print_scp.profile import PrinterProfile
 from print_scp.service.objects import (
     AnnotationBox,
@@ -61,6 +64,7 @@ class AssociationContext:
     calling_ae: str
     called_ae: str
     peer: str  # "address:port"
+    memory: MemoryBudget  # the printer's, shared by every association and the render worker
     print_job_negotiated: bool = False
     started: datetime = field(default_factory=datetime.now)
     session: FilmSession | None = None
@@ -75,6 +79,9 @@ class AssociationContext:
         default_factory=lambda: deque(maxlen=TRANSCRIPT_LENGTH))
     requests_recorded: int = 0  # in all, including those the transcript no longer keeps
     requests_in_jobs: int = 0  # how many of them a Print Job's record holds already
+    ended: bool = field(default=False, init=False)  # gone: its images are counted no more
+    _memory_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
+                                         repr=False, compare=False)
 
     def record(self, entry: TranscriptEntry) -> None:
         """Add a request and its answer to the transcript."""
@@ -133,11 +140,43 @@ class AssociationContext:
                 "ReferencedPresentationLUTSequence")
         return instance
 
+    def reserve_image(self, nbytes: int) -> None:
+        """Count an image about to be stored in the printer's memory budget (C605 if full)."""
+        if not self.memory.reserve(nbytes):
+            raise DicomStatusError(Status.INSUFFICIENT_MEMORY,
+                                   f"printer memory full (max_memory_bytes {self.memory.limit}):"
+                                   f" {self.memory.in_use} B in use, image {nbytes} B",
+                                   "PixelData")
+
+    def keep_image(self, box: ImageBox, image: ImagePixels) -> None:
+        """Store ``image`` (reserved with :meth:`reserve_image`) in ``box``, freeing the
+        image it replaces."""
+        with self._memory_lock:
+            self._free_image(box)
+            box.content.image = image
+            box.held_bytes = image.pixels.nbytes
+            if self.ended:  # aborted while the N-SET was served: held no longer
+                self._free_image(box)
+
+    def end(self) -> None:
+        """The association is gone: give its images' bytes back to the memory budget."""
+        with self._memory_lock:
+            self.ended = True
+            for _, box in self.image_boxes.values():
+                self._free_image(box)
+
+    def _free_image(self, box: ImageBox) -> None:
+        self.memory.release(box.held_bytes)
+        box.held_bytes = 0
+
     def drop_film_box(self, box: FilmBox) -> None:
-        """Forget a film box and its image and annotation boxes."""
+        """Forget a film box and its image and annotation boxes (their images' bytes
+        go back to the memory budget)."""
         self.film_boxes.pop(box.uid, None)
         for image_box in box.image_boxes.values():
             self.image_boxes.pop(image_box.uid, None)
+            with self._memory_lock:
+                self._free_image(image_box)
         for annotation in box.annotation_boxes.values():
             self.annotation_boxes.pop(annotation.uid, None)
         if self.session is not None and box in self.session.film_boxes:

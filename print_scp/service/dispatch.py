@@ -32,6 +32,7 @@ from pynetdicom.dimse_primitives import (
 from pynetdicom.events import Event
 
 from dicomnet.character_set import declare_character_set
+from dicomnet.input_guard import dropped_data_set
 from dicomnet.status import Status
 from dicomnet.uids import (
     BASIC_ANNOTATION_BOX,
@@ -259,7 +260,18 @@ def _selected(attributes: Dataset, wanted: tuple[Any, ...]) -> Outcome:
     outcome.dataset = selected
     return outcome
 def _dataset(event: Event, attribute: str) -> Dataset:
-    """The request's dataset; one that cannot be decoded is an invalid value."""
+    """The request's dataset; one that cannot be decoded is an invalid value; one
+    dropped as it arrived, the printer's memory being full, is a lack of memory."""
+    dropped = dropped_data_set(event.request)
+    if dropped is not None:
+        class_uid = str(getattr(event.request, "RequestedSOPClassUID", ""))
+        # C605 is the Image Box N-SET's (PS3.4 H.4.3.1.2.1.2); 0213 any other request's
+        status = (Status.INSUFFICIENT_MEMORY
+                  if class_uid in (BASIC_GRAYSCALE_IMAGE_BOX, BASIC_COLOR_IMAGE_BOX)
+                  else Status.RESOURCE_LIMITATION)
+        return _Undecodable(DicomStatusError(
+            status, f"data set dropped, printer memory full (max_memory_bytes): "
+            f"{dropped.received} B"))
     try:
         ds = getattr(event, attribute)
     except Exception as exc:

@@ -79,20 +79,24 @@ def update(ctx: AssociationContext, uid: str, ds: Dataset, requested_class_uid: 
     if item is None:
         raise DicomStatusError(Status.MISSING_ATTRIBUTE, f"{sequence} is required", sequence)
     image = read_image(ctx, item, color, outcome, held_elsewhere=_bytes_held(ctx, box))
-
-    lut = reference[1] if reference else film_box.settings.presentation_lut
-    if lut is not None:
-        try:
-            lut.check_bits(image.bits_stored)
-        except PresentationLUTError as exc:
-            raise invalid("ReferencedPresentationLUTSequence", str(exc)) from exc
-
-    magnification_type = MagnificationType(magnification or film_box.settings.magnification_type)
     decimate_crop = DecimateCropBehavior(decimate) if decimate else None
-    _check_fit(ctx, film_box, box, image, magnification_type, size_mm, decimate_crop, outcome)
+    try:
+        lut = reference[1] if reference else film_box.settings.presentation_lut
+        if lut is not None:
+            try:
+                lut.check_bits(image.bits_stored)
+            except PresentationLUTError as exc:
+                raise invalid("ReferencedPresentationLUTSequence", str(exc)) from exc
+        magnification_type = MagnificationType(magnification
+                                               or film_box.settings.magnification_type)
+        _check_fit(ctx, film_box, box, image, magnification_type, size_mm, decimate_crop,
+                   outcome)
+    except BaseException:
+        ctx.memory.release(image.pixels.nbytes)  # reserved by read_image, not kept
+        raise
 
     # Everything checked: commit the new content.
-    content.image = image
+    ctx.keep_image(box, image)
     if polarity is not None:
         content.polarity = Polarity(polarity)
     if magnification is not None:
@@ -133,7 +137,9 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool, outcome: Out
     """The pixels of an image sequence item, after checking every attribute.
 
     ``held_elsewhere``: bytes of pixels the association's other image boxes
-    hold; with this image they must stay within ``max_session_bytes``.
+    hold; with this image they must stay within ``max_session_bytes``. The
+    image's bytes are reserved in the printer's memory budget before the
+    pixels are copied (C605 if it is full); the caller keeps or releases them.
     """
     profile = ctx.profile
     check_known_attributes(ctx, item, _ITEM_ATTRIBUTES, "image sequence item", outcome)
@@ -181,13 +187,19 @@ def read_image(ctx: AssociationContext, item: Dataset, color: bool, outcome: Out
         raise invalid("BitsStored", "this printer prints 8-bit images only")
     if high_bit != stored - 1:
         raise invalid("HighBit", f"{high_bit} must be BitsStored - 1 = {stored - 1}")
-    _check_memory(profile, rows * columns * samples * (allocated // 8), held_elsewhere)
+    image_bytes = rows * columns * samples * (allocated // 8)
+    _check_memory(profile, image_bytes, held_elsewhere)
     aspect = _aspect_ratio(item)
     planar = read_int(item, "PlanarConfiguration") if color else None
     if color and planar != 1:
         ctx.deviation(f"Planar Configuration {planar} for color (the standard requires 1)",
                       Status.INVALID_ATTRIBUTE_VALUE, "PlanarConfiguration")
-    pixels = _pixels(item, rows, columns, samples, allocated, stored, planar)
+    ctx.reserve_image(image_bytes)
+    try:
+        pixels = _pixels(item, rows, columns, samples, allocated, stored, planar)
+    except BaseException:
+        ctx.memory.release(image_bytes)
+        raise
     return ImagePixels(pixels, photometric, stored, aspect)
 
 
@@ -240,11 +252,9 @@ def _pixels(item: Dataset, rows: int, columns: int, samples: int, allocated: int
             return np.ascontiguousarray(flat.reshape(3, rows, columns).transpose(1, 2, 0))
         return flat.reshape(rows, columns, 3).copy()
     pixels = flat.reshape(rows, columns)
-    if allocated == 16:
-        pixels = (pixels & ((1 << stored) - 1)).astype(np.uint16)
-    else:
-        pixels = pixels.copy()
-    return pixels
+    if allocated == 16:  # the one copy made: unused high bits cleared on the way
+        return np.bitwise_and(pixels, (1 << stored) - 1, dtype=np.uint16)
+    return pixels.copy()
 
 
 def _check_fit(ctx: AssociationContext, film_box: FilmBox, box: ImageBox, image: ImagePixels,

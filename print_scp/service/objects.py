@@ -35,6 +35,7 @@ class ImageBox:
     content: ImageBoxContent
     received: dict[str, Any] = field(default_factory=dict)
     presentation_lut_uid: str | None = None  # the LUT object is in content
+    held_bytes: int = 0  # of the printer's memory budget, for the image in content
 
     @property
     def position(self) -> int:

@@ -64,9 +64,10 @@ class PrintQueue:
                                      film_metadata(ctx, session, box, job_uid, name, created)))
         settings = session.settings
         priority = settings.print_priority.value
+        spooled = SpooledJob(job_uid, priority, ctx.calling_ae, created.isoformat(), films,
+                             settings.film_session_label)
         try:
-            self.spool.save(SpooledJob(job_uid, priority, ctx.calling_ae,
-                                       created.isoformat(), films, settings.film_session_label))
+            self.spool.save(spooled)
         except OSError as exc:
             if not is_disk_full(exc):
                 raise
@@ -79,7 +80,7 @@ class PrintQueue:
                        settings.film_session_label, created,
                        transcript=[e.to_json() for e in ctx.requests_since_last_job()])
         self.jobs.add(job)
-        self.worker.submit(job_uid, priority)
+        self.worker.submit(job_uid, priority, spooled.pixel_bytes)
         for box in boxes:
             box.printed = True
         ctx.films_printed += len(boxes)

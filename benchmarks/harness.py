@@ -1,0 +1,108 @@
+"""What the benchmarks share: print-scp in its own process, and runs that alternate.
+
+Every comparison with a peer alternates A and B within one run
+(:func:`alternate`), so that load on the machine falls on both.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from print_scp.launcher import free_port, start_print_scp
+
+PDF_WAIT_S = 600.0
+
+
+def alternate(cases: dict[str, Callable[[], float]], runs: int,
+              warm_up: bool = True) -> dict[str, list[float]]:
+    """Run every case once to warm up (unless the caller did), then ``runs`` rounds of all
+    cases in turn; seconds per case and round."""
+    if warm_up:
+        for case in cases.values():
+            case()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, case in cases.items():
+            times[name].append(case())
+    return times
+
+
+def wait_for_pdfs(directory: Path, count: int, timeout_s: float = PDF_WAIT_S) -> None:
+    """Block until ``directory`` holds at least ``count`` film PDFs (polled every 10 ms).
+
+    A film's PDF ends in its number (``-01``); job documents do not count.
+    """
+    deadline = time.monotonic() + timeout_s
+    while sum(1 for p in directory.glob("*.pdf") if p.stem[-3:-2] == "-") < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fewer than {count} PDFs in {directory} after {timeout_s:.0f} s")
+        time.sleep(0.01)
+
+
+def vm_hwm_mib(pid: int) -> float:
+    """Peak resident set size (VmHWM) of process ``pid``, MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` and of its children it has waited for."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])  # stat fields 14..17
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """Process ids below ``pid`` (Linux /proc/<pid>/task/<tid>/children)."""
+    children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]
+    return children + [grandchild for child in children for grandchild in descendants(child)]
+
+
+class PrintScpProcess:
+    """print-scp in its own process for a ``with`` block; counts the films it wrote."""
+
+    def __init__(self, workdir: Path, *extra: str) -> None:
+        self.output = Path(tempfile.mkdtemp(prefix="out_", dir=workdir))
+        self.port = free_port()
+        self.extra = extra
+        self.sent = 0
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> PrintScpProcess:
+        self.process = start_print_scp(self.output, self.port, *self.extra)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+
+    def peak_rss_mib(self) -> tuple[float, float]:
+        """Peak RSS (VmHWM) in MiB of the print-scp process, and of it plus its descendants
+        (fork server, render processes) summed: pages they share are counted in each."""
+        assert self.process is not None
+        own = vm_hwm_mib(self.process.pid)
+        return own, own + sum(vm_hwm_mib(pid) for pid in descendants(self.process.pid))
+
+    def cpu_s(self) -> float:
+        """CPU seconds so far of the print-scp process and its descendants (fork server,
+        render processes)."""
+        assert self.process is not None
+        return sum(process_cpu_s(pid) for pid in [self.process.pid, *descendants(self.process.pid)])
+
+    def timed(self, send: Callable[[], float]) -> Callable[[], float]:
+        """``send`` then wait (untimed) until this printer wrote the film."""
+        def case() -> float:
+            elapsed = send()
+            self.sent += 1
+            wait_for_pdfs(self.output, self.sent)
+            return elapsed
+        return case

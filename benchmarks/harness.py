@@ -60,9 +60,18 @@ def process_cpu_s(pid: int) -> float:
 
 
 def descendants(pid: int) -> list[int]:
-    """Process ids below ``pid`` (Linux /proc/<pid>/task/<tid>/children)."""
-    children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
-                for child in (task / "children").read_text().split()]
+    """Process ids below ``pid`` (Linux /proc/<pid>/task/<tid>/children); threads and
+    processes that end while they are listed are left out."""
+    children = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return []
+    for task in tasks:
+        try:
+            children += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
     return children + [grandchild for child in children for grandchild in descendants(child)]
 
 
@@ -96,7 +105,13 @@ class PrintScpProcess:
         """CPU seconds so far of the print-scp process and its descendants (fork server,
         render processes)."""
         assert self.process is not None
-        return sum(process_cpu_s(pid) for pid in [self.process.pid, *descendants(self.process.pid)])
+        total = 0.0
+        for pid in [self.process.pid, *descendants(self.process.pid)]:
+            try:
+                total += process_cpu_s(pid)
+            except FileNotFoundError:  # a render process that ended meanwhile
+                continue
+        return total
 
     def timed(self, send: Callable[[], float]) -> Callable[[], float]:
         """``send`` then wait (untimed) until this printer wrote the film."""

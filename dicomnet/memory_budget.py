@@ -27,6 +27,13 @@ HELD_PER_BYTE_RECEIVED = 2
 MESSAGE_OVERHEAD = 1024 * 1024
 
 
+#: Bytes of the budget each open association takes from its A-ASSOCIATE-RQ to the end of
+#: its connection: the PDU it is reading (at most the 1 MiB Maximum Length an acceptor
+#: announces) as read, as pynetdicom decodes it and as copied into its message, and the
+#: read-ahead of :mod:`dicomnet.socket_tuning` (256 KiB).
+CONNECTION_BYTES = 3 * 1024 * 1024 + 256 * 1024
+
+
 def message_claim(max_message_bytes: int) -> int:
     """Bytes of the budget a message carrying an image claims while it is received and
     served: :data:`HELD_PER_BYTE_RECEIVED` x the largest message (bytes) accepted."""

@@ -26,7 +26,7 @@ from dicomnet.admission import refuse_for_local_limit
 from dicomnet.character_set import declare_character_set
 from dicomnet.hardening import harden_acceptor
 from dicomnet.input_guard import MESSAGE_OVERHEAD
-from dicomnet.memory_budget import MemoryBudget, message_claim
+from dicomnet.memory_budget import CONNECTION_BYTES, MemoryBudget, message_claim
 from dicomnet.status import Status
 from dicomnet.terms import PrinterStatus
 from dicomnet.tls import server_context
@@ -100,6 +100,7 @@ class PrintServer:
                                           retention_interval_s)
         self.hub = EventHub()
         self._contexts: dict[Association, AssociationContext] = {}
+        self._connections: set[Association] = set()  # admitted: holding CONNECTION_BYTES
         self._job_associations: dict[str, Association] = {}
         self._lock = threading.Lock()
         self._server: ThreadedAssociationServer | None = None
@@ -209,13 +210,18 @@ class PrintServer:
 
     # -- associations -----------------------------------------------------------------------
     def _requested(self, event: evt.Event) -> None:
-        """EVT_REQUESTED: refuse, transiently, while the memory budget could not receive
-        one more message carrying an image of ``max_image_bytes``."""
+        """EVT_REQUESTED: refuse, transiently, while the memory budget could not take one
+        more association (its :data:`CONNECTION_BYTES`, held until its connection closes)
+        and one more message carrying an image of ``max_image_bytes``."""
         free = self.memory.free
         claim = message_claim(self.profile.max_image_bytes + MESSAGE_OVERHEAD)
-        if free < claim:
-            refuse_for_local_limit(event.assoc, f"memory budget: {free} B free, an image "
+        if free < claim + CONNECTION_BYTES or not self.memory.reserve(CONNECTION_BYTES):
+            refuse_for_local_limit(event.assoc, f"memory budget: {free} B free, an "
+                                   f"association takes {CONNECTION_BYTES} B and an image "
                                    f"message claims {claim} B")
+            return
+        with self._lock:
+            self._connections.add(event.assoc)
 
     def _rejected(self, event: evt.Event) -> None:
         """EVT_REJECTED: one line per refused association: who, from where, and why."""
@@ -259,6 +265,10 @@ class PrintServer:
         assoc = event.assoc
         with self._lock:
             ctx = self._contexts.pop(assoc, None)
+            admitted = assoc in self._connections
+            self._connections.discard(assoc)
+        if admitted:
+            self.memory.release(CONNECTION_BYTES)
         self.hub.close(assoc)
         if ctx is not None:
             ctx.end()

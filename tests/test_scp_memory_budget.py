@@ -34,7 +34,7 @@ from scp_harness import running_printer, wait_for_films
 from test_scp_access import address_of, association_answer
 from test_scp_feat_support import SUCCESS, TIMEOUT_S, dataset, new_film_box, new_session, uniform
 
-from dicomnet.memory_budget import MemoryBudget, Reservation
+from dicomnet.memory_budget import CONNECTION_BYTES, MemoryBudget, Reservation
 from print_scp.launcher import free_port, start_print_scp
 from print_scu.address import PrinterAddress
 from print_scu.association import PrintAssociation, PrintAssociationError
@@ -124,9 +124,10 @@ def test_concurrent_reservations_never_exceed_the_limit() -> None:
 
 # -- a full budget, in process ------------------------------------------------------------
 
-# A 12 MiB budget, images of at most 2 MiB: a message carrying an image (more than 1 MiB)
-# claims 2 x (2 + 1) MiB while it is received. Images of 1024 columns, 8 bits.
-BUDGET_SMALL = 12 * MIB
+# A 16 MiB budget, images of at most 2 MiB: an open association takes CONNECTION_BYTES
+# (3.25 MiB), a message carrying an image (more than 1 MiB) claims 2 x (2 + 1) MiB while it
+# is received. Images of 1024 columns, 8 bits.
+BUDGET_SMALL = 16 * MIB
 SMALL_BUDGET = dict(max_memory_bytes=BUDGET_SMALL, max_image_bytes=2 * MIB,
                     max_session_bytes=12 * MIB, standard_dpi=50)
 IMAGE_CLAIM = 2 * (2 * MIB + MIB)
@@ -150,20 +151,22 @@ def wait_until(condition, timeout_s: float = TIMEOUT_S) -> bool:
 
 def test_full_budget_is_c605_then_a_transient_rejection_until_images_are_freed(
         tmp_path: Path) -> None:
-    """512 KiB images fill a 12 MiB budget; a new association is refused; freed, accepted.
+    """512 KiB images fill a 16 MiB budget; a new association is refused; freed, accepted.
 
-    While an N-SET of a message below 1 MiB is served, the budget holds the
+    The association holds CONNECTION_BYTES (3.25 MiB) of the budget. While an
+    N-SET of a message below 1 MiB is served, the budget also holds the
     images already stored, twice the message (as received and as decoded) and
     the new image: the k-th 512 KiB image fits while (k - 1) + 2 + 1 halves of
     a MiB and the message's other bytes (under 4 KiB), counted twice, stay
-    within 12 MiB: 21 are stored, the 22nd is refused when its image would be
-    stored. A 1 MiB image then cannot even be received (its message claims
-    6 MiB, 1.5 MiB are free): its data set is dropped as it arrives, the N-SET
-    answered C605 all the same. With 1.5 MiB free, less than an image message
-    claims, a new association is refused.
+    within the 12.75 MiB left: 23 are stored, the 24th is refused when its
+    image would be stored. A 1 MiB image then cannot even be received (its
+    message claims 6 MiB, 1.25 MiB are free): its data set is dropped as it
+    arrives, the N-SET answered C605 all the same. With 1.25 MiB free, less
+    than an association and an image message take, a new association is
+    refused.
     """
     other_bytes = 4096  # more than an N-SET carries besides Pixel Data
-    expected_stored = (BUDGET_SMALL - 2 * other_bytes) // HALF_IMAGE - 2
+    expected_stored = (BUDGET_SMALL - CONNECTION_BYTES - 2 * other_bytes) // HALF_IMAGE - 2
     with running_printer(tmp_path, **SMALL_BUDGET) as server:
         with PrintAssociation(address_of(server)) as scu:
             session = new_session(scu)
@@ -199,16 +202,18 @@ def test_full_budget_is_c605_then_a_transient_rejection_until_images_are_freed(
 
 
 def test_a_film_accepted_for_printing_holds_its_bytes_until_rendered(tmp_path: Path) -> None:
-    """While the printer is jammed a printed film's image counts twice (session and queue)."""
+    """While the printer is jammed a printed film's image counts twice (session and queue),
+    beside the association's own CONNECTION_BYTES."""
     with running_printer(tmp_path, **SMALL_BUDGET) as server:
         server.printer.set_status("FAILURE", "FILM JAM")
         with PrintAssociation(address_of(server)) as scu:
             refs = new_film_box(scu, new_session(scu), "STANDARD\\1,1")
             assert scu.set_image_box(refs.image_box_uids[0], small_image(1)) in STORED
-            assert wait_until(lambda: server.memory.in_use == SMALL_IMAGE)
+            assert wait_until(lambda: server.memory.in_use == SMALL_IMAGE + CONNECTION_BYTES)
             assert scu.print_film_box(refs.film_box_uid)[0] == SUCCESS
             # (the N-ACTION's own few bytes are given back just after its response)
-            assert wait_until(lambda: server.memory.in_use == 2 * SMALL_IMAGE)
+            assert wait_until(
+                lambda: server.memory.in_use == 2 * SMALL_IMAGE + CONNECTION_BYTES)
         assert wait_until(lambda: server.memory.in_use == SMALL_IMAGE), server.memory.in_use
         assert not list(tmp_path.glob("*.json"))
         server.printer.set_status("NORMAL")
@@ -222,13 +227,11 @@ BUDGET = 512 * MIB
 IMAGE_SIDE = 8192  # 8192 x 8192 x 8 bits: 64 MiB, the default max_image_bytes
 IMAGE_BYTES = IMAGE_SIDE * IMAGE_SIDE
 ASSOCIATIONS = 50
-# Memory the budget does not count, per association receiving at the same time: the PDU
-# being read (up to the 1 MiB Maximum Length the printer announces), its PDV as
-# pynetdicom decodes it, and the fragment copied without its header: 3 x 1 MiB. Plus an
-# eighth of the budget: BytesIO over-allocates a growing data set by up to 1/8 (CPython),
-# and at most half the budget is in messages being received.
-SLACK = ASSOCIATIONS * 3 * MIB + BUDGET // 8
 LOAD_TIMEOUT_S = 90.0
+# Memory the budget does not count: BytesIO over-allocates a growing data set by up to 1/8
+# (CPython), and at most half the budget is in messages being received; each open
+# association's PDU buffers are in the budget (CONNECTION_BYTES).
+SLACK = BUDGET // 8
 
 
 def peak_rss_bytes(pid: int) -> int:

@@ -122,6 +122,11 @@ def test_the_gallery_filters_by_calling_ae(tmp_path):
         assert wait_until(lambda: len(films_in(tmp_path / "out")) == 3)
         driver.get(base + "/")
         assert wait_until(lambda: len(driver.find_elements("css selector", ".card")) == 3)
+        # Cards also arrive live; the filter's choices are those of the page as served,
+        # so the page is loaded again once every film is in the index.
+        driver.get(base + "/")
+        assert wait_until(lambda: driver.find_elements(
+            "css selector", "#filter-calling_ae option[value='CT_ROOM_1']"))
         from selenium.webdriver.support.ui import Select
         Select(driver.find_element("id", "filter-calling_ae")).select_by_value("CT_ROOM_1")
         driver.find_element("id", "apply").click()

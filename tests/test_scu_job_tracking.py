@@ -163,9 +163,12 @@ def test_a_print_job_that_does_not_finish_in_time_defers_the_job_not_the_film(
         job_id = queue.submit(slow, PrintOptions(), films(1))
         Worker(queue).run_until_idle(WAIT_S)
         deferred = queue.get(job_id)
+        # The next attempt asks (N-GET) once before it would wait a minute: the job is DONE.
+        assert film_indices(tmp_path / "out", 1) == Counter([0])
+        assert wait_until(lambda: server.jobs.pending_films() == 0, WAIT_S)
         assert wait_until(lambda: time.time() >= deferred.next_attempt_at)
         Worker(queue).run_until_idle(WAIT_S)
-        rendered = film_indices(tmp_path / "out", 1)
+        rendered = film_indices(tmp_path / "out", 1)  # a film sent again would be a second
 
     assert (deferred.state, deferred.films_done, deferred.attempts) == (JobState.QUEUED, 0, 1)
     assert "not printed yet" in deferred.last_error and "within 0.01 s" in deferred.last_error
@@ -210,9 +213,13 @@ def test_printer_failure_while_print_jobs_are_awaited_defers_a_job_that_may_not_
         assert not delivery.is_alive()
         deferred, awaited = queue.get(job_id), queue.awaited_print_jobs(job_id)
         server.printer.set_status("NORMAL")
+        # The next attempt asks about the film (N-GET) once, before it would wait a minute
+        # for the next poll: it must find the job DONE, its film rendered.
+        assert film_indices(tmp_path / "out", 1) == Counter([0])
+        assert wait_until(lambda: server.jobs.pending_films() == 0, WAIT_S)
         assert wait_until(lambda: time.time() >= deferred.next_attempt_at)
         Worker(queue).run_until_idle(WAIT_S)
-        rendered = film_indices(tmp_path / "out", 1)
+        rendered = film_indices(tmp_path / "out", 1)  # a film sent again would be a second
 
     assert (deferred.state, deferred.attempts) == (JobState.QUEUED, 1)
     assert "reported FAILURE while film(s)" in deferred.last_error

@@ -85,6 +85,12 @@ def print_film(server, calling_ae: str = "CT_ROOM_1", label: str | None = None,
 
 
 
+def shows(driver, url: str, text: str) -> bool:  # noqa: ANN001 - a selenium driver
+    """Load ``url``; whether its main element shows ``text``."""
+    driver.get(url)
+    return text in driver.find_element("tag name", "main").text
+
+
 def films_in(output: Path) -> list[Path]:
     return sorted(output.glob("*-01.json"))
 
@@ -192,9 +198,9 @@ def test_a_hostile_label_shows_as_text_and_runs_nothing(tmp_path):
         assert wait_until(lambda: len(films_in(tmp_path / "out")) == 1)
         name = films_in(tmp_path / "out")[0].stem
         for page in ("/", f"/films/{name}"):
-            driver.get(base + page)
+            # the gallery lists a film once the console's index has it (a poll later)
+            assert wait_until(lambda page=page: shows(driver, base + page, HOSTILE[:64].strip()))
             assert driver.execute_script("return window.pwned === undefined") is True
-            assert HOSTILE[:64].strip() in driver.find_element("tag name", "main").text
         policy = urllib.request.urlopen(base + "/", timeout=10).headers["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy
 

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +58,8 @@ from print_scp.web.film_index import THUMBNAILS, FilmFilter, FilmIndex
 __all__ = ["ConsoleSettings", "console_app"]
 
 LOG = logging.getLogger("print_scp.web")
+#: A directory changed this recently (ns) is synced at every poll: see _Console.poll.
+RECENT_CHANGE_NS = 2_000_000_000
 
 TOKEN_HEADER = "X-Filmbox-Token"
 PER_PAGE = 24
@@ -147,14 +150,20 @@ class _Console:
         self.version = 0  # counts index changes, for /events
 
     async def poll(self) -> None:
-        """Sync the index when the directory changed (a stat per poll when idle)."""
+        """Sync the index when the directory changed (a stat per poll when idle).
+
+        A directory's mtime has the kernel's coarse clock (a few ms): two changes in one
+        tick leave it as it was after the first. So a directory changed in the last
+        :data:`RECENT_CHANGE_NS` is synced at every poll, whatever its mtime says.
+        """
         last = None
         while True:
             try:
                 mtime = self.settings.output_dir.stat().st_mtime_ns
             except OSError:
                 mtime = None
-            if mtime != last:
+            recent = mtime is not None and time.time_ns() - mtime < RECENT_CHANGE_NS
+            if mtime != last or recent:
                 last = mtime
                 try:
                     if await asyncio.to_thread(self.index.sync):

@@ -217,3 +217,22 @@ def test_deleted_film_session_takes_its_film_boxes_with_it(tmp_path):
             print_film_box(assoc, refs)
         [film] = printed_films(tmp_path, 1)
     assert film["film_session"]["uid"] == second
+
+
+def test_a_rendered_job_whose_removal_a_crash_cut_short_is_removed_at_start(tmp_path):
+    """A spool directory without job.json is what a kill between deleting a rendered job's
+    files and its directory leaves; the next start removes it and keeps real jobs."""
+    spool = tmp_path / ".spool"
+    emptied = spool / "1.2.3.4.1"
+    half_deleted = spool / "1.2.3.4.2"
+    emptied.mkdir(parents=True)
+    half_deleted.mkdir()
+    (half_deleted / "box-1.npy").write_bytes(b"\x93NUMPY")
+    with running_printer(tmp_path, standard_dpi=50) as server:
+        assert not emptied.exists() and not half_deleted.exists()
+        with connect(server) as assoc:  # and prints as before
+            refs = new_film_box(assoc, new_session(assoc), "STANDARD\\1,1")
+            assert assoc.set_image_box(refs.image_box_uids[0],
+                                       grayscale_image_box(1, uniform(100), 8)) == SUCCESS
+            assert assoc.print_film_box(refs.film_box_uid)[0] == SUCCESS
+        assert len(printed_films(tmp_path, 1)) == 1

@@ -174,11 +174,23 @@ class Spool:
         return target
 
     def pending(self) -> list[str]:
-        """Job UIDs in the spool, oldest first (left over from a previous run)."""
+        """Job UIDs in the spool, oldest first (left over from a previous run).
+
+        A job directory without its ``job.json`` is what remains of a rendered job whose
+        removal was cut short (jobs arrive whole, by rename): it is removed.
+        """
         for leftover in self.root.glob(".*.tmp"):
             shutil.rmtree(leftover, ignore_errors=True)
-        jobs = [p for p in self.root.iterdir()
-                if p.is_dir() and p != self.failed_dir and (p / _JOB_FILE).exists()]
+        jobs = []
+        for path in self.root.iterdir():
+            if not path.is_dir() or path == self.failed_dir:
+                continue
+            if (path / _JOB_FILE).exists():
+                jobs.append(path)
+            else:
+                LOG.info("spool: removing %s, a rendered job whose removal was cut short",
+                         path.name)
+                shutil.rmtree(path, ignore_errors=True)
         return [p.name for p in sorted(jobs, key=lambda p: p.stat().st_mtime)]
 
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from suite import smooth_images
 
 from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType
 from film.render import render_film
@@ -30,15 +30,6 @@ from film.writers import write_film
 FILM_SIZES = ("8INX10IN", "11INX14IN", "14INX17IN")
 DPIS = (150, 300)
 PAGES = {"1 × 2048²": ("STANDARD\\1,1", 1, 2048), "4 × 1024²": ("STANDARD\\2,2", 4, 1024)}
-
-
-def _images(count: int, side: int) -> list[np.ndarray]:
-    """A radial ramp with ±8 levels of noise: compresses like a radiograph, not like noise."""
-    axis = np.linspace(-1.0, 1.0, side, dtype=np.float32)
-    ramp = 200.0 * (1.0 - np.hypot.outer(axis, axis) / np.sqrt(2.0)) + 20.0
-    rng = np.random.default_rng(5)
-    return [np.clip(ramp + rng.integers(-8, 9, ramp.shape), 0, 255).astype(np.uint8)
-            for _ in range(count)]
 
 
 def film_cpu_s(spec: FilmSpec, workdir: Path, runs: int) -> float:
@@ -59,7 +50,7 @@ def measure(runs: int) -> dict[str, dict[str, float]]:
     results = {}
     with tempfile.TemporaryDirectory(prefix="filmbox_capacity_") as work:
         for page, (display_format, count, side) in PAGES.items():
-            images = _images(count, side)
+            images = smooth_images(count, side)
             for size in FILM_SIZES:
                 for dpi in DPIS:
                     spec = FilmSpec(

@@ -75,7 +75,23 @@ def descendants(pid: int) -> list[int]:
     return children + [grandchild for child in children for grandchild in descendants(child)]
 
 
-class PrintScpProcess:
+class WrittenFilms:
+    """A printer under test that writes its films to ``output``; ``sent`` counts them."""
+
+    output: Path
+    sent: int
+
+    def timed(self, send: Callable[[], float]) -> Callable[[], float]:
+        """``send`` then wait (untimed) until this printer wrote the film."""
+        def case() -> float:
+            elapsed = send()
+            self.sent += 1
+            wait_for_pdfs(self.output, self.sent)
+            return elapsed
+        return case
+
+
+class PrintScpProcess(WrittenFilms):
     """print-scp in its own process for a ``with`` block; counts the films it wrote."""
 
     def __init__(self, workdir: Path, *extra: str) -> None:
@@ -113,11 +129,3 @@ class PrintScpProcess:
                 continue
         return total
 
-    def timed(self, send: Callable[[], float]) -> Callable[[], float]:
-        """``send`` then wait (untimed) until this printer wrote the film."""
-        def case() -> float:
-            elapsed = send()
-            self.sent += 1
-            wait_for_pdfs(self.output, self.sent)
-            return elapsed
-        return case

@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dcmtk
-from harness import PrintScpProcess, alternate, process_cpu_s, wait_for_pdfs
+from harness import PrintScpProcess, WrittenFilms, alternate, process_cpu_s
 from run import print_one_film, random_images, summary
 
 from print_scp.profile import PrinterProfile
@@ -53,7 +53,7 @@ PIXEL_BYTES = 4 * 2048 * 2048
 CALLED_AE = PrinterProfile().ae_title
 
 
-class InProcessPrinter:
+class InProcessPrinter(WrittenFilms):
     """print-scp in this process on a free loopback port, announcing ``max_pdu`` bytes."""
 
     def __init__(self, workdir: Path, max_pdu: int) -> None:
@@ -70,14 +70,6 @@ class InProcessPrinter:
     def __exit__(self, *exc_info: object) -> None:
         self.server.stop()
 
-    def timed(self, send: Callable[[], float]) -> Callable[[], float]:
-        """``send`` then wait (untimed) until this printer wrote the film."""
-        def case() -> float:
-            elapsed = send()
-            self.sent += 1
-            wait_for_pdfs(self.output, self.sent)
-            return elapsed
-        return case
 
 
 def loopback_copy_s(nr_bytes: int) -> float:

@@ -8,7 +8,8 @@ pynetdicom installs console scripts with clashing names, and with
   into a Stored Print object (plus its Hardcopy Grayscale Images) that
   ``dcmprscu`` can send again and again;
 * :func:`send_stored_print` sends it with ``dcmprscu`` and returns the wall
-  time of the process in seconds;
+  time of the process in seconds; :func:`send_stored_print_timed` also splits
+  it into the printer's time and dcmprscu's own (:class:`StoredPrintSend`);
 * :class:`Dcmprscp` runs ``dcmprscp`` on a free loopback port for the
   duration of a ``with`` block.
 """
@@ -22,6 +23,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -144,8 +146,34 @@ def build_stored_print(workdir: Path, images: list[np.ndarray], columns: int, ro
     return stored[0]
 
 
+@dataclass(frozen=True)
+class StoredPrintSend:
+    """One run of dcmprscu, timed from its debug log as it was written (s).
+
+    ``printer_s`` is the time dcmprscu waited for the printer: association
+    request to acceptance, each DIMSE request sent to its response, the last
+    response to the end of the process (the release, and dcmprscu's own exit,
+    counted against the printer). The rest of ``wall_s`` is dcmprscu's own
+    work (start-up, reading the Stored Print and its images, building each
+    request): no printer, however fast, finishes the run in less.
+    """
+
+    wall_s: float
+    printer_s: float
+
+    @property
+    def scu_own_s(self) -> float:
+        return self.wall_s - self.printer_s
+
+
 def send_stored_print(stored_print: Path, port: int, called_ae: str) -> float:
-    """Send ``stored_print`` with dcmprscu to 127.0.0.1:``port``; wall time in s.
+    """Send ``stored_print`` with dcmprscu to 127.0.0.1:``port``; wall time in s
+    (see :func:`send_stored_print_timed`)."""
+    return send_stored_print_timed(stored_print, port, called_ae).wall_s
+
+
+def send_stored_print_timed(stored_print: Path, port: int, called_ae: str) -> StoredPrintSend:
+    """Send ``stored_print`` with dcmprscu to 127.0.0.1:``port``; its times.
 
     The wall time of the dcmprscu process covers reading the Stored Print and
     its images, the association request, every DIMSE exchange and the
@@ -158,16 +186,43 @@ def send_stored_print(stored_print: Path, port: int, called_ae: str) -> float:
                           aetitle=called_ae)
     argv = [str(DCMPRSCU), "--debug", "--config", str(config), "--printer", PRINTER_ID,
             str(stored_print)]
+    lines: list[tuple[float, str]] = []
     started = time.perf_counter()
-    run = subprocess.run(argv, cwd=workdir, env=environment(), capture_output=True,
-                         timeout=TOOL_TIMEOUT_S, check=False)
+    with subprocess.Popen(argv, cwd=workdir, env=environment(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, errors="replace") as process:
+        assert process.stdout is not None
+        for line in process.stdout:  # DCMTK's logger writes each line as it logs it
+            lines.append((time.perf_counter() - started, line))
+        returncode = process.wait(timeout=TOOL_TIMEOUT_S)
     elapsed = time.perf_counter() - started
-    log = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    log = "".join(line for _, line in lines)
     statuses = [int(s, 16) for s in _N_ACTION_STATUS.findall(log)]
-    if run.returncode != 0 or not any(s == 0 or s & 0xF000 == 0xB000 for s in statuses):
-        raise RuntimeError(f"dcmprscu did not print (exit {run.returncode}, N-ACTION "
+    if returncode != 0 or not any(s == 0 or s & 0xF000 == 0xB000 for s in statuses):
+        raise RuntimeError(f"dcmprscu did not print (exit {returncode}, N-ACTION "
                            f"statuses {[hex(s) for s in statuses]}):\n{log[-3000:]}")
-    return elapsed
+    return StoredPrintSend(elapsed, _printer_s(lines, elapsed))
+
+
+def _printer_s(lines: list[tuple[float, str]], wall_s: float) -> float:
+    """Seconds dcmprscu waited for the printer, from its timed debug log lines (see
+    :class:`StoredPrintSend`): each wait starts at the line that ends what dcmprscu
+    sent ("Requesting Association", or an outgoing message's "END DIMSE MESSAGE")
+    and stops at the next line about what came back."""
+    waited, since, outgoing, last_response = 0.0, None, False, wall_s
+    for at, line in lines:
+        if "Requesting Association" in line:
+            since = at
+        elif "OUTGOING DIMSE MESSAGE" in line:
+            outgoing = True
+        elif "END DIMSE MESSAGE" in line and outgoing:
+            since, outgoing = at, False
+        elif since is not None and ("Association accepted" in line
+                                    or "INCOMING DIMSE MESSAGE" in line):
+            waited += at - since
+            since = None
+        elif "END DIMSE MESSAGE" in line:  # the end of an incoming message: the last one
+            last_response = at
+    return waited + wall_s - last_response
 
 
 class Dcmprscp:

@@ -94,23 +94,36 @@ def loopback_copy_s(nr_bytes: int) -> float:
 
 def bench_small_pdus(workdir: Path, stored: Path, pdu_bytes: int, runs: int) -> dict:
     """dcmprscu to print-scp and to dcmprscp, both announcing ``pdu_bytes``; also the CPU
-    time (s) each printer spent on each film (see :func:`cpu_of_printers`)."""
+    time (ms) each printer spent on each film (see :func:`_counting_cpu`), and how much
+    of each run dcmprscu waited for the printer (``printer_ms``) or worked on its own."""
     cpu: dict[str, list[float]] = {"print-scp": [], "dcmprscp": []}
+    sends: dict[str, list[dcmtk.StoredPrintSend]] = {"print-scp": [], "dcmprscp": []}
+
+    def send(name: str, port: int, called_ae: str) -> float:
+        sends[name].append(dcmtk.send_stored_print_timed(stored, port, called_ae))
+        return sends[name][-1].wall_s
+
     with InProcessPrinter(workdir, pdu_bytes) as ours, \
             dcmtk.Dcmprscp(max_pdu=pdu_bytes) as peer:
         def ours_send() -> float:
-            return _counting_cpu(cpu["print-scp"], _own_cpu_s, lambda: dcmtk.send_stored_print(
-                stored, ours.port, CALLED_AE))
+            return _counting_cpu(cpu["print-scp"], _own_cpu_s,
+                                 lambda: send("print-scp", ours.port, CALLED_AE))
 
         def peer_send() -> float:
             return _counting_cpu(cpu["dcmprscp"], lambda: process_cpu_s(peer.pid),
-                                 lambda: dcmtk.send_stored_print(stored, peer.port,
-                                                                 peer.aetitle))
+                                 lambda: send("dcmprscp", peer.port, peer.aetitle))
 
         times = alternate({"print-scp": ours.timed(ours_send), "dcmprscp": peer_send}, runs)
     result = _comparison(times)
     result["cpu_ms"] = {name: 1000 * statistics.median(values[-runs:])
                         for name, values in cpu.items()}
+    result["printer_ms"] = {name: 1000 * statistics.median(s.printer_s for s in values[-runs:])
+                            for name, values in sends.items()}
+    result["printer_ratio"] = result["printer_ms"]["print-scp"] / result["printer_ms"]["dcmprscp"]
+    # dcmprscu's own time, the same work whichever printer it sends to: the fastest of all runs
+    scu_own_s = min(s.scu_own_s for values in sends.values() for s in values[-runs:])
+    result["scu_own_ms"] = 1000 * scu_own_s
+    result["instant_printer_ratio"] = scu_own_s / statistics.median(times["dcmprscp"])
     return result
 
 
@@ -238,6 +251,17 @@ def _print_table(results: dict) -> None:
         if "cpu_ms" in result:
             print(f"  {'CPU per film, ms: print-scp, dcmprscp':<48}"
                   f"{result['cpu_ms']['print-scp']:>9.1f}{result['cpu_ms']['dcmprscp']:>9.1f}")
+            print_printer_share(result)
+
+
+def print_printer_share(result: dict) -> None:
+    """The lines that split a dcmprscu comparison into the printer's time and dcmprscu's."""
+    waited = result["printer_ms"]
+    print(f"  {'dcmprscu waiting for the printer, ms: print-scp, dcmprscp':<58}"
+          f"{waited['print-scp']:>7.1f}{waited['dcmprscp']:>7.1f}  ratio "
+          f"{result['printer_ratio']:.2f}")
+    print(f"  {'dcmprscu on its own, ms (fastest run)':<58}{result['scu_own_ms']:>7.1f}"
+          f"  a printer answering at once would score {result['instant_printer_ratio']:.2f}")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ import ingest
 import numpy as np
 import queue_overhead
 from harness import PDF_WAIT_S, PrintScpProcess, alternate, wait_for_pdfs
+from ingest import print_printer_share
 from PIL import Image
 from run import film_spec, print_one_film, random_images, summary
 
@@ -324,6 +325,8 @@ def _print_table(results: dict) -> None:
         for name, s in result["times"].items():
             row(f"{label} -> {name}", s, f"{s['MiB_per_s']:.0f} MiB/s")
         print(f"  ratio print-scp / dcmprscp {result['ratio']:.2f}")
+        if "printer_ms" in result:
+            print_printer_share(result)
     print("2. render + write 14×17 in vs encoding the same two PNG canvases alone")
     for name, r in results["render"].items():
         row(f"{name} filmbox", r["filmbox"], f"{r['canvas_px'][0]}×{r['canvas_px'][1]} px")

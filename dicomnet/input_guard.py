@@ -33,10 +33,10 @@ from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.pdu_primitives import P_DATA
 
 from dicomnet.memory_budget import (
-    HELD_PER_BYTE_RECEIVED,
     MESSAGE_OVERHEAD,
     MemoryBudget,
     Reservation,
+    held_while_served,
     message_claim,
 )
 
@@ -156,8 +156,8 @@ def limit_messages(assoc: Association, max_message_bytes: int,
                    budget: MemoryBudget | None = None) -> None:
     """Abort the association when a message being received exceeds the bound (bytes).
 
-    With a ``budget``, each message takes :data:`HELD_PER_BYTE_RECEIVED`
-    bytes of it per byte as it arrives; one that grows past
+    With a ``budget``, each message takes what it holds
+    (:func:`~dicomnet.memory_budget.held_while_served`) as it arrives; one that grows past
     :data:`MESSAGE_OVERHEAD` carries an image and claims at once what the
     largest message needs (:func:`~dicomnet.memory_budget.message_claim`), so
     that images are received whole in the order they come, not all cut off
@@ -188,7 +188,7 @@ def limit_messages(assoc: Association, max_message_bytes: int,
         data_set = message.data_set
         if not isinstance(data_set, BudgetedDataSet):
             return  # dropped already
-        wanted = (HELD_PER_BYTE_RECEIVED * message_bytes if message_bytes <= MESSAGE_OVERHEAD
+        wanted = (held_while_served(message_bytes) if message_bytes <= MESSAGE_OVERHEAD
                   else message_claim(max_message_bytes))
         if wanted > data_set.reservation.nbytes and not data_set.reservation.resize(wanted):
             LOG.warning("%s: printer memory budget in use: data set of the message being "
@@ -216,8 +216,8 @@ def limit_messages(assoc: Association, max_message_bytes: int,
             data_set = dimse.message.data_set
         receive_message(primitive)
         if dimse.message is None and isinstance(data_set, BudgetedDataSet):
-            # complete: it holds twice its bytes until its request has been served
-            data_set.reservation.resize(HELD_PER_BYTE_RECEIVED * message_bytes)
+            # complete: it holds this until its request has been served
+            data_set.reservation.resize(held_while_served(message_bytes))
 
     serve_request = assoc._serve_request
 

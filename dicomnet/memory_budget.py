@@ -17,10 +17,6 @@ from __future__ import annotations
 
 import threading
 
-#: Bytes of the budget each byte of a DIMSE message received takes until its
-#: request has been served: the data set as pynetdicom assembles it, and the
-#: copy of its values (Pixel Data) that pydicom makes when the handler decodes it.
-HELD_PER_BYTE_RECEIVED = 2
 #: Bytes a print message may carry besides the pixels of one image (command
 #: set, Image Box attributes, a Presentation LUT of 65536 entries, ...). A
 #: message growing past this carries an image: it claims its largest size at once.
@@ -34,10 +30,18 @@ MESSAGE_OVERHEAD = 1024 * 1024
 CONNECTION_BYTES = 3 * 1024 * 1024 + 256 * 1024
 
 
+def held_while_served(message_bytes: int) -> int:
+    """Bytes of memory a DIMSE message of ``message_bytes`` takes until its request has
+    been served: the data set as pynetdicom assembles it in a BytesIO, whose buffer
+    CPython grows by up to 1/8 beyond what it holds, and the copy of its values (Pixel
+    Data) that pydicom makes when the handler decodes it."""
+    return 2 * message_bytes + message_bytes // 8
+
+
 def message_claim(max_message_bytes: int) -> int:
     """Bytes of the budget a message carrying an image claims while it is received and
-    served: :data:`HELD_PER_BYTE_RECEIVED` x the largest message (bytes) accepted."""
-    return HELD_PER_BYTE_RECEIVED * max_message_bytes
+    served: what the largest message accepted (bytes) takes (:func:`held_while_served`)."""
+    return held_while_served(max_message_bytes)
 
 
 class MemoryBudget:

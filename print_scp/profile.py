@@ -28,8 +28,9 @@ Without a printer-wide bound that would be ``max_associations x
 (max_session_bytes + 3 x max_image_bytes)`` (during an N-SET: the message
 received, its decoded data set, and the image it replaces). ``max_memory_bytes``
 bounds it for the whole printer (``dicomnet.memory_budget``): messages being
-received (twice their bytes: assembled and decoded; one carrying an image
-claims twice the largest message as soon as it passes 1 MiB), images stored
+received (2.125 x their bytes: assembled, with the buffer's growth, and
+decoded; one carrying an image claims that for the largest message as soon as
+it passes 1 MiB), images stored
 in image boxes, and films queued for rendering until rendered. When it is
 full an Image Box N-SET gets C605, and while it could not take one more
 image message a new association gets A-ASSOCIATE-RJ (rejected-transient,

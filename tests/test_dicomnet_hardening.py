@@ -1,4 +1,5 @@
-"""Both roles are hardened by one call each, step by step in the documented order.
+"""Both roles are hardened by one call each, step by step in the documented order;
+their reactors wait for input instead of polling.
 
 A real print-scu association to a real printer on loopback: each hardening
 step is wrapped with a recorder that still runs it, and the steps recorded
@@ -9,16 +10,19 @@ that order (TLS's handshake step only runs when the printer serves TLS).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pynetdicom.association
 import pytest
 from scp_harness import running_printer
-from test_scp_bad_input import connect
+from test_scp_bad_input import association_of, connect
 
-from dicomnet import hardening
+from dicomnet import hardening, idle_wait
 from dicomnet.hardening import ACCEPTOR_STEPS, REQUESTOR_STEPS
+from dicomnet.idle_wait import IDLE_WAIT_S
 
 
 def record_steps(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
@@ -53,3 +57,53 @@ def test_the_steps_are_the_module_s_documented_order() -> None:
     doc = hardening.__doc__ or ""
     positions = [doc.index(f"``{step}``") for step in ACCEPTOR_STEPS]
     assert positions == sorted(positions)
+
+
+# -- the reactor's loop pause -----------------------------------------------------------
+
+def test_only_a_waiting_reactor_s_1_ms_pause_is_shortened(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[tuple[str, float]] = []
+    monkeypatch.setattr(idle_wait.time, "sleep",
+                        lambda s: slept.append((threading.current_thread().name, s)))
+    clock = idle_wait._ReactorClock()
+
+    def reactor(marked: bool) -> None:
+        if marked:
+            threading.current_thread()._filmbox_reactor_waits = True  # type: ignore[attr-defined]
+        clock.sleep(0.001)
+        clock.sleep(0.01)
+
+    for marked in (True, False):
+        thread = threading.Thread(target=reactor, args=(marked,), name=f"marked={marked}")
+        thread.start()
+        thread.join(timeout=5)
+    assert slept == [("marked=True", 0.0001), ("marked=True", 0.01),
+                     ("marked=False", 0.001), ("marked=False", 0.01)]
+    assert clock.monotonic is time.monotonic  # everything else is the time module's
+
+
+def test_idle_reactors_wait_instead_of_spinning_on_both_ends(tmp_path: Path) -> None:
+    """Over 0.5 s of an idle association, each reactor loops about once per IDLE_WAIT_S."""
+    idle_s = 0.5
+    with running_printer(tmp_path) as server:
+        with connect(server) as scu:
+            assert scu.verify() == 0x0000
+            requestor = association_of(scu)
+            acceptor = server.ae.active_associations[0]
+            assert isinstance(pynetdicom.association.time, idle_wait._ReactorClock)
+            assert requestor._filmbox_reactor_waits and acceptor._filmbox_reactor_waits
+            loops = {"requestor": 0, "acceptor": 0}
+            for name, assoc in (("requestor", requestor), ("acceptor", acceptor)):
+                get_msg = assoc.dimse.get_msg
+
+                def counted(*args: Any, _name: str = name, _get: Any = get_msg,
+                            **kwargs: Any) -> Any:
+                    loops[_name] += 1
+                    return _get(*args, **kwargs)
+
+                assoc.dimse.get_msg = counted
+            time.sleep(idle_s)
+            assert scu.verify() == 0x0000  # still served at once after the idle time
+    most = idle_s / IDLE_WAIT_S + 5
+    assert 0 < loops["requestor"] <= most and 0 < loops["acceptor"] <= most, loops

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -102,6 +103,7 @@ class PrintServer:
         self._contexts: dict[Association, AssociationContext] = {}
         self._connections: set[Association] = set()  # admitted: holding CONNECTION_BYTES
         self._job_associations: dict[str, Association] = {}
+        self._rejections: Counter[str] = Counter()  # associations refused, by reason
         self._lock = threading.Lock()
         self._server: ThreadedAssociationServer | None = None
         self.printer.subscribe(self._printer_changed)
@@ -139,11 +141,16 @@ class PrintServer:
 
     def metrics(self) -> dict[str, Any]:
         """The counters the web console's /metrics reports."""
+        with self._lock:
+            rejected = dict(self._rejections)
         return {"films_printed": self.worker.films_rendered,
                 "render_seconds": self.worker.render_seconds,
                 "requests_by_status": dict(self.handlers.requests_by_status),
                 "associations": self.hub.associations,
-                "queue_depth": self.jobs.pending_films()}
+                "associations_rejected": rejected,
+                "queue_depth": self.jobs.pending_films(),
+                "memory_limit_bytes": self.memory.limit,
+                "memory_in_use_bytes": self.memory.in_use}
 
     def _handlers(self) -> list:
         h = self.handlers
@@ -233,6 +240,8 @@ class PrintServer:
                     "reason: %s", request.calling_ae_title, request.called_ae_title,
                     assoc.requestor.address, assoc.requestor.port, answer.result_str,
                     answer.source_str, answer.reason_str)
+        with self._lock:
+            self._rejections[answer.reason_str] += 1
 
     def context_of(self, assoc: Association) -> AssociationContext | None:
         with self._lock:

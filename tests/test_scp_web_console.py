@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 from browser import browser_problem, chromium
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 from scp_harness import running_printer
+from test_scp_access import association_answer
 from test_scp_feat_support import (
     connect,
     new_film_box,
@@ -35,12 +37,15 @@ from test_scp_feat_support import (
 )
 from tls_certs import make_test_pki
 
+from dicomnet.memory_budget import CONNECTION_BYTES
 from dicomnet.tls import TlsSettings
 from film.densitometry import read_density_map
 from print_scp.control import ControlServer
 from print_scp.launcher import free_port
 from print_scp.web.app import ConsoleSettings
 from print_scp.web.server import WebAddress, WebConsole
+from print_scu.address import PrinterAddress
+from print_scu.association import PrintAssociation
 from print_scu.image_box_requests import grayscale_image_box
 
 DPI = 40
@@ -53,10 +58,10 @@ needs_browser = pytest.mark.skipif(browser_problem() is not None,
 
 @contextmanager
 def printer_with_console(tmp_path: Path, host: str = "127.0.0.1", token_required: bool = False,
-                         tls: TlsSettings | None = None):
+                         tls: TlsSettings | None = None, **profile_changes):
     """A printer in-process and its console; yields (printer, console base URL)."""
     output = tmp_path / "out"
-    with running_printer(output, standard_dpi=DPI) as server:
+    with running_printer(output, standard_dpi=DPI, **profile_changes) as server:
         control = ControlServer(server)  # its execute() is what the console calls
         control.start()
         settings = ConsoleSettings(output, TOKEN, token_required, control=control.execute,
@@ -254,14 +259,36 @@ def test_paths_outside_the_films_give_404(tmp_path):
         assert (tmp_path / "out" / ".thumbs" / f"{name}.png").is_file()
 
 
+def metric_samples(base: str, text: str | None = None) -> dict[str, float]:
+    """Value by sample name of the console's /metrics (or of ``text`` read from it)."""
+    if text is None:
+        text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+    return {sample.name: sample.value for family in text_string_to_metric_families(text)
+            for sample in family.samples}
+
+
 def test_metrics_and_health(tmp_path):
-    with printer_with_console(tmp_path) as (server, base):
+    budget = 300 * 1024 * 1024
+    with printer_with_console(tmp_path, require_called_ae=True,
+                              max_memory_bytes=budget) as (server, base):
         print_film(server)
         assert wait_until(lambda: len(films_in(tmp_path / "out")) == 1)
+        assert association_answer(server.port, "ELSEWHERE", "NOT_THIS_AE")[0] is False
+        assert wait_until(lambda: server.memory.in_use == 0)  # the associations have ended
+        address = PrinterAddress("127.0.0.1", server.port, server.profile.ae_title, "METRICS")
+        with PrintAssociation(address):
+            while_open = metric_samples(base)["filmbox_memory_in_use_bytes"]
+        assert wait_until(lambda: server.memory.in_use == 0)
         text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
         health = json.loads(urllib.request.urlopen(base + "/healthz", timeout=10).read())
+    assert while_open == CONNECTION_BYTES
     assert "filmbox_films_printed_total 1.0" in text
     assert 'filmbox_dimse_requests_total{status="0x0000"}' in text
+    assert ('filmbox_associations_rejected_total{reason="Called AE title not recognised"} 1.0'
+            in text)
+    samples = metric_samples(base, text)
+    assert samples["filmbox_memory_limit_bytes"] == budget
+    assert samples["filmbox_memory_in_use_bytes"] == 0
     assert health == {"ok": True, "printer": {"status": "NORMAL", "info": "NORMAL"}}
 
 

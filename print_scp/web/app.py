@@ -332,11 +332,21 @@ class _Collector:
         for status, count in sorted(values.get("requests_by_status", {}).items()):
             requests.add_metric([status], count)
         yield requests
+        rejected = CounterMetricFamily("filmbox_associations_rejected",
+                                       "Associations refused (A-ASSOCIATE-RJ)", labels=["reason"])
+        for reason, count in sorted(values.get("associations_rejected", {}).items()):
+            rejected.add_metric([reason], count)
+        yield rejected
         for name, text, key in (
                 ("filmbox_associations", "Open associations", "associations"),
                 ("filmbox_queue_depth", "Films accepted, not yet rendered", "queue_depth"),
                 ("filmbox_render_seconds", "Seconds spent rendering films since start-up",
-                 "render_seconds")):
+                 "render_seconds"),
+                ("filmbox_memory_limit_bytes", "The printer's memory budget (max_memory_bytes)",
+                 "memory_limit_bytes"),
+                ("filmbox_memory_in_use_bytes",
+                 "Bytes of the memory budget held by messages, images and queued films",
+                 "memory_in_use_bytes")):
             gauge = GaugeMetricFamily(name, text)
             gauge.add_metric([], values.get(key, 0))
             yield gauge

@@ -8,10 +8,16 @@ images each) to ``print-scp`` running in its own process:
 - queue: ``JobQueue.submit`` (pixels fsynced to the spool, row committed),
   then a ``Worker`` delivers the job (Printer N-GET, per-film progress
   committed after each N-ACTION; the printer is configured without Print
-  Job, so a film counts once its N-ACTION is accepted, as on the direct path);
+  Job, so a film counts once its N-ACTION is accepted, as on the direct path).
+  Every run opens the queue as ``print-scu print`` does, in one spool
+  directory that lives as long as the benchmark, as a user's spool does: the
+  queue database is created once, not at every run;
 - direct: one ``PrinterSession`` prints the films, nothing stored.
 
-Runs alternate A and B; the figure is the ratio of the medians.
+Runs alternate A and B, each starting once the printer has rendered the films of
+the one before (else its render processes would compete with the next run for
+the CPU, and the printer's queue would fill up); the figure is the ratio of the
+medians.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from harness import wait_for_pdfs
 
 from print_scp.launcher import free_port, start_print_scp
 from print_scu.config import adhoc_printer
@@ -85,11 +92,23 @@ def measure(film_count: int, runs: int) -> dict:
         printer = adhoc_printer("127.0.0.1", port, "FILMBOX", idle_keep_open_s=0,
                                 print_job=False)
         queued, sent = [], []
+        printed = 0
+
+        def rendered(count: int) -> None:
+            """Wait (untimed) until the printer has rendered ``count`` more films, so that
+            every run starts with the printer idle, as the ingest benchmark's do."""
+            nonlocal printed
+            printed += count
+            wait_for_pdfs(work_dir / "out", printed)
+
         try:
             direct(printer, options, films[:1])  # warm-up
+            rendered(1)
             for run in range(runs):
-                queued.append(through_queue(work_dir / f"spool{run}", printer, options, films))
+                queued.append(through_queue(work_dir / "spool", printer, options, films))
+                rendered(film_count)
                 sent.append(direct(printer, options, films))
+                rendered(film_count)
         finally:
             printer_process.terminate()
             printer_process.wait(timeout=60)

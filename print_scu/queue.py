@@ -408,23 +408,27 @@ class JobQueue:
                                            " WHERE job_id = ?", (job_id,))}
         return [i for i in range(row["films_done"], row["films_total"]) if i not in sent]
 
-    def finish(self, job_id: int, state: JobState, error: str | None = None) -> bool:
-        """End a printing job as DONE (all films printed; its pixels are deleted) or FAILED.
+    def finish(self, job_id: int, state: JobState, error: str | None = None,
+               events: Sequence[EventEntry] = ()) -> bool:
+        """End a printing job as DONE (all films printed; its pixels are deleted) or FAILED,
+        committing ``events`` with it.
 
         False, and nothing changes, if the job is no longer printing (given back to
         the queue by :meth:`recover`).
         """
         if state not in (JobState.DONE, JobState.FAILED):
             raise ValueError(f"finish() ends a job as done or failed, not {state.value}")
+        now = self._clock()
         with self._write() as conn:
             row = _job_row(conn, job_id)
             if row["state"] != JobState.PRINTING.value:
                 return False
             films_done = row["films_total"] if state is JobState.DONE else row["films_done"]
             conn.execute("UPDATE jobs SET state = ?, last_error = ?, films_done = ?, updated = ?"
-                         " WHERE id = ?", (state.value, error, films_done, self._clock(), job_id))
+                         " WHERE id = ?", (state.value, error, films_done, now, job_id))
             if state is JobState.DONE:
                 conn.execute("DELETE FROM sent_films WHERE job_id = ?", (job_id,))
+            _insert_events(conn, events, now)
         if state is JobState.DONE:
             self._remove_pixels(job_id)
         return True
@@ -601,8 +605,9 @@ class JobQueue:
         return self.jobs_dir / str(job_id)
 
     def _remove_pixels(self, job_id: int) -> None:
+        """Delete a done job's pixels; not fsynced: if a crash undoes the removal,
+        :meth:`recover` removes them again (a done job's directory is an orphan)."""
         shutil.rmtree(self._job_dir(job_id), ignore_errors=True)
-        fsync_directory(self.jobs_dir)
 
     def _connect(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use: autocommit, synchronous=FULL,

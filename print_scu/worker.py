@@ -318,10 +318,9 @@ class _PrinterThread(threading.Thread):
             session.begin_job(options, f"job {job.id}")
             if (self.printer_ready(job, printer) and self.print_films(job, options, session)
                     and self.await_print_jobs(job, printer)):
-                self.record_warnings(job.id)
-                self.queue.finish(job.id, JobState.DONE)
-                self.queue.log_event(job.id, self.printer,
-                                     f"done: {job.films_total} film(s) printed")
+                done = (job.id, self.printer, f"done: {job.films_total} film(s) printed")
+                self.queue.finish(job.id, JobState.DONE,
+                                  events=[*self.collect_warnings(job.id), done])
                 return
         except _FilmFailed as exc:
             if exc.final:
@@ -523,8 +522,8 @@ class _PrinterThread(threading.Thread):
 
     def fail(self, job: JobRecord, error: str) -> None:
         LOG.error("job %d failed: %s", job.id, error)
-        self.queue.finish(job.id, JobState.FAILED, error)
-        self.queue.log_event(job.id, self.printer, f"failed: {error}")
+        self.queue.finish(job.id, JobState.FAILED, error,
+                          events=[(job.id, self.printer, f"failed: {error}")])
 
     # -- printer state ----------------------------------------------------
 

@@ -207,6 +207,18 @@ def test_done_records_every_film_and_removes_the_pixels(queue: JobQueue) -> None
         queue.finish(job_id, JobState.QUEUED)
 
 
+
+def test_finishing_commits_its_events_only_if_the_job_was_printing(queue: JobQueue) -> None:
+    job_id = queue.submit(printer(), PrintOptions(), seeded_films(6))
+    queue.claim_next("lab", "w")
+    assert queue.finish(job_id, JobState.FAILED, "FILM JAM",
+                        events=[(job_id, "lab", "warning: low film"),
+                                (job_id, "lab", "failed: FILM JAM")]) is True
+    assert queue.finish(job_id, JobState.DONE, events=[(job_id, "lab", "done")]) is False
+    assert [text for _, text in queue.events(job_id)] == ["warning: low film",
+                                                          "failed: FILM JAM"]
+    assert queue.get(job_id).state is JobState.FAILED
+
 # -- films awaiting their Print Job -----------------------------------------------------
 
 def four_film_job(queue: JobQueue) -> int:

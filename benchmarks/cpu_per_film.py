@@ -15,8 +15,10 @@ background fsync count), each stage lasting until the process is quiet again:
 2. spool: the same job saved into a fresh spool (``Spool.save``: arrays, job
    JSON, background fsync), as print-scp does within the ingest; the
    ``DIMSE`` row is ingest minus spool.
-3. render process: ``render_spooled_film`` and ``write_spooled_job_document``
-   (what print-scp's render process runs) on that spool. The film's stages
+3. render process: once every film is received, this process takes a render
+   process's malloc settings (``print_scp.output.freed_memory``) and runs
+   ``render_spooled_film`` and ``write_spooled_job_document`` (what
+   print-scp's render process runs) on each spool. The film's stages
    are the CPU spent inside the functions that do them (``Spool.load``,
    ``render_film``, ``encode_raster``/``png_file`` with the deflate threads
    they wait for, the film page's ``pdf_document``, the JSON document,
@@ -51,6 +53,7 @@ from suite import E2E_DPI, _encode_floor_cpu_s, smooth_images
 from dicomnet.terms import PrinterStatus
 from film import writers
 from print_scp.output import render_process
+from print_scp.output.freed_memory import keep_freed_memory
 from print_scp.output.render_process import render_spooled_film, write_spooled_job_document
 from print_scp.output.spool import Spool
 from print_scp.profile import PrinterProfile
@@ -136,21 +139,23 @@ def _render_process(spool: Spool, job_uid: str, output: Path) -> dict[str, float
     return stages
 
 
-def _one_run(server: PrintServer, port: int, image: np.ndarray,
-             workdir: Path) -> dict[str, float]:
-    """One film's CPU seconds by stage."""
+def _ingested(server: PrintServer, port: int, image: np.ndarray,
+              workdir: Path) -> tuple[dict[str, float], Spool, str]:
+    """One film received and spooled: its CPU seconds by stage so far, the spool holding
+    it and its job UID."""
     ingest, job_uid = _ingest(server, port, image)
     job = server.spool.load(job_uid)
     spool = Spool(Path(tempfile.mkdtemp(prefix="spool_", dir=workdir)))
     spool_cpu = _cpu_s(lambda: spool.save(job))
-    stages = {"DIMSE (print-scu + print-scp)": ingest - spool_cpu,
-              "spool (write, fsync)": spool_cpu}
-    stages.update(_render_process(spool, job_uid, Path(tempfile.mkdtemp(dir=workdir))))
     server.spool.remove(job_uid)
-    return stages
+    return ({"DIMSE (print-scu + print-scp)": ingest - spool_cpu,
+             "spool (write, fsync)": spool_cpu}, spool, job_uid)
 
 
 def measure(runs: int) -> dict:
+    """Every film is received first; then this process takes a render process's malloc
+    settings (:func:`~print_scp.output.freed_memory.keep_freed_memory`, which print-scp
+    itself does not use) and renders them."""
     image = smooth_images(1, 512)[0]
     with tempfile.TemporaryDirectory(prefix="cpu_per_film_") as name:
         workdir = Path(name)
@@ -159,9 +164,15 @@ def measure(runs: int) -> dict:
         _, port = server.start("127.0.0.1", 0)
         try:
             server.printer.set_status(PrinterStatus.FAILURE, "FILM JAM")  # jobs stay spooled
-            results = [_one_run(server, port, image, workdir) for _ in range(runs + 1)][1:]
+            received = [_ingested(server, port, image, workdir) for _ in range(runs + 1)]
         finally:
             server.stop()
+        keep_freed_memory()
+        results = []
+        for stages, spool, job_uid in received:
+            stages.update(_render_process(spool, job_uid, Path(tempfile.mkdtemp(dir=workdir))))
+            results.append(stages)
+        results = results[1:]  # the first run warms up
     stages = {stage: statistics.median(r[stage] for r in results) for stage in results[0]}
     total = sum(stages.values())
     return {"film": f"{FILM_SIZE} STANDARD\\1,1, one 512² 8-bit image, {E2E_DPI} dpi",

@@ -39,12 +39,12 @@ if __name__ == "__main__":
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from print_scp.output.render_process import exit_with_server, render_spooled_film
+    from print_scp.output.render_process import start_render_process, render_spooled_film
     from print_scp.output.render_worker import _process_context
 
     spool_root, job_uid, output = sys.argv[1:4]
     server_alive, _server_alive_writer = multiprocessing.Pipe(duplex=False)
-    with ProcessPoolExecutor(1, mp_context=_process_context(), initializer=exit_with_server,
+    with ProcessPoolExecutor(1, mp_context=_process_context(), initializer=start_render_process,
                              initargs=(server_alive,)) as pool:
         film, _ = pool.submit(render_spooled_film, spool_root, job_uid, 0, output).result(60)
         modules = pool.submit(loaded_modules).result(60)

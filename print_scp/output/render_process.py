@@ -8,12 +8,13 @@ job from the spool (its pixels memory-mapped) and writes the film's files.
 
 A render process ends when the server does, however the server ended
 (SIGKILL included), once the film in hand is written
-(:func:`exit_with_server`): else it would wait for work forever, and keep the
+(:func:`start_render_process`): else it would wait for work forever, and keep the
 fork server and multiprocessing's resource tracker running with it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from datetime import datetime
@@ -23,19 +24,27 @@ from pathlib import Path
 from film.render import render_film
 from film.writers import write_film
 from print_scp.fit_status import FIT_STATUS
+from print_scp.output.freed_memory import keep_freed_memory
 from print_scp.output.job_document import write_job_document
 from print_scp.output.spool import Spool
+
+LOG = logging.getLogger("print_scp.render")
 
 _rendering = threading.Lock()  # held while this process renders a film
 
 
-def exit_with_server(server_alive: Connection) -> None:
-    """Pool initializer: end this process once the server has ended, after the film in hand.
+def start_render_process(server_alive: Connection) -> None:
+    """Pool initializer: keep freed canvas memory for the next film
+    (:mod:`print_scp.output.freed_memory`), and end this process once the server has
+    ended, after the film in hand.
 
     ``server_alive`` is the read end of a pipe whose write end only the server
     holds, so it becomes readable (end of file) when the server's process is
     gone, whatever ended it.
     """
+    if not keep_freed_memory():
+        LOG.info("render process: malloc settings not available here; freed memory is "
+                 "returned to the system after each film")
     threading.Thread(target=_exit_when_readable, args=(server_alive,), name="server-watch",
                      daemon=True).start()
 

@@ -15,7 +15,7 @@ WARNING. A job a profile's ``[[script]] job_failure`` picks
 (:meth:`print_scp.printer.Printer.take_job_failure`) ends FAILURE with its
 info, nothing written. A render process that dies (killed, out of memory)
 fails its job and is replaced; a server that dies takes its render processes with it, each
-once its film in hand is written (``render_process.exit_with_server``).
+once its film in hand is written (``render_process.start_render_process``).
 
 A job's pixel bytes are held in the printer's memory budget from the moment it is
 queued until it has been rendered (or failed): held even past the budget's limit,
@@ -41,8 +41,8 @@ from dicomnet.terms import ExecutionStatus, PrinterStatus, PrintPriority
 from film.model import FilmSpec
 from film.writers import remove_staging_leftovers
 from print_scp.output.render_process import (
-    exit_with_server,
     render_spooled_film,
+    start_render_process,
     write_spooled_job_document,
 )
 from print_scp.output.spool import Spool, is_disk_full
@@ -170,7 +170,7 @@ class RenderWorker:
                 raise RuntimeError("the render worker is stopped")
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(self._processes, mp_context=_process_context(),
-                                                 initializer=exit_with_server,
+                                                 initializer=start_render_process,
                                                  initargs=(self._server_alive,))
             return self._pool
 

@@ -1,0 +1,64 @@
+"""Render processes keep freed canvas memory for the next film instead of paging it in afresh.
+
+Each case runs in a Python process of its own (malloc settings are
+process-wide): it allocates and frees a 24 MiB canvas, then allocates another,
+and reports its resident memory (VmRSS) at each step. With glibc's defaults
+the freed canvas goes back to the system and the next one is paged in afresh
+(resident memory grows by its size again); with
+:func:`~print_scp.output.freed_memory.keep_freed_memory` the freed canvas stays
+resident and the next one reuses its pages.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+
+import pytest
+
+CANVAS_MIB = 24
+
+STEPS = f'''
+import json, sys
+import numpy as np
+from print_scp.output.freed_memory import keep_freed_memory
+
+def rss_mib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+kept = keep_freed_memory() if sys.argv[1] == "keep" else None
+canvas = np.ones({CANVAS_MIB} << 20, dtype=np.uint8)
+with_canvas = rss_mib()
+del canvas
+freed = rss_mib()
+canvas = np.ones({CANVAS_MIB} << 20, dtype=np.uint8)
+print(json.dumps({{"kept": kept, "with_canvas": with_canvas, "freed": freed,
+                  "with_next_canvas": rss_mib()}}))
+'''
+
+pytestmark = pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+    reason="malloc settings are glibc's (Linux)")
+
+
+def canvas_steps(mode: str) -> dict:
+    run = subprocess.run([sys.executable, "-c", STEPS, mode], capture_output=True, text=True,
+                         timeout=60, check=True)
+    return json.loads(run.stdout)
+
+
+def test_by_default_a_freed_canvas_goes_back_and_the_next_one_is_paged_in_afresh() -> None:
+    steps = canvas_steps("default")
+    assert steps["with_canvas"] - steps["freed"] > CANVAS_MIB * 0.9
+    assert steps["with_next_canvas"] - steps["freed"] > CANVAS_MIB * 0.9
+
+
+def test_with_freed_memory_kept_the_next_canvas_reuses_its_pages() -> None:
+    steps = canvas_steps("keep")
+    assert steps["kept"] is True
+    assert steps["with_canvas"] - steps["freed"] < CANVAS_MIB * 0.1
+    assert steps["with_next_canvas"] - steps["freed"] < CANVAS_MIB * 0.1

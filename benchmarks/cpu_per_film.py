@@ -15,10 +15,8 @@ background fsync count), each stage lasting until the process is quiet again:
 2. spool: the same job saved into a fresh spool (``Spool.save``: arrays, job
    JSON, background fsync), as print-scp does within the ingest; the
    ``DIMSE`` row is ingest minus spool.
-3. render process: once every film is received, this process takes a render
-   process's malloc settings (``print_scp.output.freed_memory``) and runs
-   ``render_spooled_film`` and ``write_spooled_job_document`` (what
-   print-scp's render process runs) on each spool. The film's stages
+3. render process: ``render_spooled_film`` and ``write_spooled_job_document``
+   (what print-scp's render process runs) on that spool. The film's stages
    are the CPU spent inside the functions that do them (``Spool.load``,
    ``render_film``, ``encode_raster``/``png_file`` with the deflate threads
    they wait for, the film page's ``pdf_document``, the JSON document,
@@ -28,8 +26,10 @@ background fsync count), each stage lasting until the process is quiet again:
    many times over.)
 
 The encode floor is ``suite._encode_floor_cpu_s``: the film writer's own
-encoder on this film's two canvases (light box and density), alone. Every
-figure is the median of ``--runs`` runs after one warm-up.
+encoder on this film's two canvases (light box and density), alone. The
+process takes, at its start, the malloc settings that ``print-scp serve`` and
+its render processes use (``print_scp.output.freed_memory``). Every figure is
+the median of ``--runs`` runs after one warm-up.
 """
 
 from __future__ import annotations
@@ -139,23 +139,23 @@ def _render_process(spool: Spool, job_uid: str, output: Path) -> dict[str, float
     return stages
 
 
-def _ingested(server: PrintServer, port: int, image: np.ndarray,
-              workdir: Path) -> tuple[dict[str, float], Spool, str]:
-    """One film received and spooled: its CPU seconds by stage so far, the spool holding
-    it and its job UID."""
+def _one_run(server: PrintServer, port: int, image: np.ndarray,
+             workdir: Path) -> dict[str, float]:
+    """One film's CPU seconds by stage."""
     ingest, job_uid = _ingest(server, port, image)
     job = server.spool.load(job_uid)
     spool = Spool(Path(tempfile.mkdtemp(prefix="spool_", dir=workdir)))
     spool_cpu = _cpu_s(lambda: spool.save(job))
+    stages = {"DIMSE (print-scu + print-scp)": ingest - spool_cpu,
+              "spool (write, fsync)": spool_cpu}
+    stages.update(_render_process(spool, job_uid, Path(tempfile.mkdtemp(dir=workdir))))
     server.spool.remove(job_uid)
-    return ({"DIMSE (print-scu + print-scp)": ingest - spool_cpu,
-             "spool (write, fsync)": spool_cpu}, spool, job_uid)
+    return stages
 
 
 def measure(runs: int) -> dict:
-    """Every film is received first; then this process takes a render process's malloc
-    settings (:func:`~print_scp.output.freed_memory.keep_freed_memory`, which print-scp
-    itself does not use) and renders them."""
+    """The encode floor, then ``runs`` films after one warm-up (the process has the
+    malloc settings of print-scp and its render processes: see :func:`main`)."""
     image = smooth_images(1, 512)[0]
     with tempfile.TemporaryDirectory(prefix="cpu_per_film_") as name:
         workdir = Path(name)
@@ -164,15 +164,9 @@ def measure(runs: int) -> dict:
         _, port = server.start("127.0.0.1", 0)
         try:
             server.printer.set_status(PrinterStatus.FAILURE, "FILM JAM")  # jobs stay spooled
-            received = [_ingested(server, port, image, workdir) for _ in range(runs + 1)]
+            results = [_one_run(server, port, image, workdir) for _ in range(runs + 1)][1:]
         finally:
             server.stop()
-        keep_freed_memory()
-        results = []
-        for stages, spool, job_uid in received:
-            stages.update(_render_process(spool, job_uid, Path(tempfile.mkdtemp(dir=workdir))))
-            results.append(stages)
-        results = results[1:]  # the first run warms up
     stages = {stage: statistics.median(r[stage] for r in results) for stage in results[0]}
     total = sum(stages.values())
     return {"film": f"{FILM_SIZE} STANDARD\\1,1, one 512² 8-bit image, {E2E_DPI} dpi",
@@ -196,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
+    keep_freed_memory(one_arena=True)  # as print-scp serve and its render processes do
     results = measure(args.runs)
     _print_table(results)
     if args.json:

@@ -13,7 +13,7 @@ association request to release, sent by
 
 to print-scp and to dcmprscp (print-scp a :class:`~print_scp.server.PrintServer`
 in this process for dcmprscu, so that its Maximum Length can be set and its
-threads profiled; ``print-scp serve`` in its own process for print-scu),
+threads profiled, with the malloc settings of ``print-scp serve``; ``print-scp serve`` in its own process for print-scu),
 A and B alternating, after one warm-up; the median of ``--runs`` runs. Between
 runs the benchmark waits until print-scp has written the previous film. The
 physical limit is the loopback copy of the same 16 MiB: one thread sends, one
@@ -46,6 +46,7 @@ import dcmtk
 from harness import PrintScpProcess, WrittenFilms, alternate, process_cpu_s
 from run import print_one_film, random_images, summary
 
+from print_scp.output.freed_memory import keep_freed_memory
 from print_scp.profile import PrinterProfile
 from print_scp.server import PrintServer
 
@@ -213,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         print("DCMTK (dcmprscp, dcmprscu, dcmpsprt) is not installed", file=sys.stderr)
         return 1
     logging.getLogger("print_scp").setLevel(logging.ERROR)  # the in-process printer's B604s
+    keep_freed_memory(one_arena=True)  # as print-scp serve does, for the in-process printer
     images = random_images(4)
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
         workdir = Path(tmp)

@@ -69,6 +69,7 @@ from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType
 from film.png import encode_raster, png_file
 from film.render import render_film
 from film.writers import write_film
+from print_scp.output.freed_memory import keep_freed_memory
 
 FORMATS = {1: "STANDARD\\1,1", 4: "STANDARD\\2,2", 9: "STANDARD\\3,3", 16: "STANDARD\\4,4",
            20: "STANDARD\\4,5"}
@@ -416,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("DCMTK (dcmprscu, dcmprscp, dcmpsprt in /usr/bin) is required")
     runs = args.runs or (1 if args.quick else 3)
     logging.getLogger("print_scp").setLevel(logging.ERROR)  # the in-process printer's B604s
+    # This process hosts print-scp (ingest) and renders (render): with their malloc settings
+    keep_freed_memory(one_arena=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="filmbox_bench_") as work:
         workdir = Path(work)

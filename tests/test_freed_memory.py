@@ -6,7 +6,9 @@ and reports its resident memory (VmRSS) at each step. With glibc's defaults
 the freed canvas goes back to the system and the next one is paged in afresh
 (resident memory grows by its size again); with
 :func:`~print_scp.output.freed_memory.keep_freed_memory` the freed canvas stays
-resident and the next one reuses its pages.
+resident and the next one reuses its pages. print-scp's DIMSE threads share
+one arena (``one_arena``): a canvas freed by one thread is reused by another,
+which separate arenas would not do.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pytest
 CANVAS_MIB = 24
 
 STEPS = f'''
-import json, sys
+import json, sys, threading
 import numpy as np
 from print_scp.output.freed_memory import keep_freed_memory
 
@@ -30,14 +32,21 @@ def rss_mib():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
 
-kept = keep_freed_memory() if sys.argv[1] == "keep" else None
-canvas = np.ones({CANVAS_MIB} << 20, dtype=np.uint8)
-with_canvas = rss_mib()
-del canvas
-freed = rss_mib()
-canvas = np.ones({CANVAS_MIB} << 20, dtype=np.uint8)
-print(json.dumps({{"kept": kept, "with_canvas": with_canvas, "freed": freed,
-                  "with_next_canvas": rss_mib()}}))
+mode = sys.argv[1]
+kept = None if mode == "default" else keep_freed_memory(one_arena=mode == "one arena")
+steps = {{}}
+
+def first():  # on a thread of its own, as a DIMSE thread
+    canvas = np.ones({CANVAS_MIB} << 20, dtype=np.uint8)
+    steps["with_canvas"] = rss_mib()
+    del canvas
+    steps["freed"] = rss_mib()
+
+thread = threading.Thread(target=first)
+thread.start()
+thread.join()
+canvas = np.ones({CANVAS_MIB} << 20, dtype=np.uint8)  # on another thread
+print(json.dumps({{"kept": kept, "with_next_canvas": rss_mib(), **steps}}))
 '''
 
 pytestmark = pytest.mark.skipif(
@@ -57,8 +66,15 @@ def test_by_default_a_freed_canvas_goes_back_and_the_next_one_is_paged_in_afresh
     assert steps["with_next_canvas"] - steps["freed"] > CANVAS_MIB * 0.9
 
 
-def test_with_freed_memory_kept_the_next_canvas_reuses_its_pages() -> None:
+def test_freed_memory_kept_in_a_thread_s_own_arena_is_not_reused_by_another() -> None:
     steps = canvas_steps("keep")
+    assert steps["kept"] is True
+    assert steps["with_canvas"] - steps["freed"] < CANVAS_MIB * 0.1
+    assert steps["with_next_canvas"] - steps["freed"] > CANVAS_MIB * 0.9
+
+
+def test_with_one_arena_the_next_canvas_reuses_the_freed_pages() -> None:
+    steps = canvas_steps("one arena")
     assert steps["kept"] is True
     assert steps["with_canvas"] - steps["freed"] < CANVAS_MIB * 0.1
     assert steps["with_next_canvas"] - steps["freed"] < CANVAS_MIB * 0.1

@@ -18,7 +18,6 @@ Big Endian transfer syntax is taken as a classic image.
 
 from __future__ import annotations
 
-import highdicom as hd
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRBigEndian
@@ -48,7 +47,11 @@ class FramePixels:
         self._ds = ds
         enhanced = (has_functional_groups(ds) and not is_color(ds)
                     and ds.file_meta.TransferSyntaxUID != ExplicitVRBigEndian)
-        self._enhanced = hd.Image.from_dataset(ds, copy=False) if enhanced else None
+        self._enhanced = None
+        if enhanced:
+            import highdicom  # 0.1 s of imports, for Enhanced images only
+
+            self._enhanced = highdicom.Image.from_dataset(ds, copy=False)
 
     def values(self, index: int) -> np.ndarray:
         """Frame ``index`` (grayscale) as Modality LUT output, or real-world values where the

@@ -28,7 +28,7 @@ background fsync count), each stage lasting until the process is quiet again:
 The encode floor is ``suite._encode_floor_cpu_s``: the film writer's own
 encoder on this film's two canvases (light box and density), alone. The
 process takes, at its start, the malloc settings that ``print-scp serve`` and
-its render processes use (``print_scp.output.freed_memory``). Every figure is
+its render processes use (``dicomnet.freed_memory``). Every figure is
 the median of ``--runs`` runs after one warm-up.
 """
 
@@ -50,10 +50,10 @@ import numpy as np
 from run import print_one_film
 from suite import E2E_DPI, _encode_floor_cpu_s, smooth_images
 
+from dicomnet.freed_memory import keep_freed_memory
 from dicomnet.terms import PrinterStatus
 from film import writers
 from print_scp.output import render_process
-from print_scp.output.freed_memory import keep_freed_memory
 from print_scp.output.render_process import render_spooled_film, write_spooled_job_document
 from print_scp.output.spool import Spool
 from print_scp.profile import PrinterProfile

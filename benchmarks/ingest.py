@@ -46,7 +46,7 @@ import dcmtk
 from harness import PrintScpProcess, WrittenFilms, alternate, process_cpu_s
 from run import print_one_film, random_images, summary
 
-from print_scp.output.freed_memory import keep_freed_memory
+from dicomnet.freed_memory import keep_freed_memory
 from print_scp.profile import PrinterProfile
 from print_scp.server import PrintServer
 

@@ -65,11 +65,11 @@ from ingest import print_printer_share
 from PIL import Image
 from run import film_spec, print_one_film, random_images, summary
 
+from dicomnet.freed_memory import keep_freed_memory
 from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType
 from film.png import encode_raster, png_file
 from film.render import render_film
 from film.writers import write_film
-from print_scp.output.freed_memory import keep_freed_memory
 
 FORMATS = {1: "STANDARD\\1,1", 4: "STANDARD\\2,2", 9: "STANDARD\\3,3", 16: "STANDARD\\4,4",
            20: "STANDARD\\4,5"}

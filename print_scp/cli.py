@@ -257,7 +257,7 @@ def _serve(args: argparse.Namespace) -> int:
         # pynetdicom's own per-message dump handlers: only with --verbose (they
         # also log a spurious traceback for an N-GET without attribute list).
         pynetdicom_config.LOG_HANDLER_LEVEL = "none"
-    from print_scp.output.freed_memory import keep_freed_memory
+    from dicomnet.freed_memory import keep_freed_memory
     from print_scp.server import PrintServer  # heavy imports after argument checks
 
     try:

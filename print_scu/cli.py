@@ -38,6 +38,7 @@ from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
+from dicomnet.freed_memory import keep_freed_memory
 from print_scu.arguments import UserError, parser, print_options
 from print_scu.config import (
     ConfigError,
@@ -387,6 +388,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one print-scu command; the exit status."""
     args = parser().parse_args(argv)
+    keep_freed_memory(one_arena=True)  # before any association's threads start
     # The worker's log is for `print-scu worker`; elsewhere jobs and events tell.
     logging.getLogger("print_scu").addHandler(logging.NullHandler())
     with warnings.catch_warnings():  # restores the process's warning display afterwards

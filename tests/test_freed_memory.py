@@ -5,7 +5,7 @@ process-wide): it allocates and frees a 24 MiB canvas, then allocates another,
 and reports its resident memory (VmRSS) at each step. With glibc's defaults
 the freed canvas goes back to the system and the next one is paged in afresh
 (resident memory grows by its size again); with
-:func:`~print_scp.output.freed_memory.keep_freed_memory` the freed canvas stays
+:func:`~dicomnet.freed_memory.keep_freed_memory` the freed canvas stays
 resident and the next one reuses its pages. print-scp's DIMSE threads share
 one arena (``one_arena``): a canvas freed by one thread is reused by another,
 which separate arenas would not do.
@@ -25,7 +25,7 @@ CANVAS_MIB = 24
 STEPS = f'''
 import json, sys, threading
 import numpy as np
-from print_scp.output.freed_memory import keep_freed_memory
+from dicomnet.freed_memory import keep_freed_memory
 
 def rss_mib():
     for line in open("/proc/self/status"):

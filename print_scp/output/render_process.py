@@ -21,10 +21,10 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from dicomnet.freed_memory import keep_freed_memory
 from film.render import render_film
 from film.writers import write_film
 from print_scp.fit_status import FIT_STATUS
-from print_scp.output.freed_memory import keep_freed_memory
 from print_scp.output.job_document import write_job_document
 from print_scp.output.spool import Spool
 
@@ -35,7 +35,7 @@ _rendering = threading.Lock()  # held while this process renders a film
 
 def start_render_process(server_alive: Connection) -> None:
     """Pool initializer: keep freed canvas memory for the next film
-    (:mod:`print_scp.output.freed_memory`), and end this process once the server has
+    (:mod:`dicomnet.freed_memory`), and end this process once the server has
     ended, after the film in hand.
 
     ``server_alive`` is the read end of a pipe whose write end only the server

@@ -8,7 +8,8 @@ core's capacity is 60 s over the CPU seconds of one film's render + write
 (a CR or DR film) in STANDARD\\1,1, or four 1024² images in STANDARD\\2,2 (a
 CT or MR page), at the printer's standard 150 dpi and at 300 dpi. Figures
 are CPU seconds (``time.process_time``), the median of ``--runs`` films after
-one warm-up, so other load on the machine changes them little.
+one warm-up, so other load on the machine changes them little. The process
+takes a render process's malloc settings (``dicomnet.freed_memory``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from suite import smooth_images
 
+from dicomnet.freed_memory import keep_freed_memory
 from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType
 from film.render import render_film
 from film.writers import write_film
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as print-scp's render processes do
     results = measure(args.runs)
     print(f"{'film':<36}{'CPU s/film':>12}{'films/min/core':>16}")
     for name, figures in results.items():

@@ -46,6 +46,7 @@ from dicomnet.uids import (
 )
 from print_scp.events import EventHub, OutboundEvent
 from print_scp.forward.forwarder import Forwarder
+from print_scp.output.image_files import ImageFiles
 from print_scp.output.render_worker import RenderWorker
 from print_scp.output.retention import SWEEP_INTERVAL_S, RetentionJanitor
 from print_scp.output.spool import Spool
@@ -86,6 +87,7 @@ class PrintServer:
         self.printer = Printer(profile)
         self.jobs = PrintJobRegistry(directory=self.output_dir / JOBS_DIRECTORY)
         self.spool = Spool(self.output_dir / ".spool")
+        self.image_files = ImageFiles(self.spool.root)
         self.memory = MemoryBudget(profile.max_memory_bytes)
         self.forwarder = (Forwarder(profile.forward, self.output_dir, profile.forward_retry,
                                     job_result=self.jobs.set_status)
@@ -95,7 +97,7 @@ class PrintServer:
                                    processes=render_processes,
                                    job_report=profile.job_report, listener=self.forwarder)
         self.print_queue = PrintQueue(profile, self.spool, self.jobs, self.worker,
-                                      self.forwarder)
+                                      self.forwarder, self.image_files)
         self.handlers = Handlers(self, self.context_of)
         self.retention = RetentionJanitor(self.output_dir, profile.retention_days,
                                           retention_interval_s)
@@ -209,6 +211,7 @@ class PrintServer:
             open_associations = list(self._contexts)
         for assoc in open_associations:
             assoc.abort()
+        self.image_files.stop()
         self.retention.stop()
         self.worker.stop()
         if self.forwarder is not None:
@@ -258,6 +261,7 @@ class PrintServer:
             called_ae=assoc.acceptor.ae_title.strip(),
             peer=f"{assoc.requestor.address}:{assoc.requestor.port}",
             memory=self.memory,
+            image_files=self.image_files,
             print_job_negotiated=PRINT_JOB in accepted,
         )
         with self._lock:

@@ -4,7 +4,9 @@ A print job is saved before its N-ACTION is answered, as one directory under
 ``<output>/.spool/``: ``job.json`` (the job and each film's specification and
 metadata) and one ``.npy`` file per array (the image boxes' pixels, and
 Presentation LUT tables; loaded memory-mapped, so a render reads only what
-its film needs). The directory is written under a temporary name and renamed
+its film needs). The server writes each image ahead, at its N-SET, into
+``.spool/.images/`` (``print_scp.output.image_files``); saving the job links
+those files instead of writing the pixels again. The directory is written under a temporary name and renamed
 into place, so a job either is in the spool whole or not at all. It is
 removed only after every film of the job has been written, so a server that
 dies in between renders the job again when it restarts (rendering is
@@ -26,6 +28,7 @@ import os
 import queue
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,8 @@ LOG = logging.getLogger("print_scp.spool")
 
 FORMAT_VERSION = 2
 _JOB_FILE = "job.json"
+#: Where the server writes images ahead of their print (``print_scp.output.image_files``)
+IMAGES_DIR = ".images"
 # write() errors that mean "no room": file system full, quota, file size limit
 _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
@@ -95,8 +100,13 @@ class Spool:
     def _path(self, job_uid: str) -> Path:
         return self.root / job_uid
 
-    def save(self, job: SpooledJob) -> None:
+    def save(self, job: SpooledJob,
+             written: Callable[[np.ndarray], Path | None] | None = None) -> None:
         """Write the job whole (temporary directory, rename); fsync it in the background.
+
+        ``written(array)`` names a file of this file system that already holds an
+        array in the spool's format (``print_scp.output.image_files``): it is linked
+        into the job instead of being written again.
 
         If writing fails (OSError, e.g. the disk is full) nothing of the job is left.
         """
@@ -105,7 +115,7 @@ class Spool:
             shutil.rmtree(staging)
         staging.mkdir()
         try:
-            self._write(job, staging)
+            self._write(job, staging, written)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -118,8 +128,10 @@ class Spool:
                                                  name="spool-flush", daemon=True)
                 self._flusher.start()
 
-    def _write(self, job: SpooledJob, staging: Path) -> None:
-        """The job's arrays and ``job.json`` into ``staging``."""
+    def _write(self, job: SpooledJob, staging: Path,
+               written: Callable[[np.ndarray], Path | None] | None) -> None:
+        """The job's arrays (linked where ``written`` names their file) and ``job.json``
+        into ``staging``."""
         arrays: dict[str, np.ndarray] = {}
         document = {
             "format": FORMAT_VERSION,
@@ -132,7 +144,15 @@ class Spool:
             ],
         }
         for key, array in arrays.items():
-            _save_array(staging / f"{key}.npy", array)
+            target = staging / f"{key}.npy"
+            source = written(array) if written is not None else None
+            if source is not None:
+                try:
+                    os.link(source, target)
+                    continue
+                except OSError:  # removed meanwhile, or no hard links here: write it
+                    pass
+            save_array(target, array)
         (staging / _JOB_FILE).write_bytes(json.dumps(document, default=str).encode())
 
     def _flush_forever(self) -> None:
@@ -183,7 +203,7 @@ class Spool:
             shutil.rmtree(leftover, ignore_errors=True)
         jobs = []
         for path in self.root.iterdir():
-            if not path.is_dir() or path == self.failed_dir:
+            if not path.is_dir() or path == self.failed_dir or path.name == IMAGES_DIR:
                 continue
             if (path / _JOB_FILE).exists():
                 jobs.append(path)
@@ -194,7 +214,7 @@ class Spool:
         return [p.name for p in sorted(jobs, key=lambda p: p.stat().st_mtime)]
 
 
-def _save_array(path: Path, array: np.ndarray) -> None:
+def save_array(path: Path, array: np.ndarray) -> None:
     """``np.save`` whose write errors carry their errno (ENOSPC, EFBIG, ...).
 
     numpy writes to a real file with ``tofile``, which reports a short write

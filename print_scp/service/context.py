@@ -14,6 +14,7 @@ from pydicom.uid import generate_uid
 from dicomnet.memory_budget import MemoryBudget
 from dicomnet.status import Status
 from film.model import ImagePixels
+from print_scp.output.image_files import ImageFiles
 from print_scp.profile import PrinterProfile
 from print_scp.service.objects import (
     AnnotationBox,
@@ -65,6 +66,7 @@ class AssociationContext:
     called_ae: str
     peer: str  # "address:port"
     memory: MemoryBudget  # the printer's, shared by every association and the render worker
+    image_files: ImageFiles | None = None  # where images are written ahead of their print
     print_job_negotiated: bool = False
     started: datetime = field(default_factory=datetime.now)
     session: FilmSession | None = None
@@ -150,13 +152,15 @@ class AssociationContext:
 
     def keep_image(self, box: ImageBox, image: ImagePixels) -> None:
         """Store ``image`` (reserved with :meth:`reserve_image`) in ``box``, freeing the
-        image it replaces."""
+        image it replaces; its pixels are written ahead to the spool (``image_files``)."""
         with self._memory_lock:
             self._free_image(box)
             box.content.image = image
             box.held_bytes = image.pixels.nbytes
             if self.ended:  # aborted while the N-SET was served: held no longer
                 self._free_image(box)
+            elif self.image_files is not None:
+                self.image_files.write(image.pixels)
 
     def end(self) -> None:
         """The association is gone: give its images' bytes back to the memory budget."""
@@ -166,6 +170,9 @@ class AssociationContext:
                 self._free_image(box)
 
     def _free_image(self, box: ImageBox) -> None:
+        image = box.content.image
+        if box.held_bytes and image is not None and self.image_files is not None:
+            self.image_files.forget(image.pixels)
         self.memory.release(box.held_bytes)
         box.held_bytes = 0
 

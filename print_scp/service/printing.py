@@ -21,6 +21,7 @@ from dicomnet.uids import PRINT_JOB
 from film.layout import annotation_format_of
 from film.model import FilmSpec
 from film.writers import safe_stem
+from print_scp.output.image_files import ImageFiles
 from print_scp.output.render_worker import JobListener, RenderWorker
 from print_scp.output.spool import Spool, SpooledFilm, SpooledJob, is_disk_full
 from print_scp.print_jobs import PrintJob, PrintJobRegistry
@@ -41,6 +42,7 @@ class PrintQueue:
     jobs: PrintJobRegistry
     worker: RenderWorker
     listener: JobListener | None = None  # the forwarder, told of each job once it is spooled
+    image_files: ImageFiles | None = None  # images written ahead, linked into their job
 
     def submit(self, ctx: AssociationContext, session: FilmSession,
                boxes: list[FilmBox], queue_full: Status) -> PrintJob:
@@ -67,7 +69,8 @@ class PrintQueue:
         spooled = SpooledJob(job_uid, priority, ctx.calling_ae, created.isoformat(), films,
                              settings.film_session_label)
         try:
-            self.spool.save(spooled)
+            self.spool.save(spooled, None if self.image_files is None
+                            else self.image_files.written)
         except OSError as exc:
             if not is_disk_full(exc):
                 raise

@@ -48,6 +48,7 @@ from test_scp_feat_support import (
     uniform,
 )
 
+from print_scp.output.spool import IMAGES_DIR
 from print_scu.address import PrinterAddress
 from print_scu.association import PrintAssociation
 from print_scu.image_box_requests import grayscale_image_box
@@ -144,7 +145,10 @@ def test_film_larger_than_the_file_size_limit_fails_cleanly(tmp_path: Path) -> N
             status, _ = print_image(scu, session, noise(2 * NOISE_SIDE, seed=2))
             assert status == FILM_BOX_QUEUE_FULL
             assert "no room to spool" in scu.last_result.error_comment
-            assert [p.name for p in (output / ".spool").iterdir()] == ["failed"]
+            spool = output / ".spool"
+            assert [p.name for p in spool.iterdir() if p.name != IMAGES_DIR] == ["failed"]
+            # written ahead: the first film's image only (the second's did not fit either)
+            assert len(list((spool / IMAGES_DIR).iterdir())) == 1
 
             for pid in process_tree(serve.process.pid):  # room again, for every process
                 resource.prlimit(pid, resource.RLIMIT_FSIZE,

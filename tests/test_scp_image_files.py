@@ -13,13 +13,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 from scp_harness import running_printer
 from test_scp_access import address_of
-from test_scp_feat_support import SUCCESS, TIMEOUT_S, new_film_box, new_session
+from test_scp_feat_support import SUCCESS, new_film_box, new_session, wait_until
 
 from dicomnet.terms import PrinterStatus
 from film.model import FilmSpec, ImageBoxContent, ImagePixels
@@ -29,15 +28,6 @@ from print_scu.association import PrintAssociation
 from print_scu.image_box_requests import grayscale_image_box
 
 STORED = {0x0000, 0xB604, 0xB605, 0xB609}  # success, or a warning that still stores
-
-
-def wait_until(condition, timeout_s: float = TIMEOUT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def pattern(rows: int = 256, columns: int = 256, seed: int = 1) -> np.ndarray:

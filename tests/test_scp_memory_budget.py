@@ -32,7 +32,15 @@ from pynetdicom.dimse_primitives import N_SET
 from pynetdicom.dsutils import encode
 from scp_harness import running_printer, wait_for_films
 from test_scp_access import address_of, association_answer
-from test_scp_feat_support import SUCCESS, TIMEOUT_S, dataset, new_film_box, new_session, uniform
+from test_scp_feat_support import (
+    SUCCESS,
+    TIMEOUT_S,
+    dataset,
+    new_film_box,
+    new_session,
+    uniform,
+    wait_until,
+)
 
 from dicomnet.memory_budget import CONNECTION_BYTES, MemoryBudget, Reservation
 from print_scp.launcher import free_port, start_print_scp
@@ -146,15 +154,6 @@ HALF_IMAGE = SMALL_COLUMNS * 512  # 512 KiB: its message stays below 1 MiB
 
 def small_image(position: int, rows: int = 1024) -> Dataset:
     return grayscale_image_box(position, uniform(90, rows, SMALL_COLUMNS), 8)
-
-
-def wait_until(condition, timeout_s: float = TIMEOUT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_full_budget_is_c605_then_a_transient_rejection_until_images_are_freed(

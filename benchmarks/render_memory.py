@@ -113,7 +113,8 @@ def _settled(printer_pid: int, processes: int) -> bool:
 def _printed(output: Path, films: int) -> bool:
     """``films`` film PNGs written and no job left in the spool."""
     spool = output / ".spool"
-    pending = [p for p in spool.iterdir() if p.is_dir() and p.name != "failed"]
+    pending = [p for p in spool.iterdir()  # jobs: not failed/, nor .images/ and the like
+               if p.is_dir() and p.name != "failed" and not p.name.startswith(".")]
     return not pending and len(list(output.glob("*.density.png"))) >= films
 
 

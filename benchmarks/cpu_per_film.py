@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    keep_freed_memory(one_arena=True)  # as print-scp serve and its render processes do
+    keep_freed_memory()  # as print-scp serve and its render processes do
     results = measure(args.runs)
     _print_table(results)
     if args.json:

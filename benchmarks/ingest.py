@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         print("DCMTK (dcmprscp, dcmprscu, dcmpsprt) is not installed", file=sys.stderr)
         return 1
     logging.getLogger("print_scp").setLevel(logging.ERROR)  # the in-process printer's B604s
-    keep_freed_memory(one_arena=True)  # as print-scp serve does, for the in-process printer
+    keep_freed_memory()  # as print-scp serve does, for the in-process printer
     images = random_images(4)
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
         workdir = Path(tmp)

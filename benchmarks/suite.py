@@ -418,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (1 if args.quick else 3)
     logging.getLogger("print_scp").setLevel(logging.ERROR)  # the in-process printer's B604s
     # This process hosts print-scp (ingest) and renders (render): with their malloc settings
-    keep_freed_memory(one_arena=True)
+    keep_freed_memory()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="filmbox_bench_") as work:
         workdir = Path(work)

@@ -274,7 +274,7 @@ def _serve(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
     profile = replace(profile, **changes)
-    keep_freed_memory(one_arena=True)  # before the server's threads start
+    keep_freed_memory()  # before the server's threads start
     server = PrintServer(profile, args.output, render_processes=max(1, args.render_processes))
     try:
         host, port = server.start(args.host, args.port)

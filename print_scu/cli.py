@@ -388,7 +388,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one print-scu command; the exit status."""
     args = parser().parse_args(argv)
-    keep_freed_memory(one_arena=True)  # before any association's threads start
+    keep_freed_memory()  # before any association's threads start
     # The worker's log is for `print-scu worker`; elsewhere jobs and events tell.
     logging.getLogger("print_scu").addHandler(logging.NullHandler())
     with warnings.catch_warnings():  # restores the process's warning display afterwards

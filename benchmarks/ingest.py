@@ -13,7 +13,8 @@ association request to release, sent by
 
 to print-scp and to dcmprscp (print-scp a :class:`~print_scp.server.PrintServer`
 in this process for dcmprscu, so that its Maximum Length can be set and its
-threads profiled, with the malloc settings of ``print-scp serve``; ``print-scp serve`` in its own process for print-scu),
+threads profiled; then this process takes print-scu's malloc settings,
+``dicomnet.freed_memory``; ``print-scp serve`` in its own process for print-scu),
 A and B alternating, after one warm-up; the median of ``--runs`` runs. Between
 runs the benchmark waits until print-scp has written the previous film. The
 physical limit is the loopback copy of the same 16 MiB: one thread sends, one
@@ -214,7 +215,6 @@ def main(argv: list[str] | None = None) -> int:
         print("DCMTK (dcmprscp, dcmprscu, dcmpsprt) is not installed", file=sys.stderr)
         return 1
     logging.getLogger("print_scp").setLevel(logging.ERROR)  # the in-process printer's B604s
-    keep_freed_memory()  # as print-scp serve does, for the in-process printer
     images = random_images(4)
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
         workdir = Path(tmp)
@@ -224,10 +224,12 @@ def main(argv: list[str] | None = None) -> int:
             profile_ingest(workdir, stored, args.pdu_kib[0] * 1024, args.runs, args.profile)
             return 0
         loopback = [loopback_copy_s(PIXEL_BYTES) for _ in range(args.runs)]
+        small = {f"{kib} KiB": bench_small_pdus(workdir, stored, kib * 1024, args.runs)
+                 for kib in args.pdu_kib}
+        keep_freed_memory()  # from here this process is print-scu: its malloc settings
         results = {
             "loopback_copy": summary(loopback, pixel_bytes=PIXEL_BYTES),
-            "dcmprscu": {f"{kib} KiB": bench_small_pdus(workdir, stored, kib * 1024, args.runs)
-                         for kib in args.pdu_kib},
+            "dcmprscu": small,
             "print-scu": bench_large_pdus(workdir, images, args.runs),
             "runs": args.runs,
         }

@@ -95,6 +95,9 @@ def bench_ingest(workdir: Path, runs: int) -> dict:
     stored_dir.mkdir()
     stored = dcmtk.build_stored_print(stored_dir, images, 2, 2)
     small = {kib: ingest.bench_small_pdus(workdir, stored, kib * 1024, runs) for kib in PDU_KIB}
+    # From here this process is print-scu (ingest, queue overhead) or renders as a render
+    # process does (render): both take these malloc settings; print-scp serve does not.
+    keep_freed_memory()
     large = ingest.bench_large_pdus(workdir, images, runs)
     loopback = [ingest.loopback_copy_s(ingest.PIXEL_BYTES) for _ in range(max(runs, 3))]
     return {"small_pdus": small, "large_pdus": large,
@@ -417,8 +420,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("DCMTK (dcmprscu, dcmprscp, dcmpsprt in /usr/bin) is required")
     runs = args.runs or (1 if args.quick else 3)
     logging.getLogger("print_scp").setLevel(logging.ERROR)  # the in-process printer's B604s
-    # This process hosts print-scp (ingest) and renders (render): with their malloc settings
-    keep_freed_memory()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="filmbox_bench_") as work:
         workdir = Path(work)

@@ -1,31 +1,30 @@
-"""glibc malloc settings for both ends: reuse freed memory instead of paging fresh
-memory in for every image and every film.
+"""glibc malloc settings for the print client and the render processes: reuse freed
+memory instead of paging fresh memory in for every image and every film.
 
-Both ends allocate and free large buffers all the time: an image message as
-it is encoded, fragmented and sent, or received and decoded, the image box's
-array (MiB each), and a film's canvases in a render process (tens of MiB).
-With glibc's defaults, blocks above the mmap threshold are mapped and
-unmapped each time, and free memory at the top of the heap goes back to the
-kernel, so each new buffer is paged in again. On the 2-core development VM a
-page fault costs about 1.3 µs (touching 4 MiB of fresh memory: 1.2-1.6 ms).
-With blocks of up to :data:`MMAP_THRESHOLD_BYTES` taken from the heap and up
-to :data:`TRIM_THRESHOLD_BYTES` of free memory kept (12 runs each, medians):
+The client encodes, fragments and sends each image message (MiB each); a
+render process allocates and frees a film's canvases (tens of MiB). With
+glibc's defaults, blocks above the mmap threshold are mapped and unmapped
+each time, and free memory at the top of the heap goes back to the kernel,
+so each new buffer is paged in again. On the 2-core development VM a page
+fault costs about 1.3 µs (touching 4 MiB of fresh memory: 1.2-1.6 ms). With
+blocks of up to :data:`MMAP_THRESHOLD_BYTES` taken from the heap, up to
+:data:`TRIM_THRESHOLD_BYTES` of free memory kept, and every thread
+allocating from one arena (else memory freed by one thread would not be
+reused by another):
 
 * print-scu sending a film of four 2048² images to dcmprscp: 73-78 -> 33-39 ms
-  of CPU, 98-100 -> 46-55 ms from association request to release;
-* print-scu's Image Box N-SET of a 4 MiB image to ``print-scp serve`` takes
-  about 2 ms less (15-16 instead of 17-19 ms, the printer's settings alone);
+  of CPU, 98-100 -> 46-55 ms from association request to release (12 runs
+  each, medians);
 * a render process spends 10-15 ms less CPU on an 8×10 in film at 150 dpi
-  (render and write, 25 films per run: 64-74 -> 53-59 ms); it keeps the
-  memory of its largest film until it ends.
+  (render and write, 25 films per run: 64-74 -> 53-59 ms), and peaks 9 MiB
+  lower with one arena; it keeps the memory of its largest film until it
+  ends.
 
-Every thread of the process allocates from one arena: with an arena per
-thread (the printer's DIMSE threads, the client's associations, the PNG
-encoder's deflate threads), memory kept free in one arena would not be reused
-by another, and the printer's memory budget would no longer bound its
-resident memory (a render process peaks 9 MiB lower with one arena, at the
-same CPU). Messages larger than the mmap threshold (images over 32 MiB) are
-still mapped and unmapped each time.
+``print-scp serve`` keeps glibc's defaults. It answered an Image Box N-SET of
+4 MiB about 2 ms sooner with these settings, but a message growing past the
+mmap threshold leaves its smaller buffer behind in the heap, kept, where the
+printer's memory budget does not count it: the 50-association test of
+``tests/test_scp_memory_budget.py`` peaked 25 MiB over budget plus baseline.
 """
 
 from __future__ import annotations

@@ -257,7 +257,6 @@ def _serve(args: argparse.Namespace) -> int:
         # pynetdicom's own per-message dump handlers: only with --verbose (they
         # also log a spurious traceback for an N-GET without attribute list).
         pynetdicom_config.LOG_HANDLER_LEVEL = "none"
-    from dicomnet.freed_memory import keep_freed_memory
     from print_scp.server import PrintServer  # heavy imports after argument checks
 
     try:
@@ -274,7 +273,6 @@ def _serve(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
     profile = replace(profile, **changes)
-    keep_freed_memory()  # before the server's threads start
     server = PrintServer(profile, args.output, render_processes=max(1, args.render_processes))
     try:
         host, port = server.start(args.host, args.port)

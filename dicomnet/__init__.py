@@ -10,7 +10,8 @@
 * an acceptor's memory: :mod:`~dicomnet.memory_budget` (image bytes held
   across associations, counted as messages arrive) and
   :mod:`~dicomnet.admission` (A-ASSOCIATE-RJ, transient, when it is spent);
-  both ends' processes reuse freed buffers (:mod:`~dicomnet.freed_memory`);
+  the client's and the render processes' reuse of freed buffers
+  (:mod:`~dicomnet.freed_memory`);
 * the vocabulary both ends speak: :mod:`~dicomnet.terms` (defined terms),
   :mod:`~dicomnet.attribute_rules` (value ranges and lengths),
   :mod:`~dicomnet.status`, :mod:`~dicomnet.uids`,

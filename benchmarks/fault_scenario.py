@@ -67,6 +67,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from dcmtk import Dcmprscp, write_image
+from harness import spooled_jobs
 from orthanc_server import OrthancServer
 from PIL import Image
 
@@ -219,15 +220,6 @@ def read_outputs(output: Path) -> tuple[list[OutputFilm], list[str]]:
         films.append(OutputFilm(path.stem, job["uid"], datetime.fromisoformat(job["created"]),
                                 number))
     return films, problems
-
-
-def spooled_jobs(output: Path) -> list[str]:
-    """Print Job UIDs in the printer's spool (accepted, not yet completely rendered)."""
-    spool = output / ".spool"
-    if not spool.is_dir():
-        return []
-    return sorted(path.name for path in spool.iterdir()
-                  if path.is_dir() and not path.name.startswith(".") and path.name != "failed")
 
 
 def _written(output: Path, print_job_uid: str) -> bool:

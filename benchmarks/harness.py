@@ -44,6 +44,16 @@ def wait_for_pdfs(directory: Path, count: int, timeout_s: float = PDF_WAIT_S) ->
         time.sleep(0.01)
 
 
+def spooled_jobs(output: Path) -> list[str]:
+    """Print Job UIDs in the spool of the printer writing to ``output`` (accepted, not yet
+    completely rendered): not ``failed/``, nor a dot directory such as ``.images/``."""
+    spool = output / ".spool"
+    if not spool.is_dir():
+        return []
+    return sorted(path.name for path in spool.iterdir()
+                  if path.is_dir() and not path.name.startswith(".") and path.name != "failed")
+
+
 def vm_hwm_mib(pid: int) -> float:
     """Peak resident set size (VmHWM) of process ``pid``, MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

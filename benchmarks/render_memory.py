@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from harness import spooled_jobs
 from run import print_one_film
 
 from print_scp.launcher import free_port, start_print_scp
@@ -112,10 +113,7 @@ def _settled(printer_pid: int, processes: int) -> bool:
 
 def _printed(output: Path, films: int) -> bool:
     """``films`` film PNGs written and no job left in the spool."""
-    spool = output / ".spool"
-    pending = [p for p in spool.iterdir()  # jobs: not failed/, nor .images/ and the like
-               if p.is_dir() and p.name != "failed" and not p.name.startswith(".")]
-    return not pending and len(list(output.glob("*.density.png"))) >= films
+    return not spooled_jobs(output) and len(list(output.glob("*.density.png"))) >= films
 
 
 def measure(processes: int, films: int) -> dict:

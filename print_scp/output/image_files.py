@@ -74,7 +74,7 @@ class ImageFiles:
         for, forgotten, not written within ``timeout_s`` or not writable)."""
         with self._lock:
             image = self._files.get(id(pixels))
-        if image is None or image.pixels is not pixels or not image.done.wait(timeout_s):
+        if image is None or not image.done.wait(timeout_s):
             return None
         return image.path if image.written and not image.forgotten else None
 

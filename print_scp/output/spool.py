@@ -3,14 +3,14 @@
 A print job is saved before its N-ACTION is answered, as one directory under
 ``<output>/.spool/``: ``job.json`` (the job and each film's specification and
 metadata) and one ``.npy`` file per array (the image boxes' pixels, and
-Presentation LUT tables; loaded memory-mapped, so a render reads only what
-its film needs). The server writes each image ahead, at its N-SET, into
+Presentation LUT tables; loaded memory-mapped, so a render reads only what its
+film needs). The server writes each image ahead, at its N-SET, into
 ``.spool/.images/`` (``print_scp.output.image_files``); saving the job links
-those files instead of writing the pixels again. The directory is written under a temporary name and renamed
-into place, so a job either is in the spool whole or not at all. It is
-removed only after every film of the job has been written, so a server that
-dies in between renders the job again when it restarts (rendering is
-idempotent: the same names are written again).
+those files instead of writing the pixels again. The directory is written
+under a temporary name and renamed into place, so a job either is in the spool
+whole or not at all. It is removed only after every film of the job has been
+written, so a server that dies in between renders the job again when it
+restarts (rendering is idempotent: the same names are written again).
 
 Durability: the job is written to the operating system before the N-ACTION
 response, so it survives the printer process being killed at any moment.

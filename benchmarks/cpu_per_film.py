@@ -18,8 +18,9 @@ background fsync count), each stage lasting until the process is quiet again:
 3. render process: ``render_spooled_film`` and ``write_spooled_job_document``
    (what print-scp's render process runs) on that spool. The film's stages
    are the CPU spent inside the functions that do them (``Spool.load``,
-   ``render_film``, ``encode_raster``/``png_file`` with the deflate threads
-   they wait for, the film page's ``pdf_document``, the JSON document,
+   ``render_film``, ``encode_rasters``/``png_file`` with the deflate threads
+   they wait for (the density units and light-box gray, computed strip by
+   strip in those threads, count here), the film page's ``pdf_document``, the JSON document,
    ``os.fsync``), each wrapped in a ``process_time`` reading while the film
    is written; "other" is the rest of ``render_spooled_film``. (cProfile
    would charge its own cost to the Python-heavy stages, JSON and PDF,
@@ -70,7 +71,7 @@ QUIET_TIMEOUT_S = 30.0
 RENDER_STAGES: dict[str, list[tuple[Any, str]]] = {
     "load from spool": [(Spool, "load")],
     "render": [(render_process, "render_film")],
-    "encode (PNG)": [(writers, "encode_raster"), (writers, "png_file")],
+    "units, light box, encode (PNG)": [(writers, "encode_rasters"), (writers, "png_file")],
     "PDF (film page)": [(writers, "pdf_document")],
     "JSON": [(writers, "_json_document")],
     "fsync (film files)": [(os, "fsync")],

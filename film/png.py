@@ -10,10 +10,14 @@ than Pillow at ``compress_level=1`` and the files are no larger (measured by
 ``benchmarks/suite.py``, render section). The result is a standard PNG:
 lossless, readable by any decoder.
 
-Large canvases are compressed in slices on all cores, as pigz does: each
-slice is an independent raw deflate stream ended on a byte boundary (a sync
-flush), so their concatenation under one zlib header and one Adler-32 is a
-single valid zlib stream. zlib releases the GIL while it compresses.
+Canvases are filtered and compressed in strips of rows (256 KiB each) on
+all cores, as pigz does: each strip is an independent raw deflate stream
+ended on a byte boundary (a sync flush), so their concatenation under one
+zlib header and one Adler-32 (combined from the strips' own) is a single
+valid zlib stream. zlib releases the GIL while it compresses. Only the
+strips in hand are ever filtered, and a caller can compute each strip's rows
+as they are needed (:func:`encode_rasters`): a film writer holds a few MiB of
+canvas rows instead of its whole canvases.
 
 The compressed rows (:class:`PngRaster`) are also what the PDF writer embeds
 (FlateDecode with PNG predictors), so a film's pixels are compressed once.
@@ -24,12 +28,14 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PNG_SIGNATURE", "PngRaster", "encode_raster", "png_file", "read_raster"]
+__all__ = ["PNG_SIGNATURE", "PngRaster", "encode_raster", "encode_rasters", "png_file",
+           "read_raster"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _UP_FILTER = 2  # PNG filter type "Up": each byte minus the byte above it
@@ -37,10 +43,11 @@ _NO_FILTER = 0
 _COLOR_TYPES = {1: 0, 3: 2}  # samples per pixel -> PNG colour type (gray, RGB)
 _ZLIB_LEVEL = 1
 _ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, fastest level, no dictionary
-_SLICE_BYTES = 4 << 20  # canvases above this are compressed in slices, one per core
+_STRIP_BYTES = 256 << 10  # of a canvas's rows, filtered and compressed as one part
+_ADLER_MODULUS = 65521  # of Adler-32 (RFC 1950)
 _METRES_PER_INCH = 0.0254
-_SLICES = os.cpu_count() or 1
-_compressors = ThreadPoolExecutor(max_workers=_SLICES, thread_name_prefix="png-deflate")
+_compressors = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                  thread_name_prefix="png-deflate")
 
 
 @dataclass(frozen=True)
@@ -59,41 +66,90 @@ def encode_raster(pixels: np.ndarray) -> PngRaster:
 
     Raises ValueError for any other shape or dtype.
     """
+    _check_pixels(pixels)
+    return encode_rasters(len(pixels), lambda start, stop: (pixels[start:stop],))[0]
+
+
+def encode_rasters(height: int, rows: Callable[[int, int], Sequence[np.ndarray]]
+                   ) -> list[PngRaster]:
+    """Filter and compress canvases of ``height`` rows, given a strip at a time:
+    ``rows(start, stop)`` returns rows ``start`` to ``stop`` of each canvas (H×W
+    uint8/uint16 gray or H×W×3 uint8 RGB, the same canvases in the same order at every
+    call). It is called once per strip, from the compressor threads, and may compute
+    the rows: then no canvas is ever whole in memory, only the strips being encoded.
+
+    Raises ValueError for rows of any other shape or dtype, or canvases of no rows.
+    """
+    if height < 1:
+        raise ValueError(f"PNG pixels must not be empty, got {height} rows")
+    first = rows(0, 1)
+    for pixels in first:
+        _check_pixels(pixels)
+    row_bytes = max(pixels[0].nbytes for pixels in first)
+    strip_rows = max(1, _STRIP_BYTES // row_bytes)
+    bounds = list(range(0, height, strip_rows)) + [height]
+    strips = _compressors.map(_encode_strip, [rows] * (len(bounds) - 1), bounds[:-1],
+                              bounds[1:], [stop == height for stop in bounds[1:]])
+    streams: list[list[bytes]] = [[_ZLIB_HEADER] for _ in first]
+    checksums = [zlib.adler32(b"") for _ in first]
+    for strip in strips:
+        for index, (deflated, checksum, length) in enumerate(strip):
+            streams[index].append(deflated)
+            checksums[index] = _adler32_combine(checksums[index], checksum, length)
+    return [PngRaster(pixels.shape[1], height, 1 if pixels.ndim == 2 else pixels.shape[2],
+                      pixels.dtype.itemsize * 8,
+                      b"".join((*stream, struct.pack(">I", checksum))))
+            for pixels, stream, checksum in zip(first, streams, checksums, strict=True)]
+
+
+def _check_pixels(pixels: np.ndarray) -> None:
+    """Raise ValueError unless ``pixels`` are H×W uint8/uint16 gray or H×W×3 uint8 RGB."""
     if pixels.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"PNG pixels must be uint8 or uint16, got {pixels.dtype}")
     channels = 1 if pixels.ndim == 2 else pixels.shape[2] if pixels.ndim == 3 else 0
     if channels not in _COLOR_TYPES or (channels == 3 and pixels.dtype != np.uint8):
         raise ValueError(f"PNG pixels must be H×W gray or H×W×3 uint8 RGB, got "
                          f"{pixels.dtype} {pixels.shape}")
-    height, width = pixels.shape[:2]
-    if height == 0 or width == 0:
+    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
         raise ValueError(f"PNG pixels must not be empty, got shape {pixels.shape}")
-    rows = np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder(">"))
-    rows = rows.view(np.uint8).reshape(height, -1)  # PNG samples are big-endian
-    filtered = np.empty((height, rows.shape[1] + 1), dtype=np.uint8)
-    filtered[0, 0] = _NO_FILTER
-    filtered[0, 1:] = rows[0]
-    filtered[1:, 0] = _UP_FILTER
-    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # wraps modulo 256, as PNG wants
-    return PngRaster(width, height, channels, pixels.dtype.itemsize * 8, _zlib_stream(filtered))
 
 
-def _zlib_stream(filtered: np.ndarray) -> bytes:
-    """zlib stream of the filtered rows, compressed in row slices in parallel."""
-    slices = min(_SLICES, max(1, filtered.nbytes // _SLICE_BYTES), len(filtered))
-    bounds = [len(filtered) * i // slices for i in range(slices + 1)]
-    parts = [filtered[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
-    finals = [False] * (slices - 1) + [True]
-    deflated = _compressors.map(_deflate, parts, finals)
-    checksum = zlib.adler32(filtered.data)  # .data: numpy types ndarray as a buffer on 3.12+ only
-    return b"".join((_ZLIB_HEADER, *deflated, struct.pack(">I", checksum)))
+def _encode_strip(rows: Callable[[int, int], Sequence[np.ndarray]], start: int, stop: int,
+                  final: bool) -> list[tuple[bytes, int, int]]:
+    """(raw deflate, Adler-32, length) of the filtered rows ``start`` to ``stop`` of each
+    canvas; the deflate stream is ended if ``final``, else on a byte boundary."""
+    above = max(0, start - 1)  # the row above the strip, for the Up filter of its first row
+    encoded = []
+    for pixels in rows(above, stop):
+        _check_pixels(pixels)
+        samples = np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder(">"))
+        samples = samples.view(np.uint8).reshape(len(samples), -1)  # PNG is big-endian
+        filtered = np.empty((stop - start, samples.shape[1] + 1), dtype=np.uint8)
+        first = start - above  # 0 for the canvas's first row, else 1
+        filtered[0, 0] = _NO_FILTER if start == 0 else _UP_FILTER
+        if start == 0:
+            filtered[0, 1:] = samples[0]
+        else:
+            np.subtract(samples[1], samples[0], out=filtered[0, 1:])
+        filtered[1:, 0] = _UP_FILTER
+        np.subtract(samples[first + 1:], samples[first:-1], out=filtered[1:, 1:])  # mod 256
+        compressor = zlib.compressobj(_ZLIB_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, 9,
+                                      zlib.Z_RLE)
+        deflated = compressor.compress(filtered.data) + compressor.flush(
+            zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH)
+        # .data: numpy types ndarray as a buffer on 3.12+ only
+        encoded.append((deflated, zlib.adler32(filtered.data), filtered.nbytes))
+    return encoded
 
 
-def _deflate(rows: np.ndarray, final: bool) -> bytes:
-    """Raw deflate of ``rows``: ends the stream if ``final``, else on a byte boundary."""
-    compressor = zlib.compressobj(_ZLIB_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, 9, zlib.Z_RLE)
-    return compressor.compress(rows.data) + compressor.flush(zlib.Z_FINISH if final
-                                                             else zlib.Z_SYNC_FLUSH)
+def _adler32_combine(first: int, second: int, second_length: int) -> int:
+    """Adler-32 of two byte strings one after the other, from the checksum of each and the
+    length of the second (zlib's ``adler32_combine``, which Python's zlib lacks)."""
+    remainder = second_length % _ADLER_MODULUS
+    low = ((first & 0xFFFF) + (second & 0xFFFF) + _ADLER_MODULUS - 1) % _ADLER_MODULUS
+    high = (remainder * (first & 0xFFFF) + (first >> 16) + (second >> 16)
+            + _ADLER_MODULUS - remainder) % _ADLER_MODULUS
+    return low | (high << 16)
 
 
 def png_file(raster: PngRaster, dpi: float) -> bytes:

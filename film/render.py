@@ -55,6 +55,7 @@ from lut.polarity import Polarity, inverts
 __all__ = ["TRIM_WIDTH_MM", "render_film"]
 
 TRIM_WIDTH_MM = 0.5
+_BAND_BYTES = 1 << 20  # of a resized image, copied into the sheet at a time
 
 _RESAMPLE = {
     MagnificationType.REPLICATE: Image.Resampling.NEAREST,
@@ -95,33 +96,48 @@ def _viewing(spec: FilmSpec) -> ViewingConditions:
     return ViewingConditions(spec.illumination, spec.reflected_ambient_light)
 
 
-def _resized(array: np.ndarray, size: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
-    """``array`` (float32 H×W or uint8 H×W×3) resampled to ``size`` = (width, height)."""
-    if (array.shape[1], array.shape[0]) == size:
-        return array
-    return np.asarray(Image.fromarray(array).resize(size, resample))
+def _resize_into(out: np.ndarray, array: np.ndarray, resample: Image.Resampling) -> None:
+    """``array`` (float32 H×W or uint8 H×W×3) resampled to the size of ``out`` (of the same
+    kind: a view of the sheet, or not), written into ``out``.
+
+    Pillow resizes; its result is copied out :data:`_BAND_BYTES` at a time, since
+    numpy's view of a whole Pillow image is a copy made through a list of encoder
+    chunks (three images where one will do: 64 MB each for a 4000² box).
+    """
+    height, width = out.shape[:2]
+    if array.shape[:2] == (height, width):
+        out[...] = array
+        return
+    resized = Image.fromarray(array).resize((width, height), resample)
+    rows = max(1, _BAND_BYTES // (out.nbytes // height))
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        out[top:bottom] = np.asarray(resized.crop((0, top, width, bottom)))
 
 
-def _image_density(
-    spec: FilmSpec, box: ImageBoxContent, image: ImagePixels, pixels: np.ndarray,
-    size: tuple[int, int], resample: Image.Resampling, viewing: ViewingConditions,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """(density OD, rgb or None) of ``box``'s ``image``, already cropped, at ``size``."""
+def _image_density_into(
+    region: np.ndarray, spec: FilmSpec, box: ImageBoxContent, image: ImagePixels,
+    pixels: np.ndarray, resample: Image.Resampling, viewing: ViewingConditions,
+) -> np.ndarray | None:
+    """Write the density (OD) of ``box``'s ``image``, already cropped, into ``region`` at
+    its size; the image's rgb at that size if it is color, else None."""
     if image.is_color:
-        rgb = _resized(pixels, size, resample)
+        rgb = np.empty(region.shape + (3,), dtype=np.uint8)
+        _resize_into(rgb, pixels, resample)
         if inverts(image.photometric, box.polarity):
-            rgb = 255 - rgb
-        density = pixels_to_density(
+            np.subtract(255, rgb, out=rgb)
+        region[...] = pixels_to_density(
             rgb_to_gray(rgb), 8, "MONOCHROME2", Polarity.NORMAL, None,
             spec.min_density, spec.max_density, viewing,
         )
-        return density, rgb
+        return rgb
     density = pixels_to_density(
         pixels, image.bits_stored, image.photometric, box.polarity,
         box.presentation_lut or spec.presentation_lut,
         spec.min_density, spec.max_density, viewing,
     )
-    return _resized(density, size, resample), None
+    _resize_into(region, density, resample)
+    return None
 
 
 def contrast_curve(density: np.ndarray, min_od: float, max_od: float,
@@ -170,20 +186,18 @@ def _render_image_box(
     if fit.crop is not None:
         cx, cy, cw, ch = fit.crop
         pixels = pixels[cy:cy + ch, cx:cx + cw]
-    density, rgb = _image_density(
-        spec, box, image, pixels, (fit.width, fit.height), _RESAMPLE[magnification], viewing
-    )
-    if spec.contrast_gamma != 1.0:
-        density = contrast_curve(density, spec.min_density, spec.max_density,
-                                 spec.contrast_gamma)
-    smoothing = spec.smoothing_filters.get(box.smoothing_type or spec.smoothing_type or "")
-    if smoothing is not None:  # applied at magnification: to the image as it lies in its box
-        density = smoothing.apply(density, spec.resolution_dpi)
-        if rgb is not None:
-            rgb = np.clip(smoothing.apply(rgb, spec.resolution_dpi), 0, 255).astype(np.uint8)
     px, py = x + fit.offset_x, y + fit.offset_y
     region = sheet.density[py:py + fit.height, px:px + fit.width]
-    region[...] = density
+    rgb = _image_density_into(region, spec, box, image, pixels, _RESAMPLE[magnification],
+                              viewing)
+    if spec.contrast_gamma != 1.0:
+        region[...] = contrast_curve(region, spec.min_density, spec.max_density,
+                                     spec.contrast_gamma)
+    smoothing = spec.smoothing_filters.get(box.smoothing_type or spec.smoothing_type or "")
+    if smoothing is not None:  # applied at magnification: to the image as it lies in its box
+        region[...] = smoothing.apply(region, spec.resolution_dpi)
+        if rgb is not None:
+            rgb = np.clip(smoothing.apply(rgb, spec.resolution_dpi), 0, 255).astype(np.uint8)
     np.clip(region, spec.min_density, spec.max_density, out=region)
     if rgb is not None:
         sheet.paint_color(px, py, rgb)

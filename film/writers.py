@@ -42,7 +42,7 @@ import numpy as np
 from film.durable import fsync_directory, write_durably
 from film.model import RenderedFilm
 from film.pdf import FilmPage, pdf_document
-from film.png import encode_raster, png_file
+from film.png import PngRaster, encode_rasters, png_file
 from lut.density import lightbox_gray_levels
 
 __all__ = [
@@ -59,10 +59,6 @@ _STEM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
 _STAGED = re.compile(r"\.[A-Za-z0-9._-]+\.[0-9a-f]{12}\.tmp")  # see _staging
 _JSON_RESERVED_KEY = "film"
-# Rows converted at a time from density to density units and light-box gray: a whole
-# sheet at once needs temporaries of 12 bytes per pixel (float32 units, then numpy's
-# 8-byte lookup indices: 64 MB for 14x17 in at 150 dpi); slices keep them a few MB.
-_ROWS_PER_SLICE = 256
 
 
 @dataclass(frozen=True)
@@ -137,11 +133,10 @@ def write_film(
     )
     pdf_info = _pdf_info(name, film, metadata.get("pdf_info", {}))
     json_document = _json_document(film, files, metadata)  # bad metadata fails before the work
-    units = _density_units(film.density)
+    lightbox, density = _encode_canvases(film)
     with _staging(out_dir) as stage:
-        lightbox = encode_raster(_lightbox_pixels(film, units))
         stage(files.png, png_file(lightbox, film.dpi))
-        stage(files.density_png, png_file(encode_raster(units), film.dpi))
+        stage(files.density_png, png_file(density, film.dpi))
         page = FilmPage(lightbox, film.width_mm, film.height_mm, tuple(film.annotation_texts))
         stage(files.pdf, pdf_document([page], pdf_info))
         stage(files.json, json_document)
@@ -165,7 +160,7 @@ def _check_film(film: RenderedFilm) -> None:
     density = film.density
     if density.ndim != 2 or density.size == 0:
         raise ValueError(f"film density must be a non-empty 2-D array, got shape {density.shape}")
-    if not np.isfinite(density).all():
+    if not np.isfinite([density.min(), density.max()]).all():  # both NaN if one is
         raise ValueError("film density holds NaN or infinite values")
     if film.dpi <= 0:
         raise ValueError(f"film dpi must be positive, got {film.dpi}")
@@ -186,38 +181,37 @@ def _check_film(film: RenderedFilm) -> None:
             )
 
 
-def _lightbox_pixels(film: RenderedFilm, units: np.ndarray) -> np.ndarray:
-    """The film on a light box: H×W uint8 gray, or H×W×3 uint8 if it holds color.
+def _encode_canvases(film: RenderedFilm) -> list[PngRaster]:
+    """The light-box and density PNG rasters of ``film``, computed and encoded a strip of
+    rows at a time (:func:`film.png.encode_rasters`): neither canvas is ever whole.
 
-    Gray comes from the density as stored in the density PNG (``units``,
-    thousandths of OD) through one table of ``lut.density.lightbox_gray_levels``,
-    so the two PNGs agree exactly and each pixel costs one lookup.
+    Light box: H×W uint8 gray, or H×W×3 uint8 where the film holds color. Its gray
+    comes from the density as stored in the density PNG (thousandths of OD) through
+    one table of ``lut.density.lightbox_gray_levels``, so the two PNGs agree exactly
+    and each pixel costs one lookup.
     """
-    levels = np.arange(int(units.max()) + 1) / DENSITY_UNITS_PER_OD
-    table = lightbox_gray_levels(levels, film.viewing)
-    gray = np.empty(units.shape, dtype=table.dtype)
-    for rows in _row_slices(units):
-        np.take(table, units[rows], out=gray[rows])  # np.take: faster than table[units]
-    if film.color_mask is None or film.rgb is None or not film.color_mask.any():
-        return gray
-    return np.where(film.color_mask[..., np.newaxis], film.rgb, gray[..., np.newaxis])
+    density, rgb, color_mask = film.density, film.rgb, film.color_mask
+    highest = int(_density_units(np.array([density.max()], dtype=density.dtype))[0])
+    table = lightbox_gray_levels(np.arange(highest + 1) / DENSITY_UNITS_PER_OD, film.viewing)
+    color = rgb is not None and color_mask is not None and bool(color_mask.any())
+
+    def rows(start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        units = _density_units(density[start:stop])
+        gray = np.take(table, units)  # np.take: faster than table[units]
+        if color and rgb is not None and color_mask is not None:
+            return np.where(color_mask[start:stop, :, np.newaxis], rgb[start:stop],
+                            gray[..., np.newaxis]), units
+        return gray, units
+
+    return encode_rasters(len(density), rows)
 
 
 def _density_units(density: np.ndarray) -> np.ndarray:
     """OD -> uint16 thousandths of OD (rounded, clipped to 0..65535)."""
-    units = np.empty(density.shape, dtype=np.uint16)
-    for rows in _row_slices(density):
-        scaled = np.multiply(density[rows], DENSITY_UNITS_PER_OD, dtype=np.float32)
-        np.rint(scaled, out=scaled)
-        np.clip(scaled, 0, np.iinfo(np.uint16).max, out=scaled)
-        units[rows] = scaled
-    return units
-
-
-def _row_slices(sheet: np.ndarray) -> list[slice]:
-    """The sheet's rows in slices of ``_ROWS_PER_SLICE``."""
-    return [slice(start, start + _ROWS_PER_SLICE)
-            for start in range(0, len(sheet), _ROWS_PER_SLICE)]
+    scaled = np.multiply(density, DENSITY_UNITS_PER_OD, dtype=np.float32)
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, 0, np.iinfo(np.uint16).max, out=scaled)
+    return scaled.astype(np.uint16)
 
 
 def _pdf_info(name: str, film: RenderedFilm, extra: Mapping[str, str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from film import png
 from film.png import PNG_SIGNATURE, encode_raster, png_file
 
 
@@ -94,3 +95,42 @@ def test_a_canvas_compressed_in_parallel_slices_is_one_valid_stream():
     assert decompressor.eof and decompressor.unused_data == b""  # Adler-32 checked by zlib
     assert len(rows_out) == 3000 * (1 + 1500 * 2)
     np.testing.assert_array_equal(np.asarray(decode(pixels)).astype(np.uint16), pixels)
+
+
+@pytest.mark.parametrize("split", [0, 1, 2, 65520, 65521, 65522, 200_000, 299_999])
+def test_adler32_of_joined_strips_is_combined_from_their_own(split):
+    data = np.random.default_rng(split).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
+    first, second = data[:split], data[split:]
+    combined = png._adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second))
+    assert combined == zlib.adler32(data)
+
+
+def test_canvases_given_strip_by_strip_are_never_asked_for_whole(monkeypatch):
+    monkeypatch.setattr(png, "_STRIP_BYTES", 1000)  # 7 rows of 140 bytes per strip
+    rng = np.random.default_rng(11)
+    gray = rng.integers(0, 256, (50, 140), dtype=np.uint8)
+    wide = rng.integers(0, 65536, (50, 70), dtype=np.uint16)
+    asked: list[tuple[int, int]] = []
+
+    def rows(start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        asked.append((start, stop))
+        return gray[start:stop], wide[start:stop]
+
+    gray_raster, wide_raster = png.encode_rasters(50, rows)
+    strips = sorted(asked[1:])  # the first call is the geometry: one row
+    assert asked[0] == (0, 1)
+    assert [start for start, _ in strips] == [0] + [bound - 1 for bound in range(7, 50, 7)]
+    assert all(stop - start <= 8 for start, stop in strips)  # 7 rows + the one above
+    assert strips[-1][1] == 50
+    decoded = [Image.open(io.BytesIO(png.png_file(raster, 150)))
+               for raster in (gray_raster, wide_raster)]
+    np.testing.assert_array_equal(np.asarray(decoded[0]), gray)
+    np.testing.assert_array_equal(np.asarray(decoded[1]).astype(np.uint16), wide)
+
+
+def test_rows_of_another_kind_in_a_later_strip_are_refused(monkeypatch):
+    monkeypatch.setattr(png, "_STRIP_BYTES", 10)
+    canvas = np.zeros((4, 10), np.uint8)
+    with pytest.raises(ValueError, match="PNG pixels must be uint8 or uint16"):
+        png.encode_rasters(4, lambda start, stop: (canvas[start:stop] if start == 0
+                                                   else canvas[start:stop].astype(np.int32),))

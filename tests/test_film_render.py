@@ -10,7 +10,9 @@ MONOCHROME2 NORMAL with no Presentation LUT a stored value is a P-Value.
 
 import numpy as np
 import pytest
+from PIL import Image
 
+from film import render
 from film.annotation_format import AnnotationBoxGeometry, AnnotationFormat, Edge, TextAlign
 from film.model import (
     AnnotationContent,
@@ -23,6 +25,7 @@ from film.model import (
 )
 from film.render import render_film
 from lut.density import ViewingConditions, p_values_to_density
+from lut.pipeline import density_lut
 from lut.polarity import Polarity
 from lut.presentation import PresentationLUT, PresentationLUTShape
 from lut.windowing import rgb_to_gray
@@ -300,3 +303,33 @@ def test_annotation_text_is_aligned_in_its_box_as_the_format_says(align, inked_t
     assert thirds == [i == inked_third for i in range(3)]
     [placed] = film.annotation_texts
     assert placed.text == "ABC" and y < placed.baseline_px < y + h
+
+
+@pytest.mark.parametrize("magnification", [MagnificationType.REPLICATE,
+                                           MagnificationType.BILINEAR, MagnificationType.CUBIC])
+def test_an_image_resized_into_its_box_band_by_band_is_pillow_s_whole_resize(
+        magnification, monkeypatch):
+    # 338 x 413 doubled is exactly box 1 (676 x 826); bands of 1 KiB are 64 rows of it.
+    monkeypatch.setattr(render, "_BAND_BYTES", 1024)
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, (413, 338), dtype=np.uint8)
+    box = ImageBoxContent(1, gray(pixels), magnification_type=magnification)
+    film = render_film(spec(box))
+    table = density_lut(8, "MONOCHROME2", Polarity.NORMAL, None, DMIN, DMAX, VIEWING)
+    resample = {MagnificationType.REPLICATE: Image.Resampling.NEAREST,
+                MagnificationType.BILINEAR: Image.Resampling.BILINEAR,
+                MagnificationType.CUBIC: Image.Resampling.BICUBIC}[magnification]
+    expected = np.clip(np.asarray(Image.fromarray(table[pixels]).resize((676, 826), resample)),
+                       DMIN, DMAX)
+    x, y, w, h = BOX1
+    np.testing.assert_array_equal(film.density[y:y + h, x:x + w], expected)
+
+
+def test_a_color_image_resized_band_by_band_is_pillow_s_whole_resize(monkeypatch):
+    monkeypatch.setattr(render, "_BAND_BYTES", 3000)
+    rgb = np.random.default_rng(6).integers(0, 256, (413, 338, 3), dtype=np.uint8)
+    film = render_film(spec(ImageBoxContent(1, ImagePixels(rgb, "RGB", 8),
+                                            magnification_type=MagnificationType.CUBIC)))
+    expected = np.asarray(Image.fromarray(rgb).resize((676, 826), Image.Resampling.BICUBIC))
+    x, y, w, h = BOX1
+    np.testing.assert_array_equal(film.rgb[y:y + h, x:x + w], expected)

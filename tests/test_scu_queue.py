@@ -7,6 +7,7 @@ expected pixels are regenerated from the seed each image's source names.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from print_scu import queue as queue_module
+from print_scu import job_files
 from print_scu.config import PrinterConfig
 from print_scu.options import PrintOptions
 from print_scu.prepared_image import PreparedImage
@@ -137,7 +138,7 @@ def test_a_submitted_job_holds_its_printer_options_and_pixels(
     for index, film in enumerate(films):
         assert_same_images(queue.load_film(job_id, index), film)
     stored = sorted(p.name for p in (queue.spool_dir / "jobs" / str(job_id)).iterdir())
-    assert stored == ["film-0.json", "film-0.npz", "film-1.json", "film-1.npz"]
+    assert stored == ["films.json", "pixels"]
 
 
 def test_pixels_survive_the_input_arrays_changing(queue: JobQueue) -> None:
@@ -161,21 +162,60 @@ def test_a_job_without_films_or_with_unstorable_pixels_is_refused(queue: JobQueu
 def test_a_submission_that_cannot_write_its_pixels_leaves_nothing(
         queue: JobQueue, monkeypatch: pytest.MonkeyPatch) -> None:
     writes = []
+    real_write_durably = job_files.write_durably
 
-    def full_disk(path: Path, data: bytes) -> None:
+    def full_disk(path: Path, content) -> None:
         writes.append(path.name)
-        if len(writes) == 3:
+        if len(writes) == 2:
             raise OSError(28, "No space left on device", str(path))
-        path.write_bytes(data)
+        real_write_durably(path, content)
 
-    monkeypatch.setattr(queue_module, "write_durably", full_disk)
+    monkeypatch.setattr(job_files, "write_durably", full_disk)
     with pytest.raises(OSError, match="No space left"):
         queue.submit(printer(), PrintOptions(), seeded_films(9))
-    assert writes == ["film-0.npz", "film-0.json", "film-1.npz"]
+    assert writes == ["pixels", "films.json"]
     assert queue.jobs() == []
     assert list((queue.spool_dir / "jobs").iterdir()) == []
     with sqlite3.connect(queue.spool_dir / "queue.sqlite") as conn:
         assert conn.execute("SELECT COUNT(*) FROM reservations").fetchone() == (0,)
+
+
+def test_a_job_queued_by_an_earlier_version_still_loads(queue: JobQueue) -> None:
+    # Earlier versions stored two files per film: the arrays in an .npz, the rest in JSON.
+    films = seeded_films(12)
+    job_id = queue.submit(printer(), PrintOptions(), tiny_film() * 2)
+    directory = queue.spool_dir / "jobs" / str(job_id)
+    for path in directory.iterdir():
+        path.unlink()
+    for index, film in enumerate(films):
+        np.savez(directory / f"film-{index}.npz",
+                 **{f"image{k}": image.pixels for k, image in enumerate(film)})
+        described = {"images": [image.description() for image in film]}
+        if index == 1:
+            described["annotations"] = ["second", "film"]
+        (directory / f"film-{index}.json").write_text(json.dumps(described))
+    for index, film in enumerate(films):
+        assert_same_images(queue.load_film(job_id, index), film)
+    assert queue.load_annotations(job_id, 0) is None
+    assert queue.load_annotations(job_id, 1) == ["second", "film"]
+    (directory / "film-1.npz").unlink()
+    with pytest.raises(QueueError, match=rf"job {job_id}: film 2 is not in the spool "
+                                         r"\(.*film-1\.npz is missing\)"):
+        queue.load_film(job_id, 1)
+
+
+def test_pixels_cut_short_or_a_film_beyond_the_job_are_queue_errors(queue: JobQueue) -> None:
+    job_id = queue.submit(printer(), PrintOptions(), seeded_films(13))
+    pixels = queue.spool_dir / "jobs" / str(job_id) / "pixels"
+    with pytest.raises(QueueError, match=rf"job {job_id}: film 3 is not in the spool "
+                                         r"\(the job has 2 film\(s\)\)"):
+        queue.load_film(job_id, 2)
+    with pixels.open("r+b") as handle:
+        handle.truncate(pixels.stat().st_size - 1)
+    assert_same_images(queue.load_film(job_id, 0), seeded_films(13)[0])
+    with pytest.raises(QueueError, match=rf"job {job_id}: film 2 is not in the spool "
+                                         r"\(.*pixels is cut short\)"):
+        queue.load_film(job_id, 1)
 
 
 # -- progress ---------------------------------------------------------------------------
@@ -194,6 +234,13 @@ def test_film_progress_survives_reopening_the_queue(queue: JobQueue, tmp_path: P
         reopened.film_done(job_id, 3)
 
 
+def removals_finished() -> None:
+    """Wait for the threads that remove done jobs' films."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("remove-job-"):
+            thread.join(timeout=30)
+
+
 def test_done_records_every_film_and_removes_the_pixels(queue: JobQueue) -> None:
     job_id = queue.submit(printer(), PrintOptions(), seeded_films(5))
     queue.claim_next("lab", "w")
@@ -201,6 +248,8 @@ def test_done_records_every_film_and_removes_the_pixels(queue: JobQueue) -> None
     job = queue.get(job_id)
     assert (job.state, job.films_done, job.worker) == (JobState.DONE, 2, "w")
     assert not (queue.spool_dir / "jobs" / str(job_id)).exists()
+    removals_finished()
+    assert list((queue.spool_dir / "jobs").iterdir()) == []
     with pytest.raises(QueueError, match=rf"job {job_id}: film 1 is not in the spool"):
         queue.load_film(job_id, 0)
     with pytest.raises(ValueError, match="not queued"):
@@ -427,9 +476,13 @@ def test_recover_deletes_pixels_that_no_job_owns(queue: JobQueue) -> None:
     for name in (str(crashed), f".staging-{staging}", f".staging-{in_progress}", "777"):
         (jobs_dir / name).mkdir()
         (jobs_dir / name / "film-0.npz").write_bytes(b"partial")
-    # a crash after a job was committed done, before its pixels were removed
+    # a crash after a job was committed done, before its pixels were removed or while
+    # they were being removed
     queue.finish(done, JobState.DONE)
+    removals_finished()
     (jobs_dir / str(done)).mkdir()
+    (jobs_dir / f".removing-{done}").mkdir()
+    (jobs_dir / f".removing-{done}" / "pixels").write_bytes(b"partly removed")
 
     assert queue.recover(alive=lambda worker: True) == 0
     assert sorted(p.name for p in jobs_dir.iterdir()) == sorted(

@@ -7,7 +7,9 @@ the freed canvas goes back to the system and the next one is paged in afresh
 (resident memory grows by its size again); with
 :func:`~dicomnet.freed_memory.keep_freed_memory` the freed canvas stays
 resident and the next one, allocated by another thread (as print-scp's DIMSE
-threads do), reuses its pages: the threads share one arena.
+threads do), reuses its pages: the threads share one arena. With
+:func:`~dicomnet.freed_memory.one_malloc_arena` alone (print-scp serve), a
+thread's memory comes from the process heap, not from an arena of its own.
 """
 
 from __future__ import annotations
@@ -70,3 +72,36 @@ def test_with_freed_memory_kept_another_thread_s_next_canvas_reuses_the_pages() 
     assert steps["kept"] is True
     assert steps["with_canvas"] - steps["freed"] < CANVAS_MIB * 0.1
     assert steps["with_next_canvas"] - steps["freed"] < CANVAS_MIB * 0.1
+
+
+ARENA = '''
+import json, sys, threading
+import numpy as np
+from dicomnet.freed_memory import one_malloc_arena
+
+one_arena = one_malloc_arena() if sys.argv[1] == "one" else None
+heap = next(line.split()[0] for line in open("/proc/self/maps") if line.rstrip().endswith("[heap]"))
+start, end = (int(bound, 16) for bound in heap.split("-"))
+found = {}
+
+def allocate():  # on a thread of its own, as an association's threads
+    block = np.ones(64 << 10, dtype=np.uint8)  # below glibc's mmap threshold: from an arena
+    found["in_heap"] = start <= block.ctypes.data < end
+
+thread = threading.Thread(target=allocate)
+thread.start()
+thread.join()
+print(json.dumps({"one_arena": one_arena, **found}))
+'''
+
+
+@pytest.mark.parametrize("mode, in_heap", [("default", False), ("one", True)])
+def test_with_one_arena_a_thread_allocates_from_the_process_heap(mode: str,
+                                                                 in_heap: bool) -> None:
+    # By default each thread gets an arena of its own (mapped apart from the heap), where
+    # what it frees is reused by no other thread; print-scp serve takes one arena.
+    run = subprocess.run([sys.executable, "-c", ARENA, mode], capture_output=True, text=True,
+                         timeout=60, check=True)
+    found = json.loads(run.stdout)
+    assert found["in_heap"] is in_heap
+    assert found["one_arena"] is (True if mode == "one" else None)

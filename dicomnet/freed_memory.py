@@ -28,7 +28,7 @@ it: the 50-association test of ``tests/test_scp_memory_budget.py`` peaked
 25 MiB over budget plus baseline. With one arena, the memory freed by one
 association's threads is reused by the others' instead of staying in an
 arena of its own: print-scp's peak RSS, 100 films over 16 associations,
-88-91 -> 67-72 MiB (the 50-association test: 394 MiB, under its 577).
+99.5 -> 86-89 MiB (the 50-association test: 394 MiB, under its 577).
 """
 
 from __future__ import annotations

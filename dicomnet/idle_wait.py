@@ -51,6 +51,8 @@ from pynetdicom.transport import AssociationSocket
 IDLE_WAIT_S = 0.05  # longest sleep of an idle DUL or reactor loop
 _LOOP_DELAY_S = 0.0001  # the DUL's and reactor's pause between loops (pynetdicom's is 1 ms)
 _REACTOR_SLEEP_S = 0.001  # pynetdicom's reactor pause (association.py:714)
+_KILL_PAUSE_S = 0.01  # pynetdicom's pause while kill() waits for its DUL (association.py:542)
+_KILL_POLL_S = 0.0002  # that pause here
 
 
 class _WakeablePipe:
@@ -169,12 +171,17 @@ def notify_reactor_on_input(assoc: Any, notify: Any) -> None:
 
 
 class _ReactorClock:
-    """pynetdicom.association's ``time``: ``sleep`` shortens the reactor's loop pause.
+    """pynetdicom.association's ``time``: ``sleep`` shortens the reactor's loop pause, and
+    the pause of ``Association.kill`` while it waits for the DUL to stop.
 
     On the thread of an association whose reactor waits for input (marked by
     :func:`notify_reactor_on_input`), a sleep of :data:`_REACTOR_SLEEP_S`
-    lasts :data:`_LOOP_DELAY_S`; every other call goes to :mod:`time`. Other
-    associations in the process are not affected.
+    lasts :data:`_LOOP_DELAY_S`; other associations' reactors are not
+    affected. ``kill`` (every release and abort) looks every
+    :data:`_KILL_PAUSE_S` whether the DUL has reached Sta1 and stopped, on
+    any thread: released by print-scu, an association ended 1.5 or 11.5 ms
+    later, as its DUL had got there at the first look or not. Here it looks
+    every :data:`_KILL_POLL_S`. Every other call goes to :mod:`time`.
     """
 
     def __getattr__(self, name: str) -> Any:
@@ -185,6 +192,8 @@ class _ReactorClock:
         if (seconds == _REACTOR_SLEEP_S
                 and getattr(threading.current_thread(), "_filmbox_reactor_waits", False)):
             seconds = _LOOP_DELAY_S
+        elif seconds == _KILL_PAUSE_S:
+            seconds = _KILL_POLL_S
         time.sleep(seconds)
 
     @classmethod

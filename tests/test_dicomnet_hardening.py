@@ -61,7 +61,7 @@ def test_the_steps_are_the_module_s_documented_order() -> None:
 
 # -- the reactor's loop pause -----------------------------------------------------------
 
-def test_only_a_waiting_reactor_s_1_ms_pause_is_shortened(
+def test_only_a_waiting_reactor_s_1_ms_pause_and_every_kill_pause_are_shortened(
         monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[tuple[str, float]] = []
     monkeypatch.setattr(idle_wait.time, "sleep",
@@ -72,14 +72,15 @@ def test_only_a_waiting_reactor_s_1_ms_pause_is_shortened(
         if marked:
             threading.current_thread()._filmbox_reactor_waits = True  # type: ignore[attr-defined]
         clock.sleep(0.001)
-        clock.sleep(0.01)
+        clock.sleep(0.01)  # Association.kill waiting for its DUL
+        clock.sleep(0.1)  # Association.abort
 
     for marked in (True, False):
         thread = threading.Thread(target=reactor, args=(marked,), name=f"marked={marked}")
         thread.start()
         thread.join(timeout=5)
-    assert slept == [("marked=True", 0.0001), ("marked=True", 0.01),
-                     ("marked=False", 0.001), ("marked=False", 0.01)]
+    assert slept == [("marked=True", 0.0001), ("marked=True", 0.0002), ("marked=True", 0.1),
+                     ("marked=False", 0.001), ("marked=False", 0.0002), ("marked=False", 0.1)]
     assert clock.monotonic is time.monotonic  # everything else is the time module's
 
 

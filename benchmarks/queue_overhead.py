@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from harness import wait_for_pdfs
 
+from dicomnet.freed_memory import keep_freed_memory
 from print_scp.launcher import free_port, start_print_scp
 from print_scu.config import adhoc_printer
 from print_scu.options import PrintOptions
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    keep_freed_memory()  # this process is print-scu here: its malloc settings
     result = measure(args.films, args.runs)
     print(f"{args.films} films x {BOXES} images {IMAGE_SIDE}²: queue "
           f"{result['queue_median_s']:.3f} s, direct {result['direct_median_s']:.3f} s, "

@@ -23,7 +23,8 @@ reported as the ratio A/B of the medians:
    render processes; films per minute and print-scp's peak RSS (VmHWM), a fresh
    print-scp per run. The 100-film cases run once (no median), to fit the
    suite in about 10 minutes.
-4. queue overhead: benchmarks/queue_overhead.py (queue / direct).
+4. queue overhead: benchmarks/queue_overhead.py (queue / direct), median of at least
+   7 runs: the two paths differ by a few per cent, identical runs by up to 15 %.
 5. scaling: ingest and render+write time against image side (512² … 4096²,
    one image) and image count (1, 4, 9, 16 of 1024²; render at 150 dpi), with the exponent k of
    time ∝ pixels^k between the two largest points.
@@ -428,7 +429,8 @@ def main(argv: list[str] | None = None) -> int:
             "render": bench_render(workdir, runs, [150] if args.quick else [150, 300, 600]),
             "end_to_end": bench_end_to_end(workdir, runs, [1, 10] if args.quick
                                            else [1, 10, 100]),
-            "queue_overhead": queue_overhead.measure(3 if args.quick else 10, runs),
+            "queue_overhead": queue_overhead.measure(3 if args.quick else 10,
+                                                     runs if args.quick else max(runs, 7)),
             "scaling": bench_scaling(workdir, runs, [512, 1024] if args.quick
                                      else [512, 1024, 2048, 4096]),
         }

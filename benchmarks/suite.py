@@ -24,7 +24,7 @@ reported as the ratio A/B of the medians:
    print-scp per run. The 100-film cases run once (no median), to fit the
    suite in about 10 minutes.
 4. queue overhead: benchmarks/queue_overhead.py (queue / direct), median of at least
-   7 runs: the two paths differ by a few per cent, identical runs by up to 15 %.
+   7 runs: the two paths differ by a few per cent, identical runs by up to 30 %.
 5. scaling: ingest and render+write time against image side (512² … 4096²,
    one image) and image count (1, 4, 9, 16 of 1024²; render at 150 dpi), with the exponent k of
    time ∝ pixels^k between the two largest points.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,47 @@ def vm_hwm_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
+def pss_mib(pid: int) -> float:
+    """Proportional set size (Pss of /proc/PID/smaps_rollup) of process ``pid``, MiB: each
+    page it shares divided among its sharers, so the PSS of processes add up to what they
+    hold together. 0 if the process has ended."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    raise RuntimeError(f"no Pss in /proc/{pid}/smaps_rollup")
+
+
+class PeakPss:
+    """The peak, over a ``with`` block, of the PSS of process ``pid`` and its descendants
+    summed, sampled every ``interval_s`` on a thread of its own (a sample of five
+    processes costs this process 2-3 ms of CPU)."""
+
+    def __init__(self, pid: int, interval_s: float = 0.02) -> None:
+        self.pid = pid
+        self.interval_s = interval_s
+        self.peak_mib = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="peak-pss", daemon=True)
+
+    def __enter__(self) -> PeakPss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _sample(self) -> None:
+        while True:
+            total = sum(pss_mib(pid) for pid in [self.pid, *descendants(self.pid)])
+            self.peak_mib = max(self.peak_mib, total)
+            if self._stop.wait(self.interval_s):
+                return
 
 
 def process_cpu_s(pid: int) -> float:

@@ -115,7 +115,7 @@ def measure(film_count: int, runs: int) -> dict:
             printer_process.wait(timeout=60)
     result = {"films": film_count, "runs": runs,
               "queue_median_s": statistics.median(queued),
-              "direct_median_s": statistics.median(sent)}
+              "direct_median_s": statistics.median(sent), "queue_s": queued, "direct_s": sent}
     result["ratio"] = result["queue_median_s"] / result["direct_median_s"]
     return result
 

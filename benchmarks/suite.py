@@ -22,7 +22,10 @@ reported as the ratio A/B of the medians:
    of one 512² image at the printer's standard 150 dpi, print-scp with two
    render processes; films per minute and print-scp's peak RSS (VmHWM), a fresh
    print-scp per run. The 100-film cases run once (no median), to fit the
-   suite in about 10 minutes.
+   suite in about 10 minutes, then once more for memory alone: the peak of
+   the PSS of print-scp, its fork server and render processes summed,
+   sampled every 20 ms (summed VmHWM counts the pages they share once per
+   process; PSS divides them among their sharers).
 4. queue overhead: benchmarks/queue_overhead.py (queue / direct), median of at least
    7 runs: the two paths differ by a few per cent, identical runs by up to 30 %.
 5. scaling: ingest and render+write time against image side (512² … 4096²,
@@ -61,7 +64,7 @@ import dcmtk
 import ingest
 import numpy as np
 import queue_overhead
-from harness import PDF_WAIT_S, PrintScpProcess, alternate, wait_for_pdfs
+from harness import PDF_WAIT_S, PeakPss, PrintScpProcess, alternate, wait_for_pdfs
 from ingest import print_printer_share
 from PIL import Image
 from run import film_spec, print_one_film, random_images, summary
@@ -208,12 +211,17 @@ def bench_end_to_end(workdir: Path, runs: int, film_counts: list[int]) -> dict:
                     durations.append(duration)
                     cpu.append(client_cpu + printer.cpu_s() - started_cpu)
                     peaks.append(printer.peak_rss_mib())
+            if films >= 100:  # one more run, for memory only: sampling costs CPU
+                with PrintScpProcess(workdir, "--render-processes", "2") as printer, \
+                        PeakPss(printer.process.pid) as pss:
+                    _print_films(workdir, printer, files[:films], concurrency)
             median = statistics.median(durations)
             cpu_per_film = statistics.median(cpu) / films
             results[f"{films} films x {concurrency} assoc"] = {
                 **summary(durations), "films_per_min": 60.0 * films / median,
                 "peak_rss_mib": max(p[0] for p in peaks),
                 "peak_rss_with_render_processes_mib": max(p[1] for p in peaks),
+                "peak_pss_with_render_processes_mib": pss.peak_mib if films >= 100 else None,
                 # the target: 150 MiB + 3 x the pixel bytes of the films in flight
                 # (at most one film per association)
                 "rss_target_mib": 150 + 3 * min(films, concurrency) * images.nbytes / 2**20,
@@ -349,7 +357,10 @@ def _print_table(results: dict) -> None:
                      f"{r['films_per_min']:.0f} films/min, print-scp peak RSS "
                      f"{r['peak_rss_mib']:.0f} MiB (with render processes "
                      f"{r['peak_rss_with_render_processes_mib']:.0f}; target "
-                     f"{r['rss_target_mib']:.0f} MiB)")
+                     f"{r['rss_target_mib']:.0f} MiB)"
+                     + ("" if r["peak_pss_with_render_processes_mib"] is None else
+                        f"; their peak PSS summed "
+                        f"{r['peak_pss_with_render_processes_mib']:.0f} MiB"))
     queue = results["queue_overhead"]
     print(f"4. queue overhead, {queue['films']} films: queue {queue['queue_median_s']:.3f} s, "
           f"direct {queue['direct_median_s']:.3f} s, ratio {queue['ratio']:.2f}")

@@ -44,7 +44,8 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dicomnet.terms import ExecutionStatus, PrinterStatus
@@ -53,6 +54,7 @@ from print_scu.association import ReceivedEvent
 from print_scu.config import ConfigError, PrinterConfig
 from print_scu.idle_poll import IdlePoller
 from print_scu.options import OptionError, PrintOptions
+from print_scu.prepared_image import PreparedImage
 from print_scu.queue import EventEntry, JobQueue, JobRecord, JobState, process_alive
 from print_scu.session import PrintError, PrinterSession
 
@@ -363,7 +365,7 @@ class _PrinterThread(threading.Thread):
         self.poll_print_jobs(job)
         self.raise_if_failed()
         indices = self.queue.films_to_send(job.id)
-        for index in indices:
+        for index, images, texts in self.films(job.id, indices):
             if self.stop.is_set():
                 return False
             if self.paused.is_set():
@@ -373,9 +375,7 @@ class _PrinterThread(threading.Thread):
                 if not self.wait_while_paused():
                     return False
             self.raise_if_failed()
-            images = self.queue.load_film(job.id, index)
-            session.print_film(images, options, index, f"job {job.id}",
-                               self.queue.load_annotations(job.id, index))
+            session.print_film(images, options, index, f"job {job.id}", texts)
             notes = self.collect_warnings(job.id) + self.collect_events()
             if options.session_print:
                 self.queue.log_events(notes)
@@ -385,6 +385,22 @@ class _PrinterThread(threading.Thread):
         if options.session_print and indices:
             self.films_accepted(job, indices, self.collect_warnings(job.id))
         return True
+
+    def films(self, job_id: int, indices: list[int]
+              ) -> Iterator[tuple[int, list[PreparedImage], list[str] | None]]:
+        """(index, images, Annotation Box texts) of films ``indices`` of a job, each read
+        from the spool on a thread of its own while the caller sends the one before."""
+        with ThreadPoolExecutor(1, thread_name_prefix=f"load-{self.printer}") as loader:
+            upcoming = None
+            for index, after in zip(indices, [*indices[1:], None], strict=True):
+                loading = upcoming or loader.submit(self.load_film, job_id, index)
+                upcoming = None if after is None else loader.submit(self.load_film, job_id, after)
+                images, texts = loading.result()
+                yield index, images, texts
+
+    def load_film(self, job_id: int, index: int) -> tuple[list[PreparedImage], list[str] | None]:
+        """Film ``index`` of a job from the spool: its images and Annotation Box texts."""
+        return self.queue.load_film(job_id, index), self.queue.load_annotations(job_id, index)
 
     def films_accepted(self, job: JobRecord, indices: list[int],
                        notes: Sequence[EventEntry]) -> None:

@@ -1,5 +1,5 @@
 """A render process imports what rendering and writing a film need, and nothing of the network;
-the objects it inherits from the fork server are frozen.
+the objects it inherits from the fork server are frozen; it runs at a lower CPU priority.
 
 The render processes are started as print-scp starts them (the render worker's
 process context: forked from the fork server, which preloads the render
@@ -38,6 +38,7 @@ def loaded_modules():
 if __name__ == "__main__":
     import gc
     import json
+    import os
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -51,7 +52,9 @@ if __name__ == "__main__":
         film, _ = pool.submit(render_spooled_film, spool_root, job_uid, 0, output).result(60)
         modules = pool.submit(loaded_modules).result(60)
         frozen = pool.submit(gc.get_freeze_count).result(60)
-    print(json.dumps({"film": film, "modules": modules, "frozen": frozen}))
+        nice = pool.submit(os.nice, 0).result(60)
+    print(json.dumps({"film": film, "modules": modules, "frozen": frozen,
+                      "nice": nice, "server_nice": os.nice(0)}))
 '''
 
 #: Packages of the network side that rendering must not load.
@@ -107,3 +110,9 @@ def test_a_render_process_leaves_the_objects_it_inherits_to_the_fork_server(
     # hold them stay shared with the fork server (a traversal writes to each object).
     report = _render_in_a_render_process(tmp_path)
     assert report["frozen"] > 10_000  # the fork server preloaded numpy, Pillow, ReportLab...
+
+
+def test_a_render_process_runs_at_a_lower_cpu_priority_than_the_server(
+        tmp_path: Path) -> None:
+    report = _render_in_a_render_process(tmp_path)
+    assert report["nice"] == min(19, report["server_nice"] + 10)

@@ -392,9 +392,11 @@ class _PrinterThread(threading.Thread):
         from the spool on a thread of its own while the caller sends the one before."""
         with ThreadPoolExecutor(1, thread_name_prefix=f"load-{self.printer}") as loader:
             upcoming = None
-            for index, after in zip(indices, [*indices[1:], None], strict=True):
+            for position, index in enumerate(indices):
                 loading = upcoming or loader.submit(self.load_film, job_id, index)
-                upcoming = None if after is None else loader.submit(self.load_film, job_id, after)
+                following = indices[position + 1:position + 2]
+                upcoming = (loader.submit(self.load_film, job_id, following[0]) if following
+                            else None)
                 images, texts = loading.result()
                 yield index, images, texts
 

@@ -207,7 +207,7 @@ def test_printers_in_parallel_association_kept_open_then_released(tmp_path: Path
 
 def test_worker_killed_three_times_prints_every_film(tmp_path: Path) -> None:
     """SIGKILL at three points, then SIGTERM mid-job: every film printed, none lost."""
-    total = 20
+    total = 40  # films: enough that each signal lands mid-job (a film takes a few ms)
     spool = tmp_path / "spool"
     queue = JobQueue(spool)
     with running_printer(tmp_path / "out", standard_dpi=DPI) as server:

@@ -29,8 +29,9 @@ Once established, the acceptor's messages are routed by
 EVT_ESTABLISHED, with the requests it serves).
 
 Requestor (:func:`harden_requestor`, :data:`REQUESTOR_STEPS`): TCP_NODELAY,
-whole messages, the sleeping DUL, responses kept from the reactor, and the
-reactor's pause flag guarded (the last before the reactor first writes it).
+whole messages, the sleeping DUL, responses kept from the reactor, the
+reactor's pause flag guarded (before the reactor first writes it), and no
+message sent once the release is requested.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from dicomnet.memory_budget import MemoryBudget
 from dicomnet.pdata_batches import read_pdata_in_batches
 from dicomnet.pynetdicom_compat import check_pynetdicom
 from dicomnet.requestor_races import (
+    drop_data_after_release_request,
     guard_pause_flag,
     keep_responses_from_the_reactor,
     send_whole_messages,
@@ -57,7 +59,8 @@ ACCEPTOR_STEPS = ("tune_socket", "wait_in_select", "limit_messages",
 check_pynetdicom()  # at import: fail here, naming what is missing, not in a DUL thread
 
 REQUESTOR_STEPS = ("set_no_delay", "send_whole_messages", "wait_in_select",
-                   "keep_responses_from_the_reactor", "guard_pause_flag")
+                   "keep_responses_from_the_reactor", "guard_pause_flag",
+                   "drop_data_after_release_request")
 
 
 def harden_acceptor(event: evt.Event, max_message_bytes: int,
@@ -92,3 +95,4 @@ def harden_requestor(assoc: Association) -> None:
     wait_in_select(assoc)
     keep_responses_from_the_reactor(assoc)
     guard_pause_flag(assoc)
+    drop_data_after_release_request(assoc)

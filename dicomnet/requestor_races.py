@@ -1,7 +1,7 @@
 """Workarounds for pynetdicom 3.0 requestor races that hang or lose messages.
 
 A print client receives N-EVENT-REPORTs while it sends its own requests.
-pynetdicom serves each incoming report on a thread of its own, and three
+pynetdicom serves each incoming report on a thread of its own, and four
 races follow; each function here closes one of them on a new association
 (call at EVT_CONN_OPEN, before the reactor loop starts):
 
@@ -10,17 +10,22 @@ races follow; each function here closes one of them on a new association
 * :func:`keep_responses_from_the_reactor`: the reactor could take the
   response of a quick second ``send_*`` and drop it;
 * :func:`guard_pause_flag`: the reactor's pause flag could read False for
-  good, and the next ``send_*`` or ``release()`` would spin forever.
+  good, and the next ``send_*`` or ``release()`` would spin forever;
+* :func:`drop_data_after_release_request`: the answer to a report that
+  arrives after the release request would end the DUL thread.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 from pynetdicom.association import Association
 
 from dicomnet.idle_wait import IDLE_WAIT_S, notify_reactor_on_input
+
+LOG = logging.getLogger("dicomnet.requestor_races")
 
 
 class _ReactorOwnsPauseFlag(Association):
@@ -113,3 +118,28 @@ def send_whole_messages(assoc: Association) -> None:
             send(primitive, context_id)
 
     assoc.dimse.send_msg = send_whole  # type: ignore[method-assign]
+
+
+def drop_data_after_release_request(assoc: Association) -> None:
+    """Drop, instead of dying on, a message queued after ``assoc`` asked to release.
+
+    A report that arrives just after the A-RELEASE-RQ is still served (PS3.8:
+    Sta7 takes P-DATA in), and its answer is queued for sending. But Sta7
+    sends no P-DATA: pynetdicom's state machine raises InvalidEventError in
+    the DUL thread, which ends it (a traceback in the log) while the release
+    is under way. Here the answer is taken off the queue and dropped, with a
+    log line; the peer, which has the release request, expects nothing more.
+    """
+    dul = assoc.dul
+    machine = dul.state_machine
+    do_action = machine.do_action
+
+    def act(event: str) -> None:
+        if event == "Evt9" and machine.current_state == "Sta7":  # P-DATA request
+            dul.to_provider_queue.get(False)  # the primitive that raised the event
+            LOG.info("%s: a message sent after the release request is dropped",
+                     assoc.name)
+            return
+        do_action(event)
+
+    machine.do_action = act  # type: ignore[method-assign]

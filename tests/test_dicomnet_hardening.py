@@ -17,8 +17,10 @@ from typing import Any
 
 import pynetdicom.association
 import pytest
+from pynetdicom.pdu_primitives import A_RELEASE, P_DATA
 from scp_harness import running_printer
 from test_scp_bad_input import association_of, connect
+from test_scp_feat_support import wait_until
 
 from dicomnet import hardening, idle_wait
 from dicomnet.hardening import ACCEPTOR_STEPS, REQUESTOR_STEPS
@@ -108,3 +110,28 @@ def test_idle_reactors_wait_instead_of_spinning_on_both_ends(tmp_path: Path) -> 
             assert scu.verify() == 0x0000  # still served at once after the idle time
     most = idle_s / IDLE_WAIT_S + 5
     assert 0 < loops["requestor"] <= most and 0 < loops["acceptor"] <= most, loops
+
+
+# -- a message queued after the release request ------------------------------------------
+
+def test_a_message_queued_after_the_release_request_is_dropped_not_fatal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As when an N-EVENT-REPORT's answer is queued just after release() asked to release:
+    the DUL sends the A-RELEASE-RQ (Sta7), then meets the P-DATA, which Sta7 may not
+    send. The DUL thread lives on and the association ends released."""
+    died: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(args.exc_value))
+    with running_printer(tmp_path) as server:
+        scu = connect(server)
+        assoc = association_of(scu)
+        answer = P_DATA()
+        answer.presentation_data_value_list = [[assoc.accepted_contexts[0].context_id,
+                                                b"\x03" + bytes(8)]]
+        with assoc.dul.to_provider_queue.mutex:  # both queued before the DUL looks
+            assoc.dul.to_provider_queue.queue.extend([A_RELEASE(), answer])
+        assoc.dul._filmbox_wake.wake()
+        assert wait_until(lambda: assoc.dul.state_machine.current_state == "Sta1", 10.0)
+        assert assoc.dul.is_alive() or assoc.dul._kill_thread
+        assoc.kill()
+    assert died == []
+    assert assoc.dul.to_provider_queue.empty()

@@ -27,7 +27,7 @@ reported as the ratio A/B of the medians:
    sampled every 20 ms (summed VmHWM counts the pages they share once per
    process; PSS divides them among their sharers).
 4. queue overhead: benchmarks/queue_overhead.py (queue / direct), median of at least
-   7 runs: the two paths differ by a few per cent, identical runs by up to 30 %.
+   7 runs: the two paths differ by a few per cent, identical runs by up to half.
 5. scaling: ingest and render+write time against image side (512² … 4096²,
    one image) and image count (1, 4, 9, 16 of 1024²; render at 150 dpi), with the exponent k of
    time ∝ pixels^k between the two largest points.

@@ -88,7 +88,9 @@ def encode_rasters(height: int, rows: Callable[[int, int], Sequence[np.ndarray]]
     row_bytes = max(pixels[0].nbytes for pixels in first)
     strip_rows = max(1, _STRIP_BYTES // row_bytes)
     bounds = list(range(0, height, strip_rows)) + [height]
-    strips = _compressors.map(_encode_strip, [rows] * (len(bounds) - 1), bounds[:-1],
+    kinds = [(pixels.shape[1:], pixels.dtype) for pixels in first]
+    count = len(bounds) - 1
+    strips = _compressors.map(_encode_strip, [rows] * count, [kinds] * count, bounds[:-1],
                               bounds[1:], [stop == height for stop in bounds[1:]])
     streams: list[list[bytes]] = [[_ZLIB_HEADER] for _ in first]
     checksums = [zlib.adler32(b"") for _ in first]
@@ -114,14 +116,21 @@ def _check_pixels(pixels: np.ndarray) -> None:
         raise ValueError(f"PNG pixels must not be empty, got shape {pixels.shape}")
 
 
-def _encode_strip(rows: Callable[[int, int], Sequence[np.ndarray]], start: int, stop: int,
+def _encode_strip(rows: Callable[[int, int], Sequence[np.ndarray]],
+                  kinds: list[tuple[tuple[int, ...], np.dtype]], start: int, stop: int,
                   final: bool) -> list[tuple[bytes, int, int]]:
     """(raw deflate, Adler-32, length) of the filtered rows ``start`` to ``stop`` of each
-    canvas; the deflate stream is ended if ``final``, else on a byte boundary."""
+    canvas, whose (row shape, dtype) ``kinds`` gives; the deflate stream is ended if
+    ``final``, else on a byte boundary."""
     above = max(0, start - 1)  # the row above the strip, for the Up filter of its first row
     encoded = []
-    for pixels in rows(above, stop):
-        _check_pixels(pixels)
+    given = rows(above, stop)
+    if [(len(pixels), pixels.shape[1:], pixels.dtype) for pixels in given] != [
+            (stop - above, *kind) for kind in kinds]:
+        raise ValueError(f"PNG rows {above}..{stop - 1}: got "
+                         f"{[(p.dtype.name, p.shape) for p in given]}, not "
+                         f"{len(kinds)} canvases of {stop - above} rows as the first")
+    for pixels in given:
         samples = np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder(">"))
         samples = samples.view(np.uint8).reshape(len(samples), -1)  # PNG is big-endian
         filtered = np.empty((stop - start, samples.shape[1] + 1), dtype=np.uint8)

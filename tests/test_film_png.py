@@ -128,9 +128,14 @@ def test_canvases_given_strip_by_strip_are_never_asked_for_whole(monkeypatch):
     np.testing.assert_array_equal(np.asarray(decoded[1]).astype(np.uint16), wide)
 
 
-def test_rows_of_another_kind_in_a_later_strip_are_refused(monkeypatch):
-    monkeypatch.setattr(png, "_STRIP_BYTES", 10)
+@pytest.mark.parametrize("later", [
+    lambda rows: rows.astype(np.uint16),  # another dtype
+    lambda rows: rows[:, :9],  # narrower
+    lambda rows: rows[:1],  # fewer rows than asked for
+])
+def test_rows_of_another_kind_in_a_later_strip_are_refused(later, monkeypatch):
+    monkeypatch.setattr(png, "_STRIP_BYTES", 10)  # one row per strip
     canvas = np.zeros((4, 10), np.uint8)
-    with pytest.raises(ValueError, match="PNG pixels must be uint8 or uint16"):
-        png.encode_rasters(4, lambda start, stop: (canvas[start:stop] if start == 0
-                                                   else canvas[start:stop].astype(np.int32),))
+    with pytest.raises(ValueError, match=r"PNG rows 0\.\.1: got .* not 1 canvases of 2 rows"):
+        png.encode_rasters(4, lambda start, stop: (canvas[start:stop] if stop == 1
+                                                   else later(canvas[start:stop]),))

@@ -18,7 +18,9 @@ queued before an upgrade still print.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -68,29 +70,45 @@ def write_job(directory: Path, films: Sequence[Sequence[PreparedImage]],
 
 
 def load_film(directory: Path, index: int) -> list[PreparedImage]:
-    """The images of film ``index`` (0-based), in box order; MissingFilm if it is not there."""
-    film = _film(directory, index)
-    if film is None:
-        return _load_film_of_an_earlier_version(directory, index)
-    images = []
-    with (directory / PIXELS_NAME).open("rb") as handle:
-        for described in film["images"]:
-            pixels = np.empty(described["shape"], dtype=np.dtype(described["dtype"]))
-            handle.seek(described["offset"])
-            if handle.readinto(pixels.data.cast("B")) != pixels.nbytes:
-                raise MissingFilm(f"{directory / PIXELS_NAME} is cut short")
-            images.append(PreparedImage.from_description(pixels, described))
-    return images
+    """The images of film ``index`` (0-based), in box order; MissingFilm if it is not there
+    or cannot be read back."""
+    with _read_errors(directory):
+        film = _film(directory, index)
+        if film is None:
+            return _load_film_of_an_earlier_version(directory, index)
+        images = []
+        with (directory / PIXELS_NAME).open("rb") as handle:
+            for described in film["images"]:
+                pixels = np.empty(described["shape"], dtype=np.dtype(described["dtype"]))
+                handle.seek(described["offset"])
+                if handle.readinto(pixels.data.cast("B")) != pixels.nbytes:
+                    raise MissingFilm(f"{directory / PIXELS_NAME} is cut short")
+                images.append(PreparedImage.from_description(pixels, described))
+        return images
 
 
 def load_annotations(directory: Path, index: int) -> list[str] | None:
     """The Annotation Box texts of film ``index`` (0-based), None if the job stored none
-    per film; MissingFilm if the film is not there."""
-    film = _film(directory, index)
-    if film is None:
-        film = _read_json(directory / f"film-{index}.json")
-    texts = film.get("annotations")
-    return None if texts is None else [str(text) for text in texts]
+    per film; MissingFilm if the film is not there or cannot be read back."""
+    with _read_errors(directory):
+        film = _film(directory, index)
+        if film is None:
+            film = _read_json(directory / f"film-{index}.json")
+        texts = film.get("annotations")
+        return None if texts is None else [str(text) for text in texts]
+
+
+@contextmanager
+def _read_errors(directory: Path) -> Iterator[None]:
+    """A missing file, or files that are not what :func:`write_job` wrote (damaged on
+    disk, edited), as MissingFilm naming what is wrong."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise MissingFilm(f"{exc.filename} is missing") from None
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, OSError,
+            zipfile.BadZipFile) as exc:
+        raise MissingFilm(f"{directory} is damaged ({type(exc).__name__}: {exc})") from None
 
 
 def _film(directory: Path, index: int) -> dict[str, Any] | None:
@@ -106,17 +124,11 @@ def _film(directory: Path, index: int) -> dict[str, Any] | None:
 
 def _load_film_of_an_earlier_version(directory: Path, index: int) -> list[PreparedImage]:
     described = _read_json(directory / f"film-{index}.json")["images"]
-    try:
-        with np.load(directory / f"film-{index}.npz", allow_pickle=False) as arrays:
-            return [PreparedImage.from_description(arrays[f"image{k}"], d)
-                    for k, d in enumerate(described)]
-    except FileNotFoundError as exc:
-        raise MissingFilm(f"{exc.filename} is missing") from None
+    with np.load(directory / f"film-{index}.npz", allow_pickle=False) as arrays:
+        return [PreparedImage.from_description(arrays[f"image{k}"], d)
+                for k, d in enumerate(described)]
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        document: dict[str, Any] = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise MissingFilm(f"{path} is missing") from None
+    document: dict[str, Any] = json.loads(path.read_bytes())
     return document

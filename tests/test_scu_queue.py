@@ -204,6 +204,20 @@ def test_a_job_queued_by_an_earlier_version_still_loads(queue: JobQueue) -> None
         queue.load_film(job_id, 1)
 
 
+@pytest.mark.parametrize("damage, reason", [
+    (lambda job: (job / "films.json").write_text("{not json"), r"is damaged \(JSONDecodeError"),
+    (lambda job: (job / "films.json").write_text('{"films": [{"images": [{"shape": "x"}]}]}'),
+     r"is damaged \((KeyError|TypeError|ValueError)"),
+    (lambda job: (job / "pixels").unlink(), r"pixels is missing"),
+])
+def test_a_damaged_job_is_a_queue_error_naming_the_film(queue: JobQueue, damage,
+                                                         reason: str) -> None:
+    job_id = queue.submit(printer(), PrintOptions(), seeded_films(14))
+    damage(queue.spool_dir / "jobs" / str(job_id))
+    with pytest.raises(QueueError, match=rf"job {job_id}: film 1 is not in the spool .*{reason}"):
+        queue.load_film(job_id, 0)
+
+
 def test_pixels_cut_short_or_a_film_beyond_the_job_are_queue_errors(queue: JobQueue) -> None:
     job_id = queue.submit(printer(), PrintOptions(), seeded_films(13))
     pixels = queue.spool_dir / "jobs" / str(job_id) / "pixels"

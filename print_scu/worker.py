@@ -55,7 +55,14 @@ from print_scu.config import ConfigError, PrinterConfig
 from print_scu.idle_poll import IdlePoller
 from print_scu.options import OptionError, PrintOptions
 from print_scu.prepared_image import PreparedImage
-from print_scu.queue import EventEntry, JobQueue, JobRecord, JobState, process_alive
+from print_scu.queue import (
+    EventEntry,
+    JobQueue,
+    JobRecord,
+    JobState,
+    QueueError,
+    process_alive,
+)
 from print_scu.session import PrintError, PrinterSession
 
 __all__ = ["FINAL_EXECUTION_STATUS_INFOS", "Worker", "describe_event", "worker_alive",
@@ -336,6 +343,8 @@ class _PrinterThread(threading.Thread):
                 self.defer(job, printer, str(exc))
             else:
                 self.fail(job, str(exc))
+        except QueueError as exc:  # its films are missing or damaged: it can never print
+            self.fail(job, str(exc))
         except Exception as exc:  # noqa: BLE001 - a job must not stay claimed by a live worker
             LOG.exception("job %d: unexpected error", job.id)
             self.fail(job, f"unexpected error: {exc}")

@@ -9,6 +9,7 @@ through its JSON, whatever order or how often it arrived.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -134,6 +135,21 @@ def test_printer_failure_before_a_job_defers_it(tmp_path: Path) -> None:
     assert "FAILURE (COVER OPEN)" in deferred.last_error
     assert queue.get(job_id).state is JobState.DONE
     assert rendered == Counter(range(2))
+
+
+def test_a_job_whose_films_are_damaged_fails_with_the_reason_and_no_traceback(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    queue = JobQueue(tmp_path / "spool")
+    with running_printer(tmp_path / "out", standard_dpi=DPI) as server:
+        job_id = queue.submit(printer_for(server), PrintOptions(), films(2))
+        (tmp_path / "spool" / "jobs" / str(job_id) / "films.json").write_text("{damaged")
+        with caplog.at_level(logging.INFO):
+            Worker(queue).run_until_idle(WAIT_S)
+    job = queue.get(job_id)
+    assert (job.state, job.films_done) == (JobState.FAILED, 0)
+    assert job.last_error.startswith(f"job {job_id}: film 1 is not in the spool (")
+    assert "is damaged (JSONDecodeError" in job.last_error
+    assert [record for record in caplog.records if record.exc_info] == []
 
 
 # -- DIMSE statuses ----------------------------------------------------------------------

@@ -29,8 +29,8 @@ background fsync count), each stage lasting until the process is quiet again:
 The encode floor is ``suite._encode_floor_cpu_s``: the film writer's own
 encoder on this film's two canvases (light box and density), alone. The
 process takes, at its start, the malloc settings of print-scu and the render
-processes (``dicomnet.freed_memory``), which ``print-scp serve`` does not
-take: the printer's share of the DIMSE row is measured with them. Every
+processes (``dicomnet.freed_memory``), of which ``print-scp serve`` takes
+only the one arena: the printer's share of the DIMSE row is measured with them. Every
 figure is the median of ``--runs`` runs after one warm-up.
 """
 
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    keep_freed_memory()  # as print-scu and the render processes do (print-scp serve: not)
+    keep_freed_memory()  # as print-scu and the render processes do (print-scp serve: one arena)
     results = measure(args.runs)
     _print_table(results)
     if args.json:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from harness import spooled_jobs
+from harness import pss_mib, spooled_jobs
 from run import print_one_film
 
 from print_scp.launcher import free_port, start_print_scp
@@ -45,14 +45,6 @@ def _status_kib(pid: int, field: str) -> int:
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
     raise RuntimeError(f"no {field} in /proc/{pid}/status")
-
-
-def _pss_kib(pid: int) -> int:
-    """Proportional set size of process ``pid`` (/proc/PID/smaps_rollup), KiB."""
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no Pss in /proc/{pid}/smaps_rollup")
 
 
 def _children(pid: int) -> list[int]:
@@ -79,7 +71,7 @@ def memory(printer_pid: int) -> dict:
             **{f"render process {i}": pid for i, pid in enumerate(renderers, 1)}}
     table = {role: {"pid": pid, "rss_mib": _status_kib(pid, "VmRSS") / 1024,
                     "peak_rss_mib": _status_kib(pid, "VmHWM") / 1024,
-                    "pss_mib": _pss_kib(pid) / 1024}
+                    "pss_mib": pss_mib(pid)}
              for role, pid in rows.items()}
     rendering = [table[role] for role in table if role != "print-scp"]
     return {"processes": table,

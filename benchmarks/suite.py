@@ -100,7 +100,7 @@ def bench_ingest(workdir: Path, runs: int) -> dict:
     stored = dcmtk.build_stored_print(stored_dir, images, 2, 2)
     small = {kib: ingest.bench_small_pdus(workdir, stored, kib * 1024, runs) for kib in PDU_KIB}
     # From here this process is print-scu (ingest, queue overhead) or renders as a render
-    # process does (render): both take these malloc settings; print-scp serve does not.
+    # process does (render): both take these malloc settings; print-scp serve, one arena only.
     keep_freed_memory()
     large = ingest.bench_large_pdus(workdir, images, runs)
     loopback = [ingest.loopback_copy_s(ingest.PIXEL_BYTES) for _ in range(max(runs, 3))]

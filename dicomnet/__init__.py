@@ -10,8 +10,8 @@
 * an acceptor's memory: :mod:`~dicomnet.memory_budget` (image bytes held
   across associations, counted as messages arrive) and
   :mod:`~dicomnet.admission` (A-ASSOCIATE-RJ, transient, when it is spent);
-  the client's and the render processes' reuse of freed buffers
-  (:mod:`~dicomnet.freed_memory`);
+  glibc malloc settings: freed buffers reused by the client and the render
+  processes, one arena for the printer's threads (:mod:`~dicomnet.freed_memory`);
 * the vocabulary both ends speak: :mod:`~dicomnet.terms` (defined terms),
   :mod:`~dicomnet.attribute_rules` (value ranges and lengths),
   :mod:`~dicomnet.status`, :mod:`~dicomnet.uids`,

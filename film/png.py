@@ -134,19 +134,17 @@ def _encode_strip(rows: Callable[[int, int], Sequence[np.ndarray]],
         samples = np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder(">"))
         samples = samples.view(np.uint8).reshape(len(samples), -1)  # PNG is big-endian
         filtered = np.empty((stop - start, samples.shape[1] + 1), dtype=np.uint8)
-        first = start - above  # 0 for the canvas's first row, else 1
-        filtered[0, 0] = _NO_FILTER if start == 0 else _UP_FILTER
-        if start == 0:
+        filtered[:, 0] = _UP_FILTER
+        if start == 0:  # the canvas's first row has none above it: unfiltered
+            filtered[0, 0] = _NO_FILTER
             filtered[0, 1:] = samples[0]
-        else:
-            np.subtract(samples[1], samples[0], out=filtered[0, 1:])
-        filtered[1:, 0] = _UP_FILTER
-        np.subtract(samples[first + 1:], samples[first:-1], out=filtered[1:, 1:])  # mod 256
+        # every other row minus the one above it, wrapping modulo 256 as PNG wants
+        np.subtract(samples[1:], samples[:-1], out=filtered[1 if start == 0 else 0:, 1:])
         compressor = zlib.compressobj(_ZLIB_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, 9,
                                       zlib.Z_RLE)
+        # .data: numpy types ndarray as a buffer on 3.12+ only
         deflated = compressor.compress(filtered.data) + compressor.flush(
             zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH)
-        # .data: numpy types ndarray as a buffer on 3.12+ only
         encoded.append((deflated, zlib.adler32(filtered.data), filtered.nbytes))
     return encoded
 

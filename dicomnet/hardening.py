@@ -12,24 +12,28 @@ Acceptor (:func:`harden_acceptor`, the order of :data:`ACCEPTOR_STEPS`):
 
 1. ``tune_socket``: TCP_NODELAY and whole-PDU reads with read-ahead (replaces
    ``socket.recv``);
-2. ``wait_in_select``: the DUL sleeps until data or work arrives;
-3. ``limit_messages``: a DIMSE message larger than the bound aborts; one the
+2. ``unbind_unlogged_dumps``: no per-message log lines built for a logger
+   that discards them;
+3. ``send_encoded_messages``: command sets encoded without pydicom (replaces
+   ``dimse.send_msg``, which the router wraps later);
+4. ``wait_in_select``: the DUL sleeps until data or work arrives;
+5. ``limit_messages``: a DIMSE message larger than the bound aborts; one the
    printer's memory budget cannot hold is read but not kept;
-4. ``abort_on_undecodable_input``: wraps 3's ``receive_primitive`` and 1's
+6. ``abort_on_undecodable_input``: wraps 5's ``receive_primitive`` and 1's
    ``recv`` (a PDU above the Maximum Length aborts);
-5. ``read_pdata_in_batches``: P-DATA-TF PDUs straight to DIMSE, several per
-   DUL loop, their bodies through 4's ``recv``, each through 4's
+7. ``read_pdata_in_batches``: P-DATA-TF PDUs straight to DIMSE, several per
+   DUL loop, their bodies through 6's ``recv``, each through 6's
    ``receive_primitive`` (both looked up per PDU);
-6. ``accept_tls``: with TLS, the handshake on the connection's own thread;
+8. ``accept_tls``: with TLS, the handshake on the connection's own thread;
    it leaves the socket without a timeout, so
-7. ``bound_socket_reads`` comes after it.
+9. ``bound_socket_reads`` comes after it.
 
 Once established, the acceptor's messages are routed by
 :class:`dicomnet.acceptor_router.DimseRouter` (installed by the server at
 EVT_ESTABLISHED, with the requests it serves).
 
 Requestor (:func:`harden_requestor`, :data:`REQUESTOR_STEPS`): TCP_NODELAY,
-whole messages, the sleeping DUL, responses kept from the reactor, the
+no unlogged message dumps, command sets encoded without pydicom, whole messages, the sleeping DUL, responses kept from the reactor, the
 reactor's pause flag guarded (before the reactor first writes it), and no
 message sent once the release is requested.
 """
@@ -39,6 +43,7 @@ from __future__ import annotations
 from pynetdicom import evt
 from pynetdicom.association import Association
 
+from dicomnet.command_sets import send_encoded_messages
 from dicomnet.idle_wait import wait_in_select
 from dicomnet.input_guard import abort_on_undecodable_input, bound_socket_reads, limit_messages
 from dicomnet.memory_budget import MemoryBudget
@@ -52,15 +57,16 @@ from dicomnet.requestor_races import (
 )
 from dicomnet.socket_tuning import set_no_delay, tune_socket
 from dicomnet.tls import accept_tls
+from dicomnet.unlogged_dumps import unbind_unlogged_dumps
 
-ACCEPTOR_STEPS = ("tune_socket", "wait_in_select", "limit_messages",
-                  "abort_on_undecodable_input", "read_pdata_in_batches", "accept_tls",
-                  "bound_socket_reads")
+ACCEPTOR_STEPS = ("tune_socket", "unbind_unlogged_dumps", "send_encoded_messages",
+                  "wait_in_select", "limit_messages", "abort_on_undecodable_input",
+                  "read_pdata_in_batches", "accept_tls", "bound_socket_reads")
 check_pynetdicom()  # at import: fail here, naming what is missing, not in a DUL thread
 
-REQUESTOR_STEPS = ("set_no_delay", "send_whole_messages", "wait_in_select",
-                   "keep_responses_from_the_reactor", "guard_pause_flag",
-                   "drop_data_after_release_request")
+REQUESTOR_STEPS = ("set_no_delay", "unbind_unlogged_dumps", "send_encoded_messages",
+                   "send_whole_messages", "wait_in_select", "keep_responses_from_the_reactor",
+                   "guard_pause_flag", "drop_data_after_release_request")
 
 
 def harden_acceptor(event: evt.Event, max_message_bytes: int,
@@ -75,6 +81,8 @@ def harden_acceptor(event: evt.Event, max_message_bytes: int,
     """
     assoc = event.assoc
     tune_socket(assoc)
+    unbind_unlogged_dumps(assoc)
+    send_encoded_messages(assoc)
     wait_in_select(assoc)
     limit_messages(assoc, max_message_bytes, budget)
     abort_on_undecodable_input(assoc)
@@ -91,6 +99,8 @@ def harden_requestor(assoc: Association) -> None:
     transport = assoc.dul.socket
     assert transport is not None, "harden_requestor needs an open connection"
     set_no_delay(transport)
+    unbind_unlogged_dumps(assoc)
+    send_encoded_messages(assoc)
     send_whole_messages(assoc)
     wait_in_select(assoc)
     keep_responses_from_the_reactor(assoc)

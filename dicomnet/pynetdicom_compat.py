@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 
 import pynetdicom
-from pynetdicom import fsm
+from pynetdicom import dimse, dimse_messages, fsm
 from pynetdicom.acse import ACSE
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
@@ -30,16 +30,24 @@ SUPPORTED = ((3, 0, 4), (3, 1))
 #: (or a base class's) assigns.
 TOUCHED: dict[type, tuple[str, ...]] = {
     Association: ("_accepted_cx", "_is_paused", "_kill", "_reactor_checkpoint", "_started",
-                  "accepted_contexts", "acse", "dimse", "dul", "is_established",
-                  "network_timeout"),
+                  "accepted_contexts", "acse", "dimse", "dul", "get_handlers",
+                  "is_established", "network_timeout"),
     ACSE: ("is_release_requested",),
-    DIMSEServiceProvider: ("get_msg", "message", "msg_queue", "receive_primitive", "send_msg"),
+    DIMSEServiceProvider: ("dul", "get_msg", "maximum_pdu_size", "message", "msg_queue",
+                           "receive_primitive", "send_msg"),
     DULServiceProvider: ("_decode_pdu", "_kill_thread", "_read_pdu_data", "_recv_pdu",
                          "_run_loop_delay", "event_queue", "peek_next_pdu", "socket",
                          "state_machine", "to_provider_queue", "to_user_queue"),
     AssociationSocket: ("_is_connected", "assoc", "event_queue", "ready", "recv", "socket"),
     StateMachine: ("current_state", "do_action"),
 }
+
+#: Module-level names the hardening reads (tables of message types and state transitions).
+_MODULE_NAMES = (
+    (fsm, ("TRANSITION_TABLE",)),
+    (dimse, ("_RQ_TO_MESSAGE", "_RSP_TO_MESSAGE")),
+    (dimse_messages, ("_COMMAND_SET_KEYWORDS", "_DATASET_KEYWORDS", "_MESSAGE_TYPES")),
+)
 
 
 class UnsupportedPynetdicom(ImportError):
@@ -65,8 +73,8 @@ def missing_names() -> list[str]:
     missing = [f"{cls.__name__}.{name}" for cls, names in TOUCHED.items()
                for name in names
                if not hasattr(cls, name) and name not in _assigned_in_init(cls)]
-    if not hasattr(fsm, "TRANSITION_TABLE"):
-        missing.append("pynetdicom.fsm.TRANSITION_TABLE")
+    for module, names in _MODULE_NAMES:
+        missing += [f"{module.__name__}.{name}" for name in names if not hasattr(module, name)]
     if "_started" not in _assigned_in_init(threading.Thread):
         missing.append("threading.Thread._started")
     return missing

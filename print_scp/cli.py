@@ -245,8 +245,6 @@ def _web_only(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from pynetdicom import _config as pynetdicom_config
-
     from print_scp.emulated import emulated_profile
     from print_scp.profile import ProfileError, load_profile
 
@@ -254,10 +252,9 @@ def _serve(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     logging.captureWarnings(True)  # deprecated profile keys: one log line, no source line
     if not args.verbose:
+        # pynetdicom's own per-message dump handlers then go too (dicomnet.unlogged_dumps;
+        # they also log a spurious traceback for an N-GET without attribute list)
         logging.getLogger("pynetdicom").setLevel(logging.WARNING)
-        # pynetdicom's own per-message dump handlers: only with --verbose (they
-        # also log a spurious traceback for an N-GET without attribute list).
-        pynetdicom_config.LOG_HANDLER_LEVEL = "none"
     from print_scp.server import PrintServer  # heavy imports after argument checks
 
     one_malloc_arena()  # before any association's threads start (dicomnet.freed_memory)

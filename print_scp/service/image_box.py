@@ -245,16 +245,18 @@ def _pixels(item: Dataset, rows: int, columns: int, samples: int, allocated: int
         raise invalid("PixelData", f"{len(data)} bytes, expected {expected} for "
                       f"{rows} rows x {columns} columns x {samples} samples x {allocated} bits")
     dtype = np.uint8 if bytes_per_sample == 1 else np.dtype("<u2")
+    # A read-only view of the received value: 8-bit pixels in row order are kept as they
+    # came, without a copy (the value holds nothing else, bar a padding byte).
     flat: np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]] = np.frombuffer(
         data, dtype=dtype, count=rows * columns * samples)
     if samples == 3:
         if planar == 1:
             return np.ascontiguousarray(flat.reshape(3, rows, columns).transpose(1, 2, 0))
-        return flat.reshape(rows, columns, 3).copy()
+        return flat.reshape(rows, columns, 3)
     pixels = flat.reshape(rows, columns)
-    if allocated == 16:  # the one copy made: unused high bits cleared on the way
+    if allocated == 16:  # copied: unused high bits cleared on the way
         return np.bitwise_and(pixels, (1 << stored) - 1, dtype=np.uint16)
-    return pixels.copy()
+    return pixels
 
 
 def _check_fit(ctx: AssociationContext, film_box: FilmBox, box: ImageBox, image: ImagePixels,

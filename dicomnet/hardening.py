@@ -33,9 +33,10 @@ Once established, the acceptor's messages are routed by
 EVT_ESTABLISHED, with the requests it serves).
 
 Requestor (:func:`harden_requestor`, :data:`REQUESTOR_STEPS`): TCP_NODELAY,
-no unlogged message dumps, command sets encoded without pydicom, whole messages, the sleeping DUL, responses kept from the reactor, the
-reactor's pause flag guarded (before the reactor first writes it), and no
-message sent once the release is requested.
+no unlogged message dumps, command sets encoded without pydicom, whole
+messages, the sleeping DUL, responses kept from the reactor, the reactor's
+pause flag guarded (before the reactor first writes it), and no message sent
+once the release is requested.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ queued before an upgrade still print.
 
 from __future__ import annotations
 
+import functools
 import json
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -113,13 +114,25 @@ def _read_errors(directory: Path) -> Iterator[None]:
 
 def _film(directory: Path, index: int) -> dict[str, Any] | None:
     """Film ``index`` of ``films.json``; None if the job was written by an earlier version."""
-    if not (directory / FILMS_NAME).exists():
+    path = directory / FILMS_NAME
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         return None
-    films = _read_json(directory / FILMS_NAME)["films"]
+    films = _films(str(path), (stat.st_ino, stat.st_mtime_ns, stat.st_size))
     if not 0 <= index < len(films):
         raise MissingFilm(f"the job has {len(films)} film(s)")
-    film: dict[str, Any] = films[index]
-    return film
+    return films[index]
+
+
+@functools.lru_cache(maxsize=8)
+def _films(path: str, version: tuple[int, int, int]) -> list[dict[str, Any]]:
+    """The films of a ``films.json``, parsed once per file, not once per film (a job's
+    films are loaded one by one); ``version``, its inode, mtime (ns) and size, tells a
+    new file at the same path (a job id used again) from the one parsed before.
+    Callers must not change what it returns."""
+    films: list[dict[str, Any]] = _read_json(Path(path))["films"]
+    return films
 
 
 def _load_film_of_an_earlier_version(directory: Path, index: int) -> list[PreparedImage]:

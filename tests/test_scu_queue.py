@@ -232,6 +232,27 @@ def test_pixels_cut_short_or_a_film_beyond_the_job_are_queue_errors(queue: JobQu
         queue.load_film(job_id, 1)
 
 
+def test_a_job_s_films_json_is_parsed_once_for_all_its_films(
+        queue: JobQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[Path] = []
+    read_json = job_files._read_json
+    monkeypatch.setattr(job_files, "_read_json",
+                        lambda path: parsed.append(path) or read_json(path))
+    films = seeded_films(15) + seeded_films(16) + seeded_films(17)
+    job_id = queue.submit(printer(), PrintOptions(), films)
+    for index, film in enumerate(films):
+        assert_same_images(queue.load_film(job_id, index), film)
+        assert queue.load_annotations(job_id, index) is None
+    assert len(parsed) == 1
+    # a new films.json at the same path (a job id used again) is read afresh
+    document = queue.spool_dir / "jobs" / str(job_id) / "films.json"
+    replacement = document.with_name("replacement")
+    replacement.write_text(document.read_text().replace("seed15#", "again#"))
+    replacement.replace(document)
+    assert queue.load_film(job_id, 0)[0].source.startswith("again#")
+    assert len(parsed) == 2
+
+
 # -- progress ---------------------------------------------------------------------------
 
 def test_film_progress_survives_reopening_the_queue(queue: JobQueue, tmp_path: Path) -> None:

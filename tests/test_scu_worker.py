@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -239,20 +239,30 @@ def test_worker_killed_three_times_prints_every_film(tmp_path: Path) -> None:
         [job] = queue.jobs()
         worker_args = ["worker", "--config", str(config), "--spool", str(spool)]
 
-        def interrupt(when: Callable[[JobRecord], bool], sig: int) -> tuple[int, int]:
-            """Start a worker, send ``sig`` once ``when`` holds; (films done then, exit status)."""
+        def interrupt(films: int | None, sig: int) -> tuple[int, int]:
+            """Start a worker; once it has claimed the job (its signal handlers are in
+            place by then) and printed ``films`` more films (None: the whole job), send it
+            ``sig``; (films done then, exit status)."""
             with _worker_process(worker_args, tmp_path / "worker.log") as process:
-                assert wait_until(lambda: when(queue.get(job.id)), WAIT_S), queue.get(job.id)
+                mine = f":{process.pid}:"
+
+                def taken(j: JobRecord) -> bool:
+                    return j.state is JobState.DONE or mine in (j.worker or "")
+
+                assert wait_until(lambda: taken(queue.get(job.id)), WAIT_S), queue.get(job.id)
+                start = queue.get(job.id).films_done
+                assert wait_until(lambda: _printed(queue.get(job.id), start, films),
+                                  WAIT_S), queue.get(job.id)
                 done = queue.get(job.id).films_done
                 process.send_signal(sig)
                 return done, process.wait(WAIT_S)
 
-        claimed = interrupt(lambda j: j.state is JobState.PRINTING, signal.SIGKILL)
-        early = interrupt(lambda j: j.films_done >= 6, signal.SIGKILL)
-        late = interrupt(lambda j: j.films_done >= 12, signal.SIGKILL)
-        stopped = interrupt(lambda j: j.films_done >= 15, signal.SIGTERM)
+        claimed = interrupt(0, signal.SIGKILL)
+        early = interrupt(3, signal.SIGKILL)
+        late = interrupt(3, signal.SIGKILL)
+        stopped = interrupt(3, signal.SIGTERM)
         after_sigterm = queue.get(job.id)
-        last = interrupt(lambda j: j.state is JobState.DONE, signal.SIGTERM)
+        last = interrupt(None, signal.SIGTERM)
         assert wait_until(lambda: server.worker.idle(), WAIT_S)
         found = sorted((tmp_path / "out").glob("*.json"))
         rendered = film_indices(tmp_path / "out", len(found))
@@ -265,6 +275,13 @@ def test_worker_killed_three_times_prints_every_film(tmp_path: Path) -> None:
     assert set(rendered) == set(range(total))  # no film lost
     duplicates = {index: n for index, n in rendered.items() if n > 1}
     assert len(duplicates) <= 3 and set(duplicates.values()) <= {2}  # one per kill at most
+
+
+def _printed(job: JobRecord, start: int, films: int | None) -> bool:
+    """True once ``job`` has ``films`` more films done than ``start`` (None: it is done)."""
+    if films is None:
+        return job.state is JobState.DONE
+    return job.films_done >= start + films
 
 
 @contextmanager

@@ -39,7 +39,7 @@ from collections import deque
 from typing import Any, Callable
 
 from pynetdicom.association import Association
-from pynetdicom.pdu_primitives import A_RELEASE
+from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, A_RELEASE
 
 from dicomnet.idle_wait import IDLE_WAIT_S, notify_reactor_on_input
 from dicomnet.status import Status
@@ -123,10 +123,8 @@ class DimseRouter:
     def peer_gone(self) -> bool:
         """True once the peer aborted, or asked to release, the association."""
         assoc = self._assoc
-        if self._closing or assoc.is_aborted or assoc.is_released or not assoc.dul.is_alive():
-            return True
-        pending = assoc.dul.peek_next_pdu()
-        return isinstance(pending, A_RELEASE) and pending.result is None
+        return (self._closing or assoc.is_aborted or assoc.is_released
+                or not assoc.dul.is_alive() or self._acse_pending())
 
     def send_msg(self, primitive: Any, context_id: int) -> None:
         """Send one DIMSE message whole (the reactor's responses)."""
@@ -176,7 +174,7 @@ class DimseRouter:
         if not block:
             self._input.clear()  # cleared before looking: an arrival after it wakes the wait
             context_id, msg = self._next_request()
-            if msg is None:
+            if msg is None and not self._acse_pending():
                 self._input.wait(IDLE_WAIT_S)
                 context_id, msg = self._next_request()
             return context_id, msg
@@ -191,6 +189,17 @@ class DimseRouter:
             if deadline is not None and time.monotonic() >= deadline:
                 return None, None
             time.sleep(_POLL_INTERVAL_S)
+
+    def _acse_pending(self) -> bool:
+        """True if the peer's A-RELEASE request, or an abort, waits for the reactor.
+
+        It may have arrived, and woken the idle wait, before this look cleared the
+        wake-up: the reactor, which acts on it once ``get_msg`` returns, must not
+        then wait IDLE_WAIT_S for it (seen: a release answered 50 ms late).
+        """
+        pending = self._assoc.dul.peek_next_pdu()
+        return (isinstance(pending, A_RELEASE) and pending.result is None) \
+            or isinstance(pending, (A_ABORT, A_P_ABORT))
 
     def _next_request(self) -> tuple[int | None, Any]:
         """The next request for the reactor, if one is queued (those not admitted are

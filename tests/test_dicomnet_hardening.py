@@ -17,12 +17,16 @@ from typing import Any
 
 import pynetdicom.association
 import pytest
-from pynetdicom.pdu_primitives import A_RELEASE, P_DATA
+from pynetdicom import AE
+from pynetdicom._globals import MODE_ACCEPTOR
+from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ABORT, A_P_ABORT, A_RELEASE, P_DATA
 from scp_harness import running_printer
 from test_scp_bad_input import association_of, connect
 from test_scp_feat_support import wait_until
 
 from dicomnet import hardening, idle_wait
+from dicomnet.acceptor_router import DimseRouter
 from dicomnet.hardening import ACCEPTOR_STEPS, REQUESTOR_STEPS
 from dicomnet.idle_wait import IDLE_WAIT_S
 
@@ -110,6 +114,24 @@ def test_idle_reactors_wait_instead_of_spinning_on_both_ends(tmp_path: Path) -> 
             assert scu.verify() == 0x0000  # still served at once after the idle time
     most = idle_s / IDLE_WAIT_S + 5
     assert 0 < loops["requestor"] <= most and 0 < loops["acceptor"] <= most, loops
+
+
+@pytest.mark.parametrize("pending", [A_RELEASE, A_ABORT, A_P_ABORT])
+def test_an_idle_acceptor_reactor_does_not_wait_for_a_release_or_abort_already_queued(
+        monkeypatch: pytest.MonkeyPatch, pending: type) -> None:
+    """The peer's A-RELEASE-RQ can arrive, and wake the idle wait, just before the reactor's
+    next look clears the wake-up: the look must see it and return, not wait IDLE_WAIT_S."""
+    assoc = Association(AE(), MODE_ACCEPTOR)  # real pynetdicom objects, no connection
+    router = DimseRouter.install(assoc)
+    waited: list[float | None] = []
+    monkeypatch.setattr(router._input, "wait",
+                        lambda timeout=None: waited.append(timeout) or False)
+    assert router.get_msg() == (None, None)
+    assert waited == [IDLE_WAIT_S]  # nothing for the reactor: it waits
+    assoc.dul.to_user_queue.put(pending())  # its wake-up is then cleared by the next look
+    assert router.get_msg() == (None, None)
+    assert waited == [IDLE_WAIT_S]  # returned at once, for the reactor to act on it
+    assert router.peer_gone()
 
 
 # -- a message queued after the release request ------------------------------------------

@@ -2,11 +2,15 @@
 
 * :mod:`dicomnet.hardening`: one function per role that makes a new
   association safe (bounded input, no lost or interleaved messages, idle
-  associations that sleep, P-DATA read in batches), built from
+  associations that sleep) and quick (P-DATA read in batches, command sets
+  encoded without pydicom, no unlogged message dumps), built from
   :mod:`~dicomnet.socket_tuning`, :mod:`~dicomnet.pdata_batches`,
+  :mod:`~dicomnet.command_sets`, :mod:`~dicomnet.unlogged_dumps`,
   :mod:`~dicomnet.idle_wait`, :mod:`~dicomnet.input_guard`,
   :mod:`~dicomnet.acceptor_router`, :mod:`~dicomnet.requestor_races` and
   :mod:`~dicomnet.tls`;
+* received data sets decoded with their Pixel Data left in the message
+  (:mod:`~dicomnet.data_sets`);
 * an acceptor's memory: :mod:`~dicomnet.memory_budget` (image bytes held
   across associations, counted as messages arrive) and
   :mod:`~dicomnet.admission` (A-ASSOCIATE-RJ, transient, when it is spent);

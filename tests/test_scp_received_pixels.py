@@ -1,8 +1,9 @@
 """Image Box pixels as the printer keeps them from an N-SET, over a real association.
 
-8-bit pixels are kept without a copy: a read-only view of the value pydicom
-read from the message. 12-bit pixels are copied once (the bits above Bits
-Stored cleared on the way). Either way the values are the ones sent.
+8-bit pixels are kept without a copy: a read-only view of the message's data
+set as it arrived (dicomnet.data_sets). 12-bit pixels are copied once (the
+bits above Bits Stored cleared on the way). Either way the values are the
+ones sent.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def memory_of(array: np.ndarray) -> object:
 def test_8_bit_pixels_are_the_received_bytes_and_12_bit_ones_a_copy(
         tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
-    eight = rng.integers(0, 256, (300, 200), dtype=np.uint8)
-    twelve = rng.integers(0, 4096, (300, 200), dtype=np.uint16)
+    eight = rng.integers(0, 256, (400, 300), dtype=np.uint8)  # 117 KiB: left in the message
+    twelve = rng.integers(0, 4096, (400, 300), dtype=np.uint16)
     with running_printer(tmp_path, bits_12=True) as server:
         with PrintAssociation(address_of(server)) as scu:
             refs = new_film_box(scu, new_session(scu), "STANDARD\\2,1")
@@ -49,6 +50,9 @@ def test_8_bit_pixels_are_the_received_bytes_and_12_bit_ones_a_copy(
             assert scu.set_image_box(second, grayscale_image_box(2, twelve, 12)) == SUCCESS
             held_eight, held_twelve = held_pixels(server, first), held_pixels(server, second)
             np.testing.assert_array_equal(held_eight, eight)
-            assert not held_eight.flags.writeable and isinstance(memory_of(held_eight), bytes)
+            assert not held_eight.flags.writeable
+            message = memory_of(held_eight)  # a view of the N-SET's data set: pixels and all
+            assert isinstance(message, memoryview) and isinstance(message.obj, bytes)
+            assert eight.nbytes < len(message.obj) < eight.nbytes + 1024
             np.testing.assert_array_equal(held_twelve, twelve)
             assert held_twelve.flags.owndata and held_twelve.dtype == np.uint16

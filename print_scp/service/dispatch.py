@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
+from io import BytesIO
 from typing import Any, cast
 
 from pydicom.dataset import Dataset
@@ -32,6 +33,7 @@ from pynetdicom.dimse_primitives import (
 from pynetdicom.events import Event
 
 from dicomnet.character_set import declare_character_set
+from dicomnet.data_sets import decode_received
 from dicomnet.input_guard import dropped_data_set
 from dicomnet.status import Status
 from dicomnet.uids import (
@@ -131,13 +133,13 @@ class Handlers:
         class_uid = str(req.AffectedSOPClassUID)
         uid = str(req.AffectedSOPInstanceUID) if req.AffectedSOPInstanceUID else None
         return self._dispatch(event, "N-CREATE", class_uid, uid,
-                              dataset=_dataset(event, "attribute_list"))
+                              dataset=_dataset(event, req.AttributeList))
 
     def n_set(self, event: Event) -> HandlerResult:
         req = cast(N_SET, event.request)
         return self._dispatch(event, "N-SET", str(req.RequestedSOPClassUID),
                               str(req.RequestedSOPInstanceUID),
-                              dataset=_dataset(event, "modification_list"),
+                              dataset=_dataset(event, req.ModificationList),
                               identifier_list=True)
 
     def n_action(self, event: Event) -> HandlerResult:
@@ -259,9 +261,11 @@ def _selected(attributes: Dataset, wanted: tuple[Any, ...]) -> Outcome:
                      "not supported: " + ", ".join(str(t) for t in missing))
     outcome.dataset = selected
     return outcome
-def _dataset(event: Event, attribute: str) -> Dataset:
-    """The request's dataset; one that cannot be decoded is an invalid value; one
-    dropped as it arrived, the printer's memory being full, is a lack of memory."""
+def _dataset(event: Event, encoded: BytesIO | None) -> Dataset:
+    """The request's dataset (``encoded``, its data set as received; Pixel Data left in
+    the message, :mod:`dicomnet.data_sets`); one that cannot be decoded is an invalid
+    value; one dropped as it arrived, the printer's memory being full, is a lack of
+    memory."""
     dropped = dropped_data_set(event.request)
     if dropped is not None:
         class_uid = str(getattr(event.request, "RequestedSOPClassUID", ""))
@@ -273,7 +277,7 @@ def _dataset(event: Event, attribute: str) -> Dataset:
             status, f"data set dropped, printer memory full (max_memory_bytes): "
             f"{dropped.received} B"))
     try:
-        ds = getattr(event, attribute)
+        ds = decode_received(encoded, event.context.transfer_syntax)
     except Exception as exc:
         raise_later = DicomStatusError(Status.INVALID_ATTRIBUTE_VALUE,
                                        f"dataset cannot be decoded: {exc}")

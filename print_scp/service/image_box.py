@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
+from dicomnet.data_sets import pixel_bytes
 from dicomnet.status import Status
 from dicomnet.uids import BASIC_COLOR_IMAGE_BOX
 from film.fit import FitOutcome, fit_image
@@ -237,16 +238,17 @@ def _aspect_ratio(item: Dataset) -> tuple[int, int]:
 def _pixels(item: Dataset, rows: int, columns: int, samples: int, allocated: int,
             stored: int, planar: int | None) -> np.ndarray:
     data = raw_value(item, "PixelData")
-    if not isinstance(data, bytes):
+    if not isinstance(data, (bytes, memoryview)):
         raise invalid("PixelData", "is empty")
+    data = pixel_bytes(data)
     bytes_per_sample = allocated // 8
     expected = rows * columns * samples * bytes_per_sample
     if len(data) not in (expected, expected + 1 if expected % 2 else expected):
         raise invalid("PixelData", f"{len(data)} bytes, expected {expected} for "
                       f"{rows} rows x {columns} columns x {samples} samples x {allocated} bits")
     dtype = np.uint8 if bytes_per_sample == 1 else np.dtype("<u2")
-    # A read-only view of the received value: 8-bit pixels in row order are kept as they
-    # came, without a copy (the value holds nothing else, bar a padding byte).
+    # A read-only view of the value where it arrived, in the message: 8-bit pixels in row
+    # order are kept so, without a copy.
     flat: np.ndarray[Any, np.dtype[np.unsignedinteger[Any]]] = np.frombuffer(
         data, dtype=dtype, count=rows * columns * samples)
     if samples == 3:

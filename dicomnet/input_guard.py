@@ -112,9 +112,9 @@ def abort_on_undecodable_input(assoc: Association) -> None:
     transport = dul.socket
     assert transport is not None  # the connection is open: installed at EVT_CONN_OPEN
     socket_recv = transport.recv
+    limit = assoc.acceptor.maximum_length  # announced in A-ASSOCIATE-AC; set before this
 
     def bounded_recv(nr_bytes: int) -> bytearray:
-        limit = assoc.acceptor.maximum_length
         if limit and nr_bytes > limit:
             LOG.warning("%s: PDU of %d bytes announced, above the %d this printer accepts: "
                         "aborting the association", assoc.name, nr_bytes, limit)

@@ -19,9 +19,10 @@ per DUL loop (the loop then runs its timers). The PDVs of consecutive PDUs
 share one primitive, up to :data:`DELIVERY_BYTES` and never past a PDU that
 ends a message (pynetdicom completes the message at its last fragment and
 drops what follows in the primitive): DIMSE's per-primitive work is then
-done once for many small PDUs (measured with dcmprscu at 4 KiB PDUs: 80 -> 58 ms of print-scp CPU per 16 MiB film). Every other PDU, and any PDU
-in another state, takes pynetdicom's own way: decoded, queued with its event
-for the state machine, after the PDVs read before it are given to DIMSE.
+done once for many small PDUs (dcmprscu at 4 KiB PDUs: print-scp's CPU per
+16 MiB film 80 → 58 ms). Every other PDU, and any PDU in another state,
+takes pynetdicom's own way: decoded, queued with its event for the state
+machine, after the PDVs read before it are given to DIMSE.
 
 What the hardening guarantees stays: every PDU body is read through the
 transport's ``recv`` (the Maximum Length check of :mod:`dicomnet.input_guard`,

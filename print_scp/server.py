@@ -214,6 +214,7 @@ class PrintServer:
         self.image_files.stop()
         self.retention.stop()
         self.worker.stop()
+        self.spool.close()
         if self.forwarder is not None:
             self.forwarder.stop()
         LOG.info("printer stopped")

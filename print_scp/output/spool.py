@@ -16,7 +16,8 @@ Durability: the job is written to the operating system before the N-ACTION
 response, so it survives the printer process being killed at any moment.
 Its files and directory are fsynced by a background thread, which takes the
 ~25 ms of a 16 MiB film off the N-ACTION response; a power cut in the few
-milliseconds before that flush completes can lose the job.
+milliseconds before that flush completes can lose the job. A stopping printer
+closes the spool: what is queued is flushed, then the thread ends.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class Spool:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.failed_dir = self.root / "failed"
-        self._unflushed: queue.SimpleQueue[Path] = queue.SimpleQueue()
+        self._unflushed: queue.SimpleQueue[Path | None] = queue.SimpleQueue()  # None: stop
         self._flusher: threading.Thread | None = None  # started by the first background save
         self._flusher_lock = threading.Lock()
 
@@ -155,10 +156,21 @@ class Spool:
             save_array(target, array)
         (staging / _JOB_FILE).write_bytes(json.dumps(document, default=str).encode())
 
+    def close(self) -> None:
+        """Flush the jobs saved so far, then end the background thread (a later save
+        starts another)."""
+        with self._flusher_lock:
+            flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            self._unflushed.put(None)
+            flusher.join()
+
     def _flush_forever(self) -> None:
-        """Background fsync of saved jobs, oldest first."""
+        """Background fsync of saved jobs, oldest first, until :meth:`close`."""
         while True:
             directory = self._unflushed.get()
+            if directory is None:
+                return
             try:
                 _fsync_job(directory)
                 fsync_directory(self.root)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from print_examples import FILMS, print_film
+
 from print_scp.launcher import free_port, start_print_scp
 from print_scu.address import PrinterAddress
 

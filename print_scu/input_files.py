@@ -64,15 +64,22 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def read_dataset(path: Path, force: bool = False) -> Dataset:
+#: Values larger than this (bytes) are left in the file by ``read_dataset(defer_pixels=True)``.
+DEFERRED_BYTES = 64 * 1024
+
+
+def read_dataset(path: Path, force: bool = False, *, defer_pixels: bool = False) -> Dataset:
     """The data set of a DICOM file with pixel data that an installed plugin can decode.
 
     With ``force``, a data set without preamble and file meta is read too
-    (its transfer syntax guessed). Raises PrepareError "PATH: not a DICOM
-    file (...)", "PATH: has no pixel data (...)", "PATH: cannot decode ...".
+    (its transfer syntax guessed). With ``defer_pixels``, values of more than
+    :data:`DEFERRED_BYTES` (the pixel data, mostly) are read from the file only
+    if they are used (pydicom's ``defer_size``). Raises PrepareError "PATH:
+    not a DICOM file (...)", "PATH: has no pixel data (...)", "PATH: cannot
+    decode ...".
     """
     try:
-        ds = dcmread(path, force=force)
+        ds = dcmread(path, force=force, defer_size=DEFERRED_BYTES if defer_pixels else None)
     except InvalidDicomError:
         raise PrepareError(f"{path}: not a DICOM file (no 'DICM' prefix after the 128-byte "
                            "preamble; --force reads a data set without one)") from None

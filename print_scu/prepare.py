@@ -132,9 +132,10 @@ def prepare_files(paths: Sequence[Path], options: PrintOptions, printer: Printer
 
 
 def _survey(path: Path, options: PrintOptions, needs_extent: bool) -> _InputImage:
-    """First pass over one file: readable, its frames, its series and value extent."""
+    """First pass over one file: readable, its frames, its series and value extent (its
+    pixel data is read from the file only for the extent: the second pass reads it)."""
     with _naming(path):
-        ds = read_dataset(path, options.force)
+        ds = read_dataset(path, options.force, defer_pixels=True)
         count = frame_count(path, ds)
         try:
             indices = frame_indices(options.frames if count > 1 else None, count)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pydicom import dcmread
+from pydicom import dcmread, filereader
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import pack_bits, set_pixel_data
@@ -112,6 +112,27 @@ def test_a_files_own_window_and_the_users_win_over_the_automatic_one(tmp_path: P
     np.testing.assert_array_equal(images[0].pixels, expected)
     user = prepare_files([windowed, other], PrintOptions(window=(50.5, 101)), GRAY8)
     np.testing.assert_array_equal(user[1].pixels, np.where(ramp(10000) > 100, 255, expected))
+
+
+def test_pixel_data_is_read_once_unless_its_extent_sets_the_window(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first pass leaves pixel data in the file; it reads it only for an automatic
+    window (the file has none of its own), which the second pass then reads again."""
+    large = np.tile(ramp(100), (64, 64))  # 256 x 256 x 16 bits: above DEFERRED_BYTES
+    series = generate_uid()
+    windowed = write_image(tmp_path / "a.dcm", large, series, 1, WindowCenter=50.5,
+                           WindowWidth=101)
+    automatic = write_image(tmp_path / "b.dcm", large, series, 2)
+    deferred_reads: list[str] = []
+    read_deferred = filereader.read_deferred_data_element
+    monkeypatch.setattr(filereader, "read_deferred_data_element",
+                        lambda kind, path, *rest: deferred_reads.append(Path(path).name)
+                        or read_deferred(kind, path, *rest))
+    images = prepare_files([windowed, automatic], PrintOptions(), GRAY8)
+    assert deferred_reads == ["b.dcm"]  # a.dcm's pixels were not read by the first pass
+    expected = np.rint(np.clip(((large - 50) / 100 + 0.5) * 255, 0, 255))
+    np.testing.assert_array_equal(images[0].pixels, expected)
+    assert_nearest(images[1].pixels, large / 100 * 255)
 
 
 # -- directories and order -----------------------------------------------------------

@@ -65,7 +65,6 @@ COMMAND_ELEMENTS: dict[str, tuple[int, str]] = {
 }
 NO_DATA_SET = 0x0101  # Command Data Set Type: no data set follows (PS3.7 E.1)
 DATA_SET = 0x0001  # any other value: one follows; pynetdicom writes this one
-_COMPUTED = ("CommandGroupLength", "CommandField", "CommandDataSetType")
 _ELEMENT_HEADER = struct.Struct("<HHL")  # group, element, value length
 _US = struct.Struct("<H")
 _UL = struct.Struct("<L")
@@ -97,19 +96,25 @@ def encode_command_set(primitive: Any) -> bytes:
     The bytes pynetdicom's ``primitive_to_message`` then pydicom would write;
     NotEncodedHere (naming the element) where this module cannot promise that.
     """
-    name = message_class_name(primitive).replace("_", "-")
-    keywords = dimse_messages._COMMAND_SET_KEYWORDS[name]
-    values: dict[str, Any] = {"CommandField": _command_field(name),
-                              "CommandDataSetType": (NO_DATA_SET if data_set_of(primitive) is None
-                                                     else DATA_SET)}
-    for keyword in keywords:
-        if keyword not in _COMPUTED:
-            # pynetdicom leaves out what the primitive sets to None, and writes an
-            # empty element for what it has no attribute for
-            values[keyword] = getattr(primitive, keyword, b"")
-    elements = [(COMMAND_ELEMENTS[keyword][0], _encode_value(keyword, value))
-                for keyword, value in values.items()
-                if value is not None and keyword in keywords]
+    name = message_class_name(primitive)
+    return _command_set(primitive, name, _data_set(primitive, name))
+
+
+def _command_set(primitive: Any, name: str, data_set: Any) -> bytes:
+    """:func:`encode_command_set` of ``primitive``, sent as message class ``name`` with
+    ``data_set`` (:func:`_data_set`)."""
+    message = name.replace("_", "-")
+    computed = {"CommandField": _command_field(message),
+                "CommandDataSetType": NO_DATA_SET if data_set is None else DATA_SET}
+    elements = []
+    for keyword in dimse_messages._COMMAND_SET_KEYWORDS[message]:
+        if keyword == "CommandGroupLength":  # written last, once the rest is known
+            continue
+        # pynetdicom leaves out what the primitive sets to None, and writes an
+        # empty element for what it has no attribute for
+        value = computed[keyword] if keyword in computed else getattr(primitive, keyword, b"")
+        if value is not None:
+            elements.append((COMMAND_ELEMENTS[keyword][0], _encode_value(keyword, value)))
     elements.sort()
     body = b"".join(_ELEMENT_HEADER.pack(0, element, len(value)) + value
                     for element, value in elements)
@@ -123,10 +128,11 @@ def _command_field(message: str) -> int:
                 if name == message)
 
 
-def data_set_of(primitive: Any) -> Any:
-    """The primitive's encoded data set (a BytesIO) or None; what pynetdicom sends after the
-    command set. A BytesIO, even empty, makes Command Data Set Type say one follows."""
-    keyword = dimse_messages._DATASET_KEYWORDS.get(message_class_name(primitive))
+def _data_set(primitive: Any, name: str) -> Any:
+    """The encoded data set (a BytesIO) or None of ``primitive``, sent as message class
+    ``name``: what pynetdicom sends after the command set. A BytesIO, even empty, makes
+    Command Data Set Type say one follows."""
+    keyword = dimse_messages._DATASET_KEYWORDS.get(name)
     return None if keyword is None else getattr(primitive, keyword, None)
 
 
@@ -162,8 +168,9 @@ def message_fragments(primitive: Any, context_id: int,
     command set, then its data set if it has one that is not empty, each cut into
     fragments of at most ``max_pdu_length`` - 6 bytes (0: unlimited), as pynetdicom's
     ``encode_msg`` cuts them. The command set is encoded before the first is yielded."""
-    command = encode_command_set(primitive)
-    data_set = data_set_of(primitive)
+    name = message_class_name(primitive)
+    data_set = _data_set(primitive, name)
+    command = _command_set(primitive, name, data_set)
     data = b"" if data_set is None else data_set.getvalue()
     parts = [(command, _COMMAND_FRAGMENT, _LAST_COMMAND_FRAGMENT)]
     if data:

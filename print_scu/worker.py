@@ -398,7 +398,7 @@ class _PrinterThread(threading.Thread):
     def films(self, job_id: int, indices: list[int]
               ) -> Iterator[tuple[int, list[PreparedImage], list[str] | None]]:
         """(index, images, Annotation Box texts) of films ``indices`` of a job, each read
-        from the spool on a thread of its own while the caller sends the one before."""
+        from the spool on a loader thread while the caller sends the one before."""
         with ThreadPoolExecutor(1, thread_name_prefix=f"load-{self.printer}") as loader:
             upcoming = None
             for position, index in enumerate(indices):

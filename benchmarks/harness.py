@@ -17,6 +17,8 @@ from pathlib import Path
 from print_scp.launcher import free_port, start_print_scp
 
 PDF_WAIT_S = 600.0
+QUIET_POLL_S = 0.05  # how long the printer must be quiet, and how often it is read
+QUIET_CPU_S = 0.002  # CPU per QUIET_POLL_S below which the printer counts as quiet
 
 
 def alternate(cases: dict[str, Callable[[], float]], runs: int,
@@ -53,6 +55,35 @@ def spooled_jobs(output: Path) -> list[str]:
         return []
     return sorted(path.name for path in spool.iterdir()
                   if path.is_dir() and not path.name.startswith(".") and path.name != "failed")
+
+
+def wait_until_idle(pid: int, output: Path, films: int, timeout_s: float = PDF_WAIT_S) -> None:
+    """Block until the printer (process ``pid``, writing to ``output``) has written at
+    least ``films`` film PDFs, holds no job in its spool, and is quiet
+    (:func:`wait_until_quiet`): its job documents and clean-up are done, so the next
+    timed run has the CPU to itself."""
+    deadline = time.monotonic() + timeout_s
+    wait_for_pdfs(output, films, timeout_s)
+    while spooled_jobs(output):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"jobs still in the spool of {output} after {timeout_s:.0f} s")
+        time.sleep(0.01)
+    wait_until_quiet(pid, max(0.0, deadline - time.monotonic()))
+
+
+def wait_until_quiet(pid: int, timeout_s: float = PDF_WAIT_S) -> float:
+    """Block until process ``pid`` and its descendants (a printer's fork server and render
+    processes) have used less than :data:`QUIET_CPU_S` of CPU in :data:`QUIET_POLL_S`;
+    return their CPU seconds so far. Raises RuntimeError after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    before = tree_cpu_s(pid)
+    while time.monotonic() < deadline:
+        time.sleep(QUIET_POLL_S)
+        now = tree_cpu_s(pid)
+        if now - before < QUIET_CPU_S:
+            return now
+        before = now
+    raise RuntimeError(f"process {pid} was not quiet after {timeout_s:.0f} s")
 
 
 def vm_hwm_mib(pid: int) -> float:
@@ -109,6 +140,18 @@ def process_cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     utime, stime, cutime, cstime = (int(v) for v in fields[11:15])  # stat fields 14..17
     return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds so far of process ``pid`` and its descendants (those that end while
+    they are read are left out)."""
+    total = 0.0
+    for each in [pid, *descendants(pid)]:
+        try:
+            total += process_cpu_s(each)
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def descendants(pid: int) -> list[int]:
@@ -173,11 +216,12 @@ class PrintScpProcess(WrittenFilms):
         """CPU seconds so far of the print-scp process and its descendants (fork server,
         render processes)."""
         assert self.process is not None
-        total = 0.0
-        for pid in [self.process.pid, *descendants(self.process.pid)]:
-            try:
-                total += process_cpu_s(pid)
-            except FileNotFoundError:  # a render process that ended meanwhile
-                continue
-        return total
+        return tree_cpu_s(self.process.pid)
+
+    def started_cpu_s(self) -> float:
+        """CPU seconds of the print-scp process tree once its start-up is over: it listens
+        before its fork server and render processes have started (they start in the
+        background), so this waits until the tree is quiet."""
+        assert self.process is not None
+        return wait_until_quiet(self.process.pid)
 

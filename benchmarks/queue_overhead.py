@@ -14,8 +14,9 @@ images each) to ``print-scp`` running in its own process:
   queue database is created once, not at every run;
 - direct: one ``PrinterSession`` prints the films, nothing stored.
 
-Runs alternate A and B, each starting once the printer has rendered the films of
-the one before (else its render processes would compete with the next run for
+Runs alternate A and B, each starting once the printer is idle: the films of the
+run before rendered, its job documents written, its spool empty, and its
+processes quiet (else its render processes would compete with the next run for
 the CPU, and the printer's queue would fill up); the figure is the ratio of the
 medians.
 """
@@ -31,7 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from harness import wait_for_pdfs
+from harness import wait_until_idle
 
 from dicomnet.freed_memory import keep_freed_memory
 from print_scp.launcher import free_port, start_print_scp
@@ -96,11 +97,11 @@ def measure(film_count: int, runs: int) -> dict:
         printed = 0
 
         def rendered(count: int) -> None:
-            """Wait (untimed) until the printer has rendered ``count`` more films, so that
-            every run starts with the printer idle, as the ingest benchmark's do."""
+            """Wait (untimed) until the printer has rendered ``count`` more films and is
+            idle, so that every run starts with the printer idle."""
             nonlocal printed
             printed += count
-            wait_for_pdfs(work_dir / "out", printed)
+            wait_until_idle(printer_process.pid, work_dir / "out", printed)
 
         try:
             direct(printer, options, films[:1])  # warm-up

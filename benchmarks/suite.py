@@ -36,7 +36,8 @@ Last, every performance target is printed as the measured figure (mostly a
 ratio) with PASS or MISS: small-PDU ingest ≤ 0.8× dcmprscp at each PDU size,
 large-PDU ingest ≤ 0.6× and ≥ 400 MiB/s, CPU per film of the 100-film runs
 ≤ 2.0× the writer's own encode of the film's canvases (client, printer and
-render processes summed; start-up excluded), peak RSS of print-scp and its
+render processes summed; the printer's start-up excluded, which goes on after
+it listens, until its render processes have started; the client's included), peak RSS of print-scp and its
 render processes summed ≤ 150 MiB + 3 × the pixel bytes of the films in
 flight, and queue overhead ≤ 1.05×.
 """
@@ -205,7 +206,7 @@ def bench_end_to_end(workdir: Path, runs: int, film_counts: list[int]) -> dict:
             durations, peaks, cpu = [], [], []
             for _ in range(runs if films < 100 else 1):
                 with PrintScpProcess(workdir, "--render-processes", "2") as printer:
-                    started_cpu = printer.cpu_s()  # start-up (imports, fork server) excluded
+                    started_cpu = printer.started_cpu_s()  # start-up excluded
                     duration, client_cpu = _print_films(workdir, printer, files[:films],
                                                         concurrency)
                     durations.append(duration)

@@ -11,17 +11,18 @@ association request to release, sent by
 * the project's SCU (``PrintAssociation``, timed in process): 1 MiB PDUs to
   print-scp, 128 KiB (DCMTK's largest) to dcmprscp;
 
-to print-scp and to dcmprscp (print-scp a :class:`~print_scp.server.PrintServer`
-in this process for dcmprscu, so that its Maximum Length can be set and its
-threads profiled; then this process takes print-scu's malloc settings,
-``dicomnet.freed_memory``; ``print-scp serve`` in its own process for print-scu),
-A and B alternating, after one warm-up; the median of ``--runs`` runs. Between
-runs the benchmark waits until print-scp has written the previous film. The
+to print-scp (``print-scp serve`` in its own process, with ``--max-pdu`` for
+dcmprscu) and to dcmprscp, A and B alternating, after one warm-up; the median
+of ``--runs`` runs. Each printer's CPU per film is that of its own process (not
+print-scp's render processes). For the print-scu runs this process takes
+print-scu's malloc settings (``dicomnet.freed_memory``). Between runs the
+benchmark waits until print-scp has written the previous film. The
 physical limit is the loopback copy of the same 16 MiB: one thread sends, one
 receives into a buffer, as many bytes per call as the kernel gives.
 
 ``--profile`` runs dcmprscu → print-scp ``--runs`` times at the first
-``--pdu-kib`` with cProfile in every thread print-scp starts, writes the merged
+``--pdu-kib``, print-scp a :class:`~print_scp.server.PrintServer` in this
+process with cProfile in every thread it starts, writes the merged
 statistics to the given file and prints the functions with the most own time.
 """
 
@@ -32,7 +33,6 @@ import cProfile
 import json
 import logging
 import pstats
-import resource
 import socket
 import statistics
 import sys
@@ -105,10 +105,13 @@ def bench_small_pdus(workdir: Path, stored: Path, pdu_bytes: int, runs: int) -> 
         sends[name].append(dcmtk.send_stored_print_timed(stored, port, called_ae))
         return sends[name][-1].wall_s
 
-    with InProcessPrinter(workdir, pdu_bytes) as ours, \
+    with PrintScpProcess(workdir, "--max-pdu", str(pdu_bytes)) as ours, \
             dcmtk.Dcmprscp(max_pdu=pdu_bytes) as peer:
+        assert ours.process is not None
+        printer_pid = ours.process.pid
+
         def ours_send() -> float:
-            return _counting_cpu(cpu["print-scp"], _own_cpu_s,
+            return _counting_cpu(cpu["print-scp"], lambda: process_cpu_s(printer_pid),
                                  lambda: send("print-scp", ours.port, CALLED_AE))
 
         def peer_send() -> float:
@@ -136,12 +139,6 @@ def _counting_cpu(record: list[float], cpu_s: Callable[[], float],
     elapsed = send()
     record.append(cpu_s() - before)
     return elapsed
-
-
-def _own_cpu_s() -> float:
-    """CPU seconds of this process, all threads (print-scp's, and reading dcmprscu's log)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def bench_large_pdus(workdir: Path, images: list, runs: int) -> dict:

@@ -23,11 +23,15 @@ import threading
 MESSAGE_OVERHEAD = 1024 * 1024
 
 
+#: The largest Maximum Length Received an acceptor may announce (bytes): a PDU is
+#: counted in :data:`CONNECTION_BYTES` at this size.
+MAX_PDU_BYTES = 1024 * 1024
+
 #: Bytes of the budget each open association takes from its A-ASSOCIATE-RQ to the end of
-#: its connection: the PDU it is reading (at most the 1 MiB Maximum Length an acceptor
-#: announces) as read, as pynetdicom decodes it and as copied into its message, and the
-#: read-ahead of :mod:`dicomnet.socket_tuning` (256 KiB).
-CONNECTION_BYTES = 3 * 1024 * 1024 + 256 * 1024
+#: its connection: the PDU it is reading (at most :data:`MAX_PDU_BYTES`) as read, as
+#: pynetdicom decodes it and as copied into its message, and the read-ahead of
+#: :mod:`dicomnet.socket_tuning` (256 KiB).
+CONNECTION_BYTES = 3 * MAX_PDU_BYTES + 256 * 1024
 
 
 def held_while_served(message_bytes: int) -> int:

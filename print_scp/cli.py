@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
             ("network", "network_timeout_s", "an association may stay idle, or a PDU stall")):
         serve.add_argument(f"--{name}-timeout", type=_seconds, dest=key, metavar="SECONDS",
                            help=f"seconds {what} (default: the profile's [network] {key})")
+    serve.add_argument("--max-pdu", type=_pdu_bytes, dest="max_pdu_bytes", metavar="BYTES",
+                       help="longest PDU accepted, announced to every SCU, 4096 to 1048576 "
+                            "(default: the profile's [network] max_pdu_bytes, 1048576)")
     serve.add_argument("--verbose", "-v", action="store_true", help="log every DIMSE detail")
     serve.add_argument("--web", metavar="HOST:PORT",
                        help="also serve the web console there (HOST default 127.0.0.1)")
@@ -114,6 +117,20 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not (0 < value < float("inf")):
         raise argparse.ArgumentTypeError(f"{text} must be a number of seconds > 0")
+    return value
+
+
+def _pdu_bytes(text: str) -> int:
+    """argparse type: a Maximum Length Received print-scp may announce, bytes."""
+    from dicomnet.memory_budget import MAX_PDU_BYTES
+    from print_scp.profile import MIN_PDU_BYTES
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes") from None
+    if not MIN_PDU_BYTES <= value <= MAX_PDU_BYTES:
+        raise argparse.ArgumentTypeError(f"{value} is not from {MIN_PDU_BYTES} to "
+                                         f"{MAX_PDU_BYTES} bytes")
     return value
 
 
@@ -269,7 +286,7 @@ def _serve(args: argparse.Namespace) -> int:
         changes["ae_title"] = args.ae_title
     if args.strict:
         changes["strict"] = True
-    for key in ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s"):
+    for key in ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s", "max_pdu_bytes"):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
     profile = replace(profile, **changes)

@@ -19,6 +19,13 @@ retention in days, timeouts in seconds, sizes in bytes. Relative paths (the
 * ``dimse_timeout_s``: how long the printer waits for the SCU's response
   to an N-EVENT-REPORT it sent (Print Job and Printer events).
 
+``[network] max_pdu_bytes`` is the Maximum Length Received the printer
+announces in its A-ASSOCIATE-AC (PS3.8 D.1): no PDU an SCU sends it may be
+longer. The default, 1 MiB, is also the largest allowed (the memory budget
+counts each connection's PDU at that size); the least is 4096, as DCMTK's
+(a printer announcing 16 KiB, as many film printers do, makes a modality cut
+each image into small PDUs, as it would for them).
+
 ``[limits]`` bound memory: an image box holds at most ``max_image_bytes``
 of pixels (Rows x Columns x Samples per Pixel x Bits Allocated / 8), an
 association at most ``max_session_bytes`` in all its image boxes (C605 on
@@ -52,7 +59,7 @@ from pydicom.datadict import tag_for_keyword
 
 from dicomnet.attribute_rules import AE_TITLE_MAX, DENSITY_HUNDREDTHS, ae_title_problem
 from dicomnet.config_file import ConfigFileError, read_toml
-from dicomnet.memory_budget import MESSAGE_OVERHEAD, message_claim
+from dicomnet.memory_budget import MAX_PDU_BYTES, MESSAGE_OVERHEAD, message_claim
 from dicomnet.terms import DensityTerm, PrinterStatus, PrintPriority
 from dicomnet.tls import TlsSettings, server_context
 from film.annotation_format import AnnotationFormat
@@ -65,6 +72,8 @@ from film.smoothing import UnsharpMask
 from print_scp.forward.sinks import RetryPolicy, Sink, SinkError, parse_retry, parse_sinks
 
 _MIB = 1024 * 1024
+#: The least ``max_pdu_bytes``: DCMTK's least Maximum Length.
+MIN_PDU_BYTES = 4096
 
 
 def smallest_memory_budget(max_image_bytes: int) -> int:
@@ -241,6 +250,7 @@ class PrinterProfile:
     acse_timeout_s: float = 30.0
     dimse_timeout_s: float = 60.0
     network_timeout_s: float = 120.0
+    max_pdu_bytes: int = MAX_PDU_BYTES  # Maximum Length Received, announced to every SCU
     # [access]
     allowed_calling_aes: tuple[str, ...] = ()  # empty: any calling AE title
     require_called_ae: bool = False  # True: the called AE title must be ae_title
@@ -332,7 +342,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "limits": ("queue_capacity", "max_copies", "max_film_boxes_per_session",
                "max_image_rows", "max_image_columns", "max_image_bytes", "max_session_bytes",
                "max_memory_bytes", "max_associations"),
-    "network": ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s"),
+    "network": ("acse_timeout_s", "dimse_timeout_s", "network_timeout_s", "max_pdu_bytes"),
     "access": ("allowed_calling_aes", "require_called_ae"),
     "output": ("retention_days", "job_report"),
 }
@@ -761,6 +771,9 @@ def _validate(p: PrinterProfile, source: str) -> None:
         value = getattr(p, key)
         if not (math.isfinite(value) and value > 0):
             fail(key, f"{value} must be a number of seconds > 0")
+    if not MIN_PDU_BYTES <= p.max_pdu_bytes <= MAX_PDU_BYTES:
+        fail("max_pdu_bytes", f"{p.max_pdu_bytes} is not from {MIN_PDU_BYTES} to "
+             f"{MAX_PDU_BYTES} bytes")
     for title in p.allowed_calling_aes:
         if ae_title_problem(title) is not None:
             fail("allowed_calling_aes", f"{title!r} is not an AE title (1 to {AE_TITLE_MAX} "

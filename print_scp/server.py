@@ -63,8 +63,6 @@ LOG = logging.getLogger("print_scp.server")
 TRANSFER_SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
 #: Where finished Print Jobs are kept, inside the output directory.
 JOBS_DIRECTORY = ".jobs"
-#: Largest PDU received, bytes: fewer, larger PDUs cut the CPU spent per film.
-MAX_PDU = 1024 * 1024
 
 
 class PrintServer:
@@ -116,7 +114,7 @@ class PrintServer:
     def _make_ae(self) -> AE:
         p = self.profile
         ae = AE(ae_title=p.ae_title)
-        ae.maximum_pdu_size = MAX_PDU
+        ae.maximum_pdu_size = p.max_pdu_bytes
         # One more is refused with A-ASSOCIATE-RJ rejected-transient, source service-provider
         # (presentation related function), reason 2 local-limit-exceeded, PS3.8 9.3.4.
         ae.maximum_associations = p.max_associations
@@ -196,9 +194,10 @@ class PrintServer:
             self.forwarder.start()
         bound = server.server_address
         LOG.info("printer %r (%s) listening on %s:%s%s, output in %s, memory budget %d MiB "
-                 "(max_memory_bytes %d)", self.profile.printer_name, self.profile.ae_title,
-                 bound[0], bound[1], " (TLS)" if tls else "", self.output_dir,
-                 self.memory.limit // (1024 * 1024), self.memory.limit)
+                 "(max_memory_bytes %d), PDUs up to %d bytes", self.profile.printer_name,
+                 self.profile.ae_title, bound[0], bound[1], " (TLS)" if tls else "",
+                 self.output_dir, self.memory.limit // (1024 * 1024), self.memory.limit,
+                 self.profile.max_pdu_bytes)
         return bound[0], bound[1]
 
     def stop(self) -> None:

@@ -292,8 +292,7 @@ def test_dcmprscu_prints_a_film_in_small_pdus(tmp_path: Path, max_pdu: int) -> N
     stored = dcmtk.build_stored_print(tmp_path / "stored", images, 2, 2)
     output = tmp_path / "out"
     output.mkdir()
-    with running_printer(output) as server:
-        server.ae.maximum_pdu_size = max_pdu  # what dcmprscu's PDUs are bounded by
+    with running_printer(output, max_pdu_bytes=max_pdu) as server:  # bounds dcmprscu's PDUs
         dcmtk.send_stored_print(stored, server.port, server.profile.ae_title)
         films = wait_for_films(output, 1)
     assert len(films) == 1
@@ -301,3 +300,15 @@ def test_dcmprscu_prints_a_film_in_small_pdus(tmp_path: Path, max_pdu: int) -> N
     assert [box["position"] for box in boxes] == [1, 2, 3, 4]
     assert all(box["image"]["rows"] == box["image"]["columns"] == 512
                and box["image"]["bits_stored"] == 8 for box in boxes)
+
+
+# -- print-scp's [network] max_pdu_bytes --------------------------------------------------------
+def test_print_scp_announces_its_max_pdu_bytes_and_aborts_a_longer_pdu(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with running_printer(tmp_path, max_pdu_bytes=16384) as server:
+        with RawAssociation("127.0.0.1", server.port, [VERIFICATION], timeout=WAIT_S) as peer:
+            assert peer.peer_max_pdu == 16384
+            fragment = bytes(16385 - 6)  # the PDU's variable field: 16385 bytes
+            peer.send(wire.pdu(wire.P_DATA_TF, wire.pdv(1, wire.COMMAND_LAST, fragment)))
+            assert peer.closed_by_peer(WAIT_S)
+    assert "PDU of 16385 bytes announced, above the 16384 this printer accepts" in caplog.text

@@ -10,7 +10,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from pydicom.dataset import Dataset
+from pynetdicom import AE
+from pynetdicom.sop_class import Verification
 
 from print_scp.launcher import free_port, start_print_scp
 from print_scp.service.printing import REFERENCED_PRINT_JOB_SEQUENCE
@@ -200,3 +203,25 @@ def test_serve_emulate_of_an_unknown_printer_is_one_line(tmp_path: Path) -> None
     result = _cli("serve", "--output", str(tmp_path), "--emulate", "acme-9000")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "print-scp profiles" in result.stderr
+
+
+def test_max_pdu_is_the_maximum_length_announced_to_the_scu(tmp_path: Path) -> None:
+    serve = Serve(tmp_path / "films", "--max-pdu", "16384")
+    try:
+        ae = AE(ae_title="CLI_SCU")
+        ae.add_requested_context(Verification)
+        assoc = ae.associate("127.0.0.1", serve.port, ae_title="CLITEST")
+        try:
+            assert assoc.is_established
+            assert assoc.acceptor.maximum_length == 16384
+        finally:
+            assoc.release()
+    finally:
+        assert serve.stop() == 0
+
+
+@pytest.mark.parametrize("argument", ["4095", "1048577", "16k"])
+def test_max_pdu_outside_4096_to_1_mib_is_a_one_line_error(tmp_path: Path, argument: str) -> None:
+    result = _cli("serve", "--output", str(tmp_path), "--max-pdu", argument)
+    assert result.returncode == 2
+    assert "--max-pdu" in result.stderr and "Traceback" not in result.stderr

@@ -68,6 +68,9 @@ default_film_size = "8INX10IN"
 queue_capacity = 20
 max_image_rows = 2048
 max_image_columns = 2048
+
+[network]
+max_pdu_bytes = 16384
 """
 
 
@@ -92,6 +95,8 @@ def test_dry_imager_profile_loads_with_its_values(tmp_path):
     assert profile.density_range == (0.15, 3.10)
     assert profile.density_range_hundredths == (15, 310)
     assert (profile.standard_dpi, profile.max_image_rows) == (100, 2048)
+    assert profile.max_pdu_bytes == 16384
+    assert PrinterProfile().max_pdu_bytes == 1024 * 1024
     assert profile.port == PrinterProfile().port, "keys left out keep their defaults"
 
 
@@ -188,6 +193,8 @@ BAD_VALUES = [
     ('[defaults]\ndefault_destination = "BIN_X"', "default_destination"),
     ('[limits]\nqueue_capacity = 0', "queue_capacity"),
     ('[limits]\nmax_image_rows = 0', "max_image_rows"),
+    ('[network]\nmax_pdu_bytes = 4095', "max_pdu_bytes"),
+    ('[network]\nmax_pdu_bytes = 2097152', "max_pdu_bytes"),
     ('[[script]]\nstatus = "BROKEN"\nafter_films = 1', "status"),
     ('[[script]]\nstatus = "FAILURE"\nafter_films = 1\nafter_s = 2.0', "after_films"),
     ('[[script]]\nstatus = "FAILURE"\nafter_jobs = 1', "after_jobs"),
@@ -198,6 +205,7 @@ BAD_VALUES = [
     ('[capabilities]\nfilm_sizes = "A4"', "film_sizes"),
     ('[density]\ndensity_range = "dark"', "density_range"),
     ('[resolution]\nstandard_dpi = 99.5', "standard_dpi"),
+    ('[network]\nmax_pdu_bytes = "16k"', "max_pdu_bytes"),
     ('[[script]]\nstatus = "FAILURE"\nafter_films = "one"', "after_films"),
     ('printer = 5', "printer"),
 ]
@@ -231,6 +239,7 @@ def test_dry_imager_refuses_the_color_meta_sop_class_at_association(dry_imager):
     ae.add_requested_context(BasicGrayscalePrintManagementMeta)
     assoc = ae.associate("127.0.0.1", dry_imager.port, ae_title=dry_imager.profile.ae_title)
     try:
+        assert assoc.acceptor.maximum_length == 16384  # its [network] max_pdu_bytes
         assert [cx.abstract_syntax for cx in assoc.accepted_contexts] == \
             [BasicGrayscalePrintManagementMeta]
         assert [cx.abstract_syntax for cx in assoc.rejected_contexts] == \

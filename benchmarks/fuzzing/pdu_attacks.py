@@ -41,7 +41,7 @@ from fuzzing.ul_client import (
 
 META_CONTEXT = 1  # Basic Grayscale Print Management Meta, Explicit VR LE (see PROPOSED)
 VERIFICATION_CONTEXT = 2 * 2 * PROPOSED.index(uids.VERIFICATION) + 1
-PRINTER_MAX_PDU = 1024 * 1024  # what print_scp.server announces (MAX_PDU)
+PRINTER_MAX_PDU = 1024 * 1024  # what print-scp announces by default (max_pdu_bytes)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from pynetdicom.fsm import TRANSITION_TABLE
 from pynetdicom.pdu import P_DATA_TF
 from pynetdicom.pdu_primitives import P_DATA
 
+from dicomnet.assembled_data_sets import AssembledDataSet
 from dicomnet.memory_budget import (
     MESSAGE_OVERHEAD,
     MemoryBudget,
@@ -60,8 +61,9 @@ class DroppedDataSet(BytesIO):
         return len(data)
 
 
-class BudgetedDataSet(BytesIO):
-    """The data set of a message whose bytes the memory budget counts (``reservation``)."""
+class BudgetedDataSet(AssembledDataSet):
+    """The data set of a message whose bytes the memory budget counts (``reservation``),
+    joined once at its exact size (:mod:`dicomnet.assembled_data_sets`)."""
 
     def __init__(self, reservation: Reservation):
         super().__init__()

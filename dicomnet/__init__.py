@@ -9,8 +9,9 @@
   :mod:`~dicomnet.idle_wait`, :mod:`~dicomnet.input_guard`,
   :mod:`~dicomnet.acceptor_router`, :mod:`~dicomnet.requestor_races` and
   :mod:`~dicomnet.tls`;
-* received data sets decoded with their Pixel Data left in the message
-  (:mod:`~dicomnet.data_sets`);
+* received data sets joined once at their exact size
+  (:mod:`~dicomnet.assembled_data_sets`) and decoded with their Pixel Data
+  left in the message (:mod:`~dicomnet.data_sets`);
 * an acceptor's memory: :mod:`~dicomnet.memory_budget` (image bytes held
   across associations, counted as messages arrive) and
   :mod:`~dicomnet.admission` (A-ASSOCIATE-RJ, transient, when it is spent);

@@ -27,7 +27,8 @@ reported as the ratio A/B of the medians:
    sampled every 20 ms (summed VmHWM counts the pages they share once per
    process; PSS divides them among their sharers).
 4. queue overhead: benchmarks/queue_overhead.py (queue / direct), median of at least
-   7 runs: the two paths differ by a few per cent, identical runs by up to half.
+   15 runs: the two paths differ by a few per cent, identical runs by up to half (a
+   median of 7 moved the ratio by ±0.1 from one suite run to the next).
 5. scaling: ingest and render+write time against image side (512² … 4096²,
    one image) and image count (1, 4, 9, 16 of 1024²; render at 150 dpi), with the exponent k of
    time ∝ pixels^k between the two largest points.
@@ -442,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
             "end_to_end": bench_end_to_end(workdir, runs, [1, 10] if args.quick
                                            else [1, 10, 100]),
             "queue_overhead": queue_overhead.measure(3 if args.quick else 10,
-                                                     runs if args.quick else max(runs, 7)),
+                                                     runs if args.quick else max(runs, 15)),
             "scaling": bench_scaling(workdir, runs, [512, 1024] if args.quick
                                      else [512, 1024, 2048, 4096]),
         }

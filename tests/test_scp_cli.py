@@ -220,8 +220,15 @@ def test_max_pdu_is_the_maximum_length_announced_to_the_scu(tmp_path: Path) -> N
         assert serve.stop() == 0
 
 
-@pytest.mark.parametrize("argument", ["4095", "1048577", "16k"])
-def test_max_pdu_outside_4096_to_1_mib_is_a_one_line_error(tmp_path: Path, argument: str) -> None:
-    result = _cli("serve", "--output", str(tmp_path), "--max-pdu", argument)
+@pytest.mark.parametrize(("option", "argument", "unit"), [
+    ("--network-timeout", "0", "seconds"), ("--network-timeout", "-2", "seconds"),
+    ("--acse-timeout", "soon", "seconds"),
+    ("--max-pdu", "4095", "bytes"), ("--max-pdu", "1048577", "bytes"),
+    ("--max-pdu", "16k", "bytes"),
+])
+def test_a_bad_serve_option_is_a_one_line_error(tmp_path: Path, option: str, argument: str,
+                                                unit: str) -> None:
+    result = _cli("serve", "--output", str(tmp_path), option, argument)
     assert result.returncode == 2
-    assert "--max-pdu" in result.stderr and "Traceback" not in result.stderr
+    assert option in result.stderr and unit in result.stderr
+    assert "Traceback" not in result.stderr

@@ -36,9 +36,10 @@ CONNECTION_BYTES = 3 * MAX_PDU_BYTES + 256 * 1024
 
 def held_while_served(message_bytes: int) -> int:
     """Bytes of memory a DIMSE message of ``message_bytes`` takes until its request has
-    been served: the data set as pynetdicom assembles it in a BytesIO, whose buffer
-    CPython grows by up to 1/8 beyond what it holds, and the copy of its values (Pixel
-    Data) that pydicom makes when the handler decodes it."""
+    been served: its data set twice, as its fragments and the buffer they are joined into
+    (:mod:`dicomnet.assembled_data_sets`), or as that buffer and a copy of its Pixel Data
+    (:func:`dicomnet.data_sets.pixel_bytes`), and an eighth more for the rest of what the
+    handler decodes."""
     return 2 * message_bytes + message_bytes // 8
 
 

@@ -38,9 +38,9 @@ ratio) with PASS or MISS: small-PDU ingest ≤ 0.8× dcmprscp at each PDU size,
 large-PDU ingest ≤ 0.6× and ≥ 400 MiB/s, CPU per film of the 100-film runs
 ≤ 2.0× the writer's own encode of the film's canvases (client, printer and
 render processes summed; the printer's start-up excluded, which goes on after
-it listens, until its render processes have started; the client's included), peak RSS of print-scp and its
-render processes summed ≤ 150 MiB + 3 × the pixel bytes of the films in
-flight, and queue overhead ≤ 1.05×.
+it listens, until its render processes have started; the client's included),
+peak RSS of print-scp and its render processes summed ≤ 150 MiB + 3 × the
+pixel bytes of the films in flight, and queue overhead ≤ 1.05×.
 """
 
 from __future__ import annotations

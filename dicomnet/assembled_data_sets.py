@@ -38,10 +38,8 @@ class AssembledDataSet(BytesIO):
         self._size = 0  # bytes in the fragments
 
     def write(self, data: Any) -> int:
-        if self._fragments is None:
+        if self._fragments is None:  # joined, or closed: BytesIO's own write
             return super().write(data)
-        if self.closed:
-            raise ValueError("write to a closed data set")
         fragment = bytes(data)  # a copy: the writer may reuse its buffer
         self._fragments.append(fragment)
         self._size += len(fragment)

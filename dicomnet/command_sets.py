@@ -167,7 +167,8 @@ def message_fragments(primitive: Any, context_id: int,
     """(context ID, PDV) of every P-DATA-TF that carries the message, in order: its
     command set, then its data set if it has one that is not empty, each cut into
     fragments of at most ``max_pdu_length`` - 6 bytes (0: unlimited), as pynetdicom's
-    ``encode_msg`` cuts them. The command set is encoded before the first is yielded."""
+    ``encode_msg`` cuts them. The command set is encoded by this call (NotEncodedHere is
+    raised here), before any fragment is taken."""
     name = message_class_name(primitive)
     data_set = _data_set(primitive, name)
     command = _command_set(primitive, name, data_set)
@@ -202,7 +203,7 @@ def send_encoded_messages(assoc: Association) -> None:
             pynetdicom_send(primitive, context_id)
             return
         try:
-            fragments = list(message_fragments(primitive, context_id, dimse.maximum_pdu_size))
+            fragments = message_fragments(primitive, context_id, dimse.maximum_pdu_size)
         except NotEncodedHere:
             pynetdicom_send(primitive, context_id)
             return

@@ -122,15 +122,14 @@ def _seconds(text: str) -> float:
 
 def _pdu_bytes(text: str) -> int:
     """argparse type: a Maximum Length Received print-scp may announce, bytes."""
-    from dicomnet.memory_budget import MAX_PDU_BYTES
-    from print_scp.profile import MIN_PDU_BYTES
+    from print_scp.profile import max_pdu_problem
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes") from None
-    if not MIN_PDU_BYTES <= value <= MAX_PDU_BYTES:
-        raise argparse.ArgumentTypeError(f"{value} is not from {MIN_PDU_BYTES} to "
-                                         f"{MAX_PDU_BYTES} bytes")
+    problem = max_pdu_problem(value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     return value
 
 

@@ -76,6 +76,13 @@ _MIB = 1024 * 1024
 MIN_PDU_BYTES = 4096
 
 
+def max_pdu_problem(value: int) -> str | None:
+    """Why ``value`` cannot be ``max_pdu_bytes`` (a Maximum Length, bytes), or None."""
+    if MIN_PDU_BYTES <= value <= MAX_PDU_BYTES:
+        return None
+    return f"{value} is not from {MIN_PDU_BYTES} to {MAX_PDU_BYTES} bytes"
+
+
 def smallest_memory_budget(max_image_bytes: int) -> int:
     """The least ``max_memory_bytes`` (bytes) with which an image of ``max_image_bytes``
     can be received (its message's claim, ``dicomnet.input_guard``) and then stored."""
@@ -771,9 +778,9 @@ def _validate(p: PrinterProfile, source: str) -> None:
         value = getattr(p, key)
         if not (math.isfinite(value) and value > 0):
             fail(key, f"{value} must be a number of seconds > 0")
-    if not MIN_PDU_BYTES <= p.max_pdu_bytes <= MAX_PDU_BYTES:
-        fail("max_pdu_bytes", f"{p.max_pdu_bytes} is not from {MIN_PDU_BYTES} to "
-             f"{MAX_PDU_BYTES} bytes")
+    pdu_problem = max_pdu_problem(p.max_pdu_bytes)
+    if pdu_problem is not None:
+        fail("max_pdu_bytes", pdu_problem)
     for title in p.allowed_calling_aes:
         if ae_title_problem(title) is not None:
             fail("allowed_calling_aes", f"{title!r} is not an AE title (1 to {AE_TITLE_MAX} "

@@ -286,8 +286,7 @@ class PrinterProcess:
     """``print-scp serve`` on a fixed port and output directory, killed and restarted at will.
 
     The log of incarnation n goes to ``log_dir/print-scp-<n>.log``. The
-    processes of every incarnation (render processes, fork server, resource
-    tracker), as seen by :meth:`watch` and when it ends, are remembered:
+    processes of every incarnation (its render processes), as seen by :meth:`watch` and when it ends, are remembered:
     :meth:`lingering` says which outlive it.
     """
 

@@ -72,9 +72,9 @@ def wait_until_idle(pid: int, output: Path, films: int, timeout_s: float = PDF_W
 
 
 def wait_until_quiet(pid: int, timeout_s: float = PDF_WAIT_S) -> float:
-    """Block until process ``pid`` and its descendants (a printer's fork server and render
-    processes) have used less than :data:`QUIET_CPU_S` of CPU in :data:`QUIET_POLL_S`;
-    return their CPU seconds so far. Raises RuntimeError after ``timeout_s``."""
+    """Block until process ``pid`` and its descendants (a printer's render processes) have
+    used less than :data:`QUIET_CPU_S` of CPU in :data:`QUIET_POLL_S`; return their CPU
+    seconds so far. Raises RuntimeError after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     before = tree_cpu_s(pid)
     while time.monotonic() < deadline:
@@ -207,20 +207,20 @@ class PrintScpProcess(WrittenFilms):
 
     def peak_rss_mib(self) -> tuple[float, float]:
         """Peak RSS (VmHWM) in MiB of the print-scp process, and of it plus its descendants
-        (fork server, render processes) summed: pages they share are counted in each."""
+        (its render processes) summed: pages they share are counted in each."""
         assert self.process is not None
         own = vm_hwm_mib(self.process.pid)
         return own, own + sum(vm_hwm_mib(pid) for pid in descendants(self.process.pid))
 
     def cpu_s(self) -> float:
-        """CPU seconds so far of the print-scp process and its descendants (fork server,
-        render processes)."""
+        """CPU seconds so far of the print-scp process and its descendants (its render
+        processes)."""
         assert self.process is not None
         return tree_cpu_s(self.process.pid)
 
     def started_cpu_s(self) -> float:
         """CPU seconds of the print-scp process tree once its start-up is over: it listens
-        before its fork server and render processes have started (they start in the
+        before its render processes have imported what they need (they start in the
         background), so this waits until the tree is quiet."""
         assert self.process is not None
         return wait_until_quiet(self.process.pid)

@@ -1,15 +1,15 @@
 """Memory of print-scp's render processes: before their first film, and after some films.
 
-    python benchmarks/render_memory.py [--render-processes 2] [--films 3] [--json out.json]
+    python benchmarks/render_memory.py [--render-processes 1] [--films 3] [--json out.json]
 
 Starts ``print-scp serve`` in its own process, waits until its render
-processes are up (they are started with the render worker, forked from one
-fork server that has imported the render modules), and reads for the
-printer, the fork server and every render process:
+processes are up (they start with the printer, each a fresh interpreter that
+imports the render modules), and reads for the printer and every render
+process:
 
 - RSS (``VmRSS`` of /proc/PID/status): counts every page a process maps,
-  so pages the render processes share with the fork server, copy-on-write,
-  are counted in each of them; and its peak (``VmHWM``);
+  so pages it shares with others (the interpreter and libraries, from the
+  page cache) are counted in each; and its peak (``VmHWM``);
 - PSS (``Pss`` of /proc/PID/smaps_rollup): each shared page divided among
   the processes sharing it, so the PSS of several processes add up to what
   they really hold.
@@ -30,10 +30,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from harness import pss_mib, spooled_jobs
+from harness import descendants, pss_mib, spooled_jobs
 from run import print_one_film
 
 from print_scp.launcher import free_port, start_print_scp
+from print_scp.output.render_pool import DEFAULT_RENDER_PROCESSES
 
 SETTLE_TIMEOUT_S = 60.0  # the render processes' start and the films' rendering, at most
 _POLL_S = 0.2
@@ -47,28 +48,11 @@ def _status_kib(pid: int, field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/{pid}/status")
 
 
-def _children(pid: int) -> list[int]:
-    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()]
-
-
-def _cmdline(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-
-
-def render_processes(printer_pid: int) -> tuple[int, list[int]]:
-    """The fork server of print-scp ``printer_pid`` and the render processes forked from it."""
-    servers = [pid for pid in _children(printer_pid) if "forkserver" in _cmdline(pid)]
-    if len(servers) != 1:
-        raise RuntimeError(f"print-scp {printer_pid} has {len(servers)} fork servers, not 1")
-    return servers[0], sorted(_children(servers[0]))
-
-
 def memory(printer_pid: int) -> dict:
-    """RSS and PSS (MiB) of the printer, its fork server and each render process, and sums."""
-    server, renderers = render_processes(printer_pid)
-    rows = {"print-scp": printer_pid, "fork server": server,
-            **{f"render process {i}": pid for i, pid in enumerate(renderers, 1)}}
+    """RSS and PSS (MiB) of the printer and each render process, and sums."""
+    rows = {"print-scp": printer_pid,
+            **{f"render process {i}": pid
+               for i, pid in enumerate(sorted(descendants(printer_pid)), 1)}}
     table = {role: {"pid": pid, "rss_mib": _status_kib(pid, "VmRSS") / 1024,
                     "peak_rss_mib": _status_kib(pid, "VmHWM") / 1024,
                     "pss_mib": pss_mib(pid)}
@@ -91,11 +75,8 @@ def _wait(condition: str, check: Callable[[], bool]) -> None:
 
 
 def _settled(printer_pid: int, processes: int) -> bool:
-    """All render processes forked, and their RSS the same in two readings in a row."""
-    try:
-        _, renderers = render_processes(printer_pid)
-    except (RuntimeError, FileNotFoundError):
-        return False
+    """All render processes started, and their RSS the same in two readings in a row."""
+    renderers = descendants(printer_pid)
     if len(renderers) < processes:
         return False
     before = [_status_kib(pid, "VmRSS") for pid in renderers]
@@ -134,7 +115,7 @@ def _print_table(results: dict) -> None:
         for role, row in figures["processes"].items():
             print(f"  {role:<20}{row['pid']:>8}{row['rss_mib']:>10.1f}{row['peak_rss_mib']:>10.1f}"
                   f"{row['pss_mib']:>10.1f}")
-        print(f"  fork server + render processes: RSS summed {figures['render_rss_sum_mib']:.1f} "
+        print(f"  render processes: RSS summed {figures['render_rss_sum_mib']:.1f} "
               f"(peaks {figures['render_peak_rss_sum_mib']:.1f}), "
               f"PSS summed {figures['render_pss_sum_mib']:.1f}; "
               f"with print-scp, PSS summed {figures['all_pss_sum_mib']:.1f}")
@@ -142,7 +123,7 @@ def _print_table(results: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--render-processes", type=int, default=2)
+    parser.add_argument("--render-processes", type=int, default=DEFAULT_RENDER_PROCESSES)
     parser.add_argument("--films", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)

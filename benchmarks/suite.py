@@ -19,13 +19,14 @@ reported as the ratio A/B of the medians:
    (level 1, Z_RLE; the baseline) and with the writer's own encoder.
 3. end to end: N films from one ``print-scu print --associations A``
    until every PDF exists, over A = 1/4/16 concurrent associations; 8×10 in films
-   of one 512² image at the printer's standard 150 dpi, print-scp with two
-   render processes; films per minute and print-scp's peak RSS (VmHWM), a fresh
-   print-scp per run. The 100-film cases run once (no median), to fit the
+   of one 512² image at the printer's standard 150 dpi, print-scp as it starts
+   (one render process); films per minute and print-scp's peak RSS (VmHWM), a
+   fresh print-scp per run. The 100-film cases run once (no median), to fit the
    suite in about 10 minutes, then once more for memory alone: the peak of
-   the PSS of print-scp, its fork server and render processes summed,
-   sampled every 20 ms (summed VmHWM counts the pages they share once per
-   process; PSS divides them among their sharers).
+   the PSS of print-scp and its render processes summed, sampled every 20 ms
+   (summed VmHWM counts the pages they share once per process; PSS divides
+   them among their sharers). The 100 films over 16 associations run once
+   more with two render processes, for films per minute (no target).
 4. queue overhead: benchmarks/queue_overhead.py (queue / direct), median of at least
    15 runs: the two paths differ by a few per cent, identical runs by up to half (a
    median of 7 moved the ratio by ±0.1 from one suite run to the next).
@@ -76,6 +77,7 @@ from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType
 from film.png import encode_raster, png_file
 from film.render import render_film
 from film.writers import write_film
+from print_scp.output.render_pool import DEFAULT_RENDER_PROCESSES
 
 FORMATS = {1: "STANDARD\\1,1", 4: "STANDARD\\2,2", 9: "STANDARD\\3,3", 16: "STANDARD\\4,4",
            20: "STANDARD\\4,5"}
@@ -202,33 +204,40 @@ def bench_end_to_end(workdir: Path, runs: int, film_counts: list[int]) -> dict:
     images = smooth_images(1, 512)[0]
     files = [dcmtk.write_image(image_dir / f"{i:03d}.dcm", images) for i in range(max(film_counts))]
     results: dict = {"encode_floor_cpu_s": _encode_floor_cpu_s(workdir, images, runs)}
-    for films in film_counts:
-        for concurrency in (1, 4, 16):
-            durations, peaks, cpu = [], [], []
-            for _ in range(runs if films < 100 else 1):
-                with PrintScpProcess(workdir, "--render-processes", "2") as printer:
-                    started_cpu = printer.started_cpu_s()  # start-up excluded
-                    duration, client_cpu = _print_films(workdir, printer, files[:films],
-                                                        concurrency)
-                    durations.append(duration)
-                    cpu.append(client_cpu + printer.cpu_s() - started_cpu)
-                    peaks.append(printer.peak_rss_mib())
-            if films >= 100:  # one more run, for memory only: sampling costs CPU
-                with PrintScpProcess(workdir, "--render-processes", "2") as printer, \
-                        PeakPss(printer.process.pid) as pss:
-                    _print_films(workdir, printer, files[:films], concurrency)
-            median = statistics.median(durations)
-            cpu_per_film = statistics.median(cpu) / films
-            results[f"{films} films x {concurrency} assoc"] = {
-                **summary(durations), "films_per_min": 60.0 * films / median,
-                "peak_rss_mib": max(p[0] for p in peaks),
-                "peak_rss_with_render_processes_mib": max(p[1] for p in peaks),
-                "peak_pss_with_render_processes_mib": pss.peak_mib if films >= 100 else None,
-                # the target: 150 MiB + 3 x the pixel bytes of the films in flight
-                # (at most one film per association)
-                "rss_target_mib": 150 + 3 * min(films, concurrency) * images.nbytes / 2**20,
-                "cpu_per_film_s": cpu_per_film,
-                "cpu_ratio_to_encode": cpu_per_film / results["encode_floor_cpu_s"]}
+    cases = [(films, concurrency, DEFAULT_RENDER_PROCESSES)
+             for films in film_counts for concurrency in (1, 4, 16)]
+    cases += [(films, 16, 2) for films in film_counts if films >= 100]
+    for films, concurrency, render_processes in cases:
+        serve = ("--render-processes", str(render_processes))
+        durations, peaks, cpu = [], [], []
+        for _ in range(runs if films < 100 else 1):
+            with PrintScpProcess(workdir, *serve) as printer:
+                started_cpu = printer.started_cpu_s()  # start-up excluded
+                duration, client_cpu = _print_films(workdir, printer, files[:films],
+                                                    concurrency)
+                durations.append(duration)
+                cpu.append(client_cpu + printer.cpu_s() - started_cpu)
+                peaks.append(printer.peak_rss_mib())
+        if films >= 100:  # one more run, for memory only: sampling costs CPU
+            with PrintScpProcess(workdir, *serve) as printer, \
+                    PeakPss(printer.process.pid) as pss:
+                _print_films(workdir, printer, files[:films], concurrency)
+        median = statistics.median(durations)
+        cpu_per_film = statistics.median(cpu) / films
+        name = f"{films} films x {concurrency} assoc"
+        if render_processes != DEFAULT_RENDER_PROCESSES:
+            name += f", {render_processes} render processes"
+        results[name] = {
+            **summary(durations), "films_per_min": 60.0 * films / median,
+            "render_processes": render_processes,
+            "peak_rss_mib": max(p[0] for p in peaks),
+            "peak_rss_with_render_processes_mib": max(p[1] for p in peaks),
+            "peak_pss_with_render_processes_mib": pss.peak_mib if films >= 100 else None,
+            # the target: 150 MiB + 3 x the pixel bytes of the films in flight
+            # (at most one film per association)
+            "rss_target_mib": 150 + 3 * min(films, concurrency) * images.nbytes / 2**20,
+            "cpu_per_film_s": cpu_per_film,
+            "cpu_ratio_to_encode": cpu_per_film / results["encode_floor_cpu_s"]}
     return results
 
 
@@ -413,6 +422,8 @@ def targets(results: dict) -> list[Target]:
     for name, run in end_to_end.items():
         if not isinstance(run, dict):
             continue
+        if run["render_processes"] != DEFAULT_RENDER_PROCESSES:
+            continue  # for films per minute: the targets are for print-scp as it starts
         if name.startswith("100 films"):
             found.append(Target(f"CPU per film / encode floor, {name}",
                                 run["cpu_ratio_to_encode"], 2.0))

@@ -28,6 +28,7 @@ from dicomnet.freed_memory import one_malloc_arena
 from dicomnet.terms import PRINTER_STATUS_INFO, PrinterStatus
 from print_scp.control import ControlServer, send
 from print_scp.forward.outbox import FAILED, OUTBOX_FILE, Outbox
+from print_scp.output.render_pool import DEFAULT_RENDER_PROCESSES
 
 if TYPE_CHECKING:
     from print_scp.profile import PrinterProfile
@@ -59,8 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--ae-title", "-a", help="AE title (default: the profile's, FILMBOX)")
     serve.add_argument("--strict", action="store_true",
                        help="answer deviations from the standard with failures")
-    serve.add_argument("--render-processes", type=int, default=2,
-                       help="films rendered in parallel, each in its own process (default 2)")
+    serve.add_argument("--render-processes", type=int, default=DEFAULT_RENDER_PROCESSES,
+                       help="films rendered in parallel, each in its own process "
+                            f"(default {DEFAULT_RENDER_PROCESSES})")
     for name, key, what in (
             ("acse", "acse_timeout_s", "a new connection has to send its A-ASSOCIATE-RQ"),
             ("dimse", "dimse_timeout_s", "the printer waits for an N-EVENT-REPORT response"),

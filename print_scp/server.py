@@ -47,6 +47,7 @@ from dicomnet.uids import (
 from print_scp.events import EventHub, OutboundEvent
 from print_scp.forward.forwarder import Forwarder
 from print_scp.output.image_files import ImageFiles
+from print_scp.output.render_pool import DEFAULT_RENDER_PROCESSES
 from print_scp.output.render_worker import RenderWorker
 from print_scp.output.retention import SWEEP_INTERVAL_S, RetentionJanitor
 from print_scp.output.spool import Spool
@@ -68,7 +69,7 @@ JOBS_DIRECTORY = ".jobs"
 class PrintServer:
     """A running (or ready to run) virtual printer."""
 
-    def __init__(self, profile: PrinterProfile, output_dir: Path, *, render_processes: int = 2,
+    def __init__(self, profile: PrinterProfile, output_dir: Path, *, render_processes: int = DEFAULT_RENDER_PROCESSES,
                  acse_timeout_s: float | None = None, dimse_timeout_s: float | None = None,
                  network_timeout_s: float | None = None,
                  retention_interval_s: float = SWEEP_INTERVAL_S):

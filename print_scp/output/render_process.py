@@ -1,26 +1,25 @@
 """What a render process does: one spooled film to PDF, PNG, density map and JSON.
 
-The render worker (``print_scp.output.render_worker``) runs :func:`render_spooled_film`
-in a pool of processes, so rendering uses every core and never competes with
-the DIMSE threads for the GIL. The spool is the only thing the processes
-share with the server: a task names a job and a film, the process reads the
-job from the spool (its pixels memory-mapped) and writes the film's files.
-
-A render process ends when the server does, however the server ended
-(SIGKILL included), once the film in hand is written
-(:func:`start_render_process`): else it would wait for work forever, and keep the
-fork server and multiprocessing's resource tracker running with it.
+A render process (started by ``print_scp.output.render_pool``) runs
+:func:`main`: it reads tasks from its standard input, runs each
+(:data:`OPERATIONS`) and writes its answer to its standard output, one film at a
+time, until its standard input closes. The spool is the only thing it shares
+with the server: a task names a job and a film, the process reads the job from
+the spool (its pixels memory-mapped) and writes the film's files.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
-import threading
+import pickle
+import signal
+import traceback
+from collections.abc import Callable
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from dicomnet.freed_memory import keep_freed_memory
 from film.render import render_film
@@ -31,43 +30,65 @@ from print_scp.output.spool import Spool
 
 LOG = logging.getLogger("print_scp.render")
 
-_rendering = threading.Lock()  # held while this process renders a film
 NICE_INCREMENT = 10  # a render process's niceness above the server's
 
 
-def start_render_process(server_alive: Connection) -> None:
-    """Pool initializer: freeze the objects inherited from the fork server, take a lower
-    CPU priority than the server (:data:`NICE_INCREMENT`), keep freed canvas
-    memory for the next film (:mod:`dicomnet.freed_memory`), and end this
-    process once the server has ended, after the film in hand.
+def main() -> None:
+    """Serve the printer's tasks until it closes this process's standard input.
 
-    Rendering waits for the CPU while the server's associations need it: a
-    modality waits for every response, a film in the spool waits for nobody
-    (measured: 10 films of four 512² images from print-scu, accepted in 0.42-0.47 s
-    instead of 0.55-0.65 s while the films before them were rendered).
+    The process takes a lower CPU priority than the server
+    (:data:`NICE_INCREMENT`): rendering waits for the CPU while the server's
+    associations need it, since a modality waits for every response and a film
+    in the spool waits for nobody (measured: 10 films of four 512² images from
+    print-scu, accepted in 0.42-0.47 s instead of 0.55-0.65 s while the films
+    before them were rendered). It keeps freed canvas memory for the next film
+    (:mod:`dicomnet.freed_memory`).
 
-    Frozen objects are left alone by the garbage collector, whose traversal
-    would write to every one of them and so copy, page by page, the memory
-    this process shares with the fork server and its siblings (measured:
-    1.5-2 MiB less each, 8×10 in films at 150 dpi).
-
-    ``server_alive`` is the read end of a pipe whose write end only the server
-    holds, so it becomes readable (end of file) when the server's process is
-    gone, whatever ended it.
+    SIGINT and SIGTERM are ignored: a Ctrl-C or a service manager's stop reaches
+    the whole process group, and the server, which stops its render processes
+    by closing their input, decides when a film in hand is abandoned. Anything
+    written to standard output goes to standard error instead, so that only
+    answers reach the server.
     """
-    gc.freeze()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    tasks = Connection(os.dup(0), writable=False)
+    answers = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.nice(NICE_INCREMENT)
     if not keep_freed_memory():
         LOG.info("render process: malloc settings not available here; freed memory is "
                  "returned to the system after each film")
-    threading.Thread(target=_exit_when_readable, args=(server_alive,), name="server-watch",
-                     daemon=True).start()
+    while True:
+        try:
+            operation, args = tasks.recv()
+        except EOFError:
+            return
+        try:
+            answer: tuple[str, Any] = ("done", OPERATIONS[operation](*args))
+        except Exception as exc:
+            answer = ("failed", _sendable(exc))
+        try:
+            answers.send(answer)
+        except OSError:  # the server has gone
+            return
 
 
-def _exit_when_readable(server_alive: Connection) -> None:
-    server_alive.poll(None)
-    with _rendering:
-        os._exit(0)
+def _sendable(exc: Exception) -> Exception:
+    """``exc`` with its traceback here as a note, or, if it cannot be pickled, a
+    RuntimeError that names it."""
+    exc.add_note("".join(traceback.format_exception(exc)).rstrip())
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        failure = RuntimeError(f"{type(exc).__name__}: {exc}")
+        failure.__notes__ = exc.__notes__
+        return failure
+    return exc
 
 
 def render_spooled_film(spool_root: str, job_uid: str, index: int,
@@ -78,16 +99,15 @@ def render_spooled_film(spool_root: str, job_uid: str, index: int,
     Raises OSError when the output cannot be written, other exceptions when
     the film cannot be rendered.
     """
-    with _rendering:
-        spool = Spool(Path(spool_root))  # only read here: no flush thread is started
-        film = spool.load(job_uid).films[index]
-        started = datetime.now()
-        rendered = render_film(film.spec, FIT_STATUS)
-        metadata = dict(film.metadata)
-        metadata["rendered"] = {"started": started.isoformat(),
-                                "finished": datetime.now().isoformat()}
-        write_film(rendered, Path(output_dir), film.name, metadata)
-        return film.name, (datetime.now() - started).total_seconds()
+    spool = Spool(Path(spool_root))  # only read here: no flush thread is started
+    film = spool.load(job_uid).films[index]
+    started = datetime.now()
+    rendered = render_film(film.spec, FIT_STATUS)
+    metadata = dict(film.metadata)
+    metadata["rendered"] = {"started": started.isoformat(),
+                            "finished": datetime.now().isoformat()}
+    write_film(rendered, Path(output_dir), film.name, metadata)
+    return film.name, (datetime.now() - started).total_seconds()
 
 
 def write_spooled_job_document(spool_root: str, job_uid: str, output_dir: str,
@@ -99,6 +119,15 @@ def write_spooled_job_document(spool_root: str, job_uid: str, output_dir: str,
     Raises OSError when it cannot be written, ValueError when a film's files are
     not what the film writer wrote.
     """
-    with _rendering:
-        names = [film.name for film in Spool(Path(spool_root)).load(job_uid).films]
-        return write_job_document(Path(output_dir), names, report, forwarding).name
+    names = [film.name for film in Spool(Path(spool_root)).load(job_uid).films]
+    return write_job_document(Path(output_dir), names, report, forwarding).name
+
+
+#: What a render process runs, by the name a task gives.
+OPERATIONS: dict[str, Callable[..., Any]] = {
+    "render_film": render_spooled_film,
+    "write_job_document": write_spooled_job_document,
+}
+
+if __name__ == "__main__":
+    main()

@@ -5,17 +5,17 @@ Each film of a job is written on its own, then the job document ``<job>.pdf``
 ``print_scp.output.job_document``).
 
 ``processes`` scheduler threads each take the next job, by Print Priority
-(HIGH, MED, LOW) then in order of arrival, and render its films in a pool of
-as many processes (``print_scp.output.render_process``, started with the worker),
-all films of a job at once, reported in order; so rendering uses every core
-and never runs on, or competes with, a DIMSE thread. While
+(HIGH, MED, LOW) then in order of arrival, and render its films in as many
+render processes (``print_scp.output.render_pool``, started with the worker),
+all films of a job at once, reported in order; so rendering never runs on, or
+competes with, a DIMSE thread. While
 the printer is in FAILURE (e.g. FILM JAM) nothing is printed, as on a real
 printer; jobs wait PENDING and resume when the printer returns to NORMAL or
 WARNING. A job a profile's ``[[script]] job_failure`` picks
 (:meth:`print_scp.printer.Printer.take_job_failure`) ends FAILURE with its
 info, nothing written. A render process that dies (killed, out of memory)
-fails its job and is replaced; a server that dies takes its render processes with it, each
-once its film in hand is written (``render_process.start_render_process``).
+fails its job and is replaced; a server that dies takes its render processes
+with it, each once its film in hand is written.
 
 A job's pixel bytes are held in the printer's memory budget from the moment it is
 queued until it has been rendered (or failed): held even past the budget's limit,
@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import itertools
 import logging
-import multiprocessing
-import os
 import queue
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,11 +37,7 @@ from dicomnet.memory_budget import MemoryBudget
 from dicomnet.terms import ExecutionStatus, PrinterStatus, PrintPriority
 from film.model import FilmSpec
 from film.writers import remove_staging_leftovers
-from print_scp.output.render_process import (
-    render_spooled_film,
-    start_render_process,
-    write_spooled_job_document,
-)
+from print_scp.output.render_pool import DEFAULT_RENDER_PROCESSES, RenderPool, RenderProcessDied
 from print_scp.output.spool import Spool, is_disk_full
 from print_scp.print_jobs import PrintJob, PrintJobRegistry
 from print_scp.printer import Printer
@@ -52,19 +45,6 @@ from print_scp.printer import Printer
 LOG = logging.getLogger("print_scp.render")
 
 _IDLE_POLL_S = 0.2  # how often a waiting worker looks at the printer and for stop
-
-
-def _process_context() -> multiprocessing.context.BaseContext:
-    """forkserver where there is one (no fork of a threaded server), else spawn.
-
-    The fork server preloads the render modules once, so a new render
-    process starts in milliseconds.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["print_scp.output.render_process"])
-    return context
 
 
 class JobListener(Protocol):
@@ -85,17 +65,16 @@ class JobListener(Protocol):
         listener, not the worker, will end the job (it waits for a real printer)."""
 
 
-def _abandon(submitted: list[tuple[ProcessPoolExecutor, Future]]) -> None:
+def _abandon(submitted: list[Future]) -> None:
     """Cancel a job's films not started yet; wait for those being written to end."""
-    running = [future for _, future in submitted if not future.cancel()]
-    wait(running)
+    wait([future for future in submitted if not future.cancel()])
 
 
 class RenderWorker:
     """Renders spooled jobs with ``processes`` render processes until stopped."""
 
     def __init__(self, spool: Spool, output_dir: Path, jobs: PrintJobRegistry,
-                 printer: Printer, printer_name: str, memory: MemoryBudget, processes: int = 2,
+                 printer: Printer, printer_name: str, memory: MemoryBudget, processes: int = DEFAULT_RENDER_PROCESSES,
                  job_report: bool = True, listener: JobListener | None = None):
         self._spool = spool
         self._memory = memory
@@ -111,11 +90,7 @@ class RenderWorker:
         self._processes = processes
         self._job_report = job_report
         self._listener = listener
-        self._pool: ProcessPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
-        # Read end to every render process, write end held here only: it closes when
-        # this process ends, and the render processes end with it.
-        self._server_alive, self._server_alive_writer = multiprocessing.Pipe(duplex=False)
+        self._pool: RenderPool | None = None  # started with the worker
         self._threads = [threading.Thread(target=self._run, name=f"render-{i}", daemon=True)
                          for i in range(processes)]
         self.films_rendered = 0
@@ -140,9 +115,9 @@ class RenderWorker:
             LOG.info("recovered spooled job %s (%d films) from a previous run",
                      job_uid, len(spooled.films))
             self.submit(job_uid, spooled.priority, spooled.pixel_bytes)
+        self._pool = RenderPool(self._processes)
         for thread in self._threads:
             thread.start()
-        threading.Thread(target=self._warm_up, name="render-warm-up", daemon=True).start()
 
     def submit(self, job_uid: str, priority: str, pixel_bytes: int) -> None:
         """Queue a spooled job; its ``pixel_bytes`` are held in the memory budget until
@@ -158,48 +133,17 @@ class RenderWorker:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout_s)
-        with self._pool_lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+        if self._pool is not None:
+            self._pool.shutdown(timeout_s)
 
-    def _pool_in_use(self) -> ProcessPoolExecutor:
-        """The render pool, started on first use (and again after a render process died)."""
-        with self._pool_lock:
-            if self._stop.is_set():
-                raise RuntimeError("the render worker is stopped")
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(self._processes, mp_context=_process_context(),
-                                                 initializer=start_render_process,
-                                                 initargs=(self._server_alive,))
-            return self._pool
+    def render_process_ids(self) -> list[int]:
+        """Process ids of the render processes running now."""
+        return [] if self._pool is None else self._pool.pids()
 
-    def _warm_up(self) -> None:
-        """Start every render process now, so the first film does not wait for one."""
-        try:
-            pool = self._pool_in_use()
-            for future in [pool.submit(os.getpid) for _ in range(self._processes)]:
-                future.result()
-        except Exception as exc:  # the first film will try again, and report
-            LOG.warning("render processes not started in advance: %s", exc)
-
-    def _submit_films(self, job_uid: str, count: int) -> list[tuple[ProcessPoolExecutor, Future]]:
-        """Queue every film of a job in the pool: a job's films render in parallel."""
-        pool = self._pool_in_use()
-        return [(pool, pool.submit(render_spooled_film, str(self._spool.root), job_uid, index,
-                                   str(self._output_dir)))
-                for index in range(count)]
-
-    def _film_result(self, pool: ProcessPoolExecutor, future: Future) -> Any:
-        """What the render process returned; replaces the pool if its process died."""
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            with self._pool_lock:  # replace the pool once, whichever thread sees it first
-                if self._pool is pool:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = None
-            raise
+    def _submit(self, operation: str, *args: Any) -> Future:
+        if self._pool is None:
+            raise RuntimeError("the render worker is not started")
+        return self._pool.submit(operation, str(self._spool.root), *args)
 
     def idle(self) -> bool:
         return self._queue.unfinished_tasks == 0
@@ -237,14 +181,15 @@ class RenderWorker:
         if scripted_failure is not None:
             self._fail(job_uid, "a [[script]] job_failure", info=scripted_failure)
             return
-        submitted: list[tuple[ProcessPoolExecutor, Future]] = []
+        submitted: list[Future] = []
         try:
-            submitted = self._submit_films(job_uid, len(spooled.films))
-            for pool, future in submitted:
+            submitted = [self._submit("render_film", job_uid, index, str(self._output_dir))
+                         for index in range(len(spooled.films))]  # rendered in parallel
+            for future in submitted:
                 if self._stop.is_set():
                     _abandon(submitted)
                     return  # stays in the spool; rendered again (whole) after a restart
-                name, seconds = self._film_result(pool, future)
+                name, seconds = future.result()
                 self.films_rendered += 1
                 self.render_seconds += seconds
                 LOG.info("printed film %s (%s)", name, job_uid)
@@ -252,17 +197,17 @@ class RenderWorker:
             films = [(film.name, film.metadata, film.spec) for film in spooled.films]
             forwarding = {name: self._listener.sinks_for(metadata)
                           for name, metadata, _ in films} if self._listener else {}
-            pool = self._pool_in_use()
-            submitted = [(pool, pool.submit(write_spooled_job_document, str(self._spool.root),
-                                            job_uid, str(self._output_dir), self._job_report,
-                                            forwarding))]
-            document = self._film_result(*submitted[0])
+            submitted = [self._submit("write_job_document", job_uid, str(self._output_dir),
+                                      self._job_report, forwarding)]
+            document = submitted[0].result()
             LOG.info("job document %s: %d films x %d copies (%s)", document,
                      len(spooled.films), spooled.copies, job_uid)
             held = self._listener is not None and self._listener.record(job_uid, films)
-        except BrokenProcessPool:
+        except RenderProcessDied as exc:
             _abandon(submitted)
-            self._fail(job_uid, "the render process died (killed, or out of memory)")
+            if self._stop.is_set():
+                return  # stopped meanwhile: stays in the spool, rendered after a restart
+            self._fail(job_uid, f"{exc} (killed, or out of memory)")
             return
         except OSError as exc:
             _abandon(submitted)

@@ -25,12 +25,7 @@ never in a path.
 from __future__ import annotations
 
 import json
-import os
-import re
-import secrets
-import unicodedata
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import Enum
@@ -39,25 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from film.durable import fsync_directory, write_durably
 from film.model import RenderedFilm
 from film.pdf import FilmPage, pdf_document
 from film.png import PngRaster, encode_rasters, png_file
+from film.staged_files import staging, validate_stem
 from lut.density import lightbox_gray_levels
 
-__all__ = [
-    "CREATOR", "DENSITY_UNITS_PER_OD", "FilmFiles", "remove_staging_leftovers", "safe_stem",
-    "validate_stem", "write_atomically", "write_film",
-]
+__all__ = ["CREATOR", "DENSITY_UNITS_PER_OD", "FilmFiles", "write_film"]
 
 CREATOR = "filmbox print-scp"
 DENSITY_UNITS_PER_OD = 1000  # <stem>.density.png stores thousandths of OD
 MM_PER_INCH = 25.4
-MAX_STEM_LENGTH = 128
-
-_STEM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
-_UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
-_STAGED = re.compile(r"\.[A-Za-z0-9._-]+\.[0-9a-f]{12}\.tmp")  # see _staging
 _JSON_RESERVED_KEY = "film"
 
 
@@ -69,42 +56,6 @@ class FilmFiles:
     png: Path
     density_png: Path
     json: Path
-
-
-def validate_stem(name: str) -> str:
-    """Return ``name`` if it is a safe file stem, else raise ValueError.
-
-    Safe: 1 to 128 characters of ``[A-Za-z0-9._-]``, not starting with a dot
-    (no hidden files, no ``.``/``..``, no path separators).
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"file stem must be a str, got {type(name).__name__}")
-    if len(name) > MAX_STEM_LENGTH:
-        raise ValueError(
-            f"file stem {name[:40]!r}... is {len(name)} characters long, "
-            f"at most {MAX_STEM_LENGTH} are allowed"
-        )
-    if not _STEM.fullmatch(name):
-        raise ValueError(
-            f"file stem {name!r} is not safe: it must be 1 to {MAX_STEM_LENGTH} "
-            "characters of A-Z a-z 0-9 . _ - and must not start with a dot"
-        )
-    return name
-
-
-def safe_stem(text: str, fallback: str) -> str:
-    """Turn untrusted ``text`` into a safe file stem (see ``validate_stem``).
-
-    Accents are folded to ASCII, every run of other characters becomes one
-    ``_``, leading and trailing ``._-`` are stripped and the result is cut to
-    128 characters. If nothing is left, ``fallback`` (which must itself be a
-    safe stem) is returned.
-    """
-    validate_stem(fallback)
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    stem = _UNSAFE_RUN.sub("_", ascii_text).strip("._-")
-    stem = stem[:MAX_STEM_LENGTH].rstrip("._-")
-    return stem if stem else fallback
 
 
 def write_film(
@@ -134,25 +85,13 @@ def write_film(
     pdf_info = _pdf_info(name, film, metadata.get("pdf_info", {}))
     json_document = _json_document(film, files, metadata)  # bad metadata fails before the work
     lightbox, density = _encode_canvases(film)
-    with _staging(out_dir) as stage:
+    with staging(out_dir) as stage:
         stage(files.png, png_file(lightbox, film.dpi))
         stage(files.density_png, png_file(density, film.dpi))
         page = FilmPage(lightbox, film.width_mm, film.height_mm, tuple(film.annotation_texts))
         stage(files.pdf, pdf_document([page], pdf_info))
         stage(files.json, json_document)
     return files
-
-
-def write_atomically(out_dir: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` to ``out_dir/name`` as the film files are: staged, fsync'ed, renamed.
-
-    ``name`` must be a safe file name (see ``validate_stem``).
-    """
-    validate_stem(name)
-    path = Path(out_dir) / name
-    with _staging(Path(out_dir)) as stage:
-        stage(path, data)
-    return path
 
 
 def _check_film(film: RenderedFilm) -> None:
@@ -287,44 +226,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, PurePath):
         return str(value)
     raise TypeError(f"metadata value of type {type(value).__name__} is not JSON serialisable")
-
-
-def remove_staging_leftovers(out_dir: Path) -> list[Path]:
-    """Delete the temporary files a writer killed while staging left in ``out_dir``.
-
-    Only names of the writer's own pattern (``.<file name>.<12 hex>.tmp``) are
-    touched; call it when no writer is running there. Returns what was removed.
-    """
-    removed = []
-    for path in Path(out_dir).iterdir():
-        if _STAGED.fullmatch(path.name) and path.is_file():
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
-
-
-@contextmanager
-def _staging(directory: Path) -> Iterator[Callable[[Path, bytes], None]]:
-    """Yield ``stage(final_path, data)``; rename all staged files on success.
-
-    Each file goes to a hidden temporary in ``directory`` (same file system,
-    so the rename is atomic), is flushed and fsync'ed. On success the files
-    are renamed in staging order and the directory entry is fsync'ed; on an
-    exception while staging every temporary is removed and no final name is
-    touched (if a rename itself fails, the files renamed before it stay).
-    """
-    staged: list[tuple[Path, Path]] = []
-
-    def stage(final: Path, data: bytes) -> None:
-        temporary = directory / f".{final.name}.{secrets.token_hex(6)}.tmp"
-        staged.append((temporary, final))
-        write_durably(temporary, data, exclusive=True)
-
-    try:
-        yield stage
-        for temporary, final in staged:
-            os.replace(temporary, final)
-    finally:
-        for temporary, _ in staged:  # only those not renamed still exist
-            temporary.unlink(missing_ok=True)
-    fsync_directory(directory)

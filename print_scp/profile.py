@@ -63,7 +63,6 @@ from dicomnet.memory_budget import MAX_PDU_BYTES, MESSAGE_OVERHEAD, message_clai
 from dicomnet.terms import DensityTerm, PrinterStatus, PrintPriority
 from dicomnet.tls import TlsSettings, server_context
 from film.annotation_format import AnnotationFormat
-from film.annotation_text import font_chain
 from film.display_format import DisplayFormatError, DisplayFormatKind, parse_display_format
 from film.layout import DEFAULT_MARGIN_MM
 from film.model import MagnificationType, MediumType
@@ -511,6 +510,10 @@ def _printable_areas(content: Any, source: str, dpi: Any) -> dict[str, tuple[flo
 
 def _font_paths(names: tuple[str, ...], source: str, base_dir: Path) -> tuple[str, ...]:
     """annotation_fonts as absolute paths, each a usable TrueType font."""
+    # Imported only here: the printer's own process never sets text (its render processes
+    # do), and the font machinery (ReportLab, Pillow's FreeType) is 4 MiB it need not hold.
+    from film.annotation_text import font_chain
+
     paths = tuple(str(base_dir / name) for name in names)
     try:
         font_chain(paths)

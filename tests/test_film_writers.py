@@ -23,7 +23,8 @@ from PIL import Image
 
 from film import writers
 from film.model import MediumType, RenderedFilm
-from film.writers import FilmFiles, remove_staging_leftovers, safe_stem, validate_stem, write_film
+from film.staged_files import remove_staging_leftovers, safe_stem, validate_stem
+from film.writers import FilmFiles, write_film
 from lut.density import ViewingConditions
 
 DPI = 50
@@ -174,7 +175,7 @@ def test_failure_while_a_file_is_open_keeps_the_previous_files(tmp_path, monkeyp
     def failing_fsync(descriptor):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(writers.os, "fsync", failing_fsync)
+    monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="No space left"):
         write_film(make_film(color=False), tmp_path, "film-0003", {"run": 2})
     assert sorted(os.listdir(tmp_path)) == sorted(path.name for path in before)
@@ -186,7 +187,7 @@ def test_refused_file_creation_leaves_no_file(tmp_path, monkeypatch):
     def refuse(path, flags, mode=0o777):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(writers.os, "open", refuse)
+    monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(PermissionError):
         write_film(make_film(), tmp_path, "film-0004", {})
     monkeypatch.undo()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -103,30 +105,41 @@ def _render(pool: RenderPool, spool: Spool, job_uid: str, output: Path):
 # -- what a render process is ----------------------------------------------------------
 
 def test_a_render_process_renders_without_the_network_packages(
-        tmp_path: Path, spool: Spool, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capfd: pytest.CaptureFixture[str]) -> None:
-    # Python lists every module it imports, as it imports it, on standard error,
-    # which the render process shares with this one.
+    # Python lists every module it imports, as it imports it, on standard error, which
+    # the render processes of a printer in this process share with it. The film comes
+    # over a real association, so the render process gets what a printer really sends it.
     monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
-    pool = RenderPool(1)
-    try:
-        job_uid = _spool_film(spool)
-        name, seconds = _render(pool, spool, job_uid, tmp_path / "out").result(WAIT_S)
-        document = pool.submit("write_job_document", str(spool.root), job_uid,
-                               str(tmp_path / "out"), True, {}).result(WAIT_S)
-    finally:
-        pool.shutdown()
-    assert name == "film-1" and seconds > 0
-    assert document == "film.pdf"  # the job document's stem: the film's, without -NN
-    for suffix in (".png", ".density.png", ".pdf", ".json"):
-        assert (tmp_path / "out" / f"film-1{suffix}").is_file()
+    output = tmp_path / "films"
+    with running_printer(output) as server, PrintAssociation(address_of(server)) as scu:
+        status, _ = print_image(scu, new_session(scu), noise(64, seed=1))
+        assert status == SUCCESS, str(scu.last_result)
+        [film] = printed_films(output, 1)
+    assert (output / f"{film['name']}.png").is_file()
     modules = {line.rsplit("|", 1)[1].strip() for line in capfd.readouterr().err.splitlines()
                if line.startswith("import time:") and "|" in line}
-    assert {"film.render", "film.writers", "film.pdf", "lut.presentation", "reportlab"} <= modules
+    assert {"film.render", "film.writers", "film.pdf", "reportlab"} <= modules
     loaded = sorted(module for module in modules
                     if any(module == name or module.startswith(f"{name}.")
                            for name in NOT_FOR_RENDERING))
     assert loaded == []
+
+
+def test_the_printer_leaves_the_libraries_of_rendering_to_its_render_processes() -> None:
+    # What print-scp serve imports before it starts: the server, its CLI, forwarding.
+    probe = ("import sys, print_scp.cli, print_scp.server, print_scp.forward.forwarder; "
+             "print(' '.join(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=WAIT_S, check=True)
+    modules = set(done.stdout.split())
+    assert {"print_scp.server", "print_scp.output.render_pool", "pynetdicom"} <= modules
+    rendering = ("reportlab", "film.render", "film.writers", "film.pdf", "film.png",
+                 "film.annotation_text", "print_scp.output.render_process",
+                 "print_scp.output.job_document")
+    assert sorted(module for module in modules
+                  if any(module == name or module.startswith(f"{name}.")
+                         for name in rendering)) == []
 
 
 def test_a_render_process_runs_at_a_lower_cpu_priority_than_the_server(

@@ -22,7 +22,7 @@ from typing import Any
 
 from dicomnet.terms import ExecutionStatus
 from film.model import FilmSpec
-from film.writers import write_atomically
+from film.staged_files import write_atomically
 from print_scp.forward.film_printer import FilmPrinters, execution_status_info
 from print_scp.forward.outbox import QUEUED, QUEUEING, Delivery, Outbox
 from print_scp.forward.programs import deliver_command, deliver_paper

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from print_scp.forward.sinks import FilmFacts
-from print_scp.output.job_document import job_document_name
+from print_scp.output.film_names import job_document_name
 
 __all__ = ["DeliveryError", "WrittenFilm", "film_facts"]
 

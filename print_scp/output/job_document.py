@@ -21,14 +21,11 @@ from typing import Any
 from film.annotation_text import PlacedText
 from film.pdf import FilmPage, pdf_document
 from film.png import read_raster
-from film.writers import CREATOR, write_atomically
+from film.staged_files import write_atomically
+from film.writers import CREATOR
+from print_scp.output.film_names import job_document_name
 
-__all__ = ["job_document_name", "sheet_order", "write_job_document"]
-
-
-def job_document_name(film_names: Sequence[str]) -> str:
-    """The job document's stem: the films' stem without their ``-NN`` number."""
-    return film_names[0].rsplit("-", 1)[0]
+__all__ = ["sheet_order", "write_job_document"]
 
 
 def sheet_order(film_count: int, copies: int) -> list[int]:

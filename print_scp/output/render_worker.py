@@ -36,7 +36,7 @@ from typing import Any, Protocol
 from dicomnet.memory_budget import MemoryBudget
 from dicomnet.terms import ExecutionStatus, PrinterStatus, PrintPriority
 from film.model import FilmSpec
-from film.writers import remove_staging_leftovers
+from film.staged_files import remove_staging_leftovers
 from print_scp.output.render_pool import DEFAULT_RENDER_PROCESSES, RenderPool, RenderProcessDied
 from print_scp.output.spool import Spool, is_disk_full
 from print_scp.print_jobs import PrintJob, PrintJobRegistry
@@ -140,10 +140,15 @@ class RenderWorker:
         """Process ids of the render processes running now."""
         return [] if self._pool is None else self._pool.pids()
 
-    def _submit(self, operation: str, *args: Any) -> Future:
+    def _submit(self, operation: str, job_uid: str, *args: Any) -> Future:
+        """Run ``operation`` on spooled job ``job_uid`` in a render process.
+
+        The UID goes as a plain str: unpickling a pydicom UID there would import pydicom
+        into the render process (measured: 12 MiB more resident memory).
+        """
         if self._pool is None:
             raise RuntimeError("the render worker is not started")
-        return self._pool.submit(operation, str(self._spool.root), *args)
+        return self._pool.submit(operation, str(self._spool.root), str(job_uid), *args)
 
     def idle(self) -> bool:
         return self._queue.unfinished_tasks == 0

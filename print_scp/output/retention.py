@@ -25,8 +25,8 @@ import threading
 import time
 from pathlib import Path
 
-from film.writers import validate_stem
-from print_scp.output.job_document import job_document_name
+from film.staged_files import validate_stem
+from print_scp.output.film_names import job_document_name
 
 LOG = logging.getLogger("print_scp.retention")
 

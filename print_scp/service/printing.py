@@ -20,7 +20,8 @@ from dicomnet.terms import DensityTerm, Trim
 from dicomnet.uids import PRINT_JOB
 from film.layout import annotation_format_of
 from film.model import FilmSpec
-from film.writers import safe_stem
+from film.staged_files import safe_stem
+from print_scp.output.film_names import film_name
 from print_scp.output.image_files import ImageFiles
 from print_scp.output.render_worker import JobListener, RenderWorker
 from print_scp.output.spool import Spool, SpooledFilm, SpooledJob, is_disk_full
@@ -61,7 +62,7 @@ class PrintQueue:
         stem = _job_stem(ctx, job_uid, created)
         films = []
         for index, box in enumerate(boxes, start=1):
-            name = f"{stem}-{index:02d}"
+            name = film_name(stem, index)
             films.append(SpooledFilm(name, film_spec(ctx.profile, session, box),
                                      film_metadata(ctx, session, box, job_uid, name, created)))
         settings = session.settings

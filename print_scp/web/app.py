@@ -52,7 +52,7 @@ from starlette.staticfiles import StaticFiles
 from dicomnet.terms import PRINTER_STATUS_INFO, PrinterStatus
 from film.densitometry import read_density_map
 from film.png import encode_raster, png_file
-from print_scp.output.job_document import job_document_name
+from print_scp.output.film_names import job_document_name
 from print_scp.web.film_index import THUMBNAILS, FilmFilter, FilmIndex
 
 __all__ = ["ConsoleSettings", "console_app"]

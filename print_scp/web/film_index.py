@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from print_scp.output.job_document import job_document_name
+from print_scp.output.film_names import job_document_name
 
 __all__ = ["FilmFilter", "FilmIndex", "FilmRow", "INDEX_FILE"]
 

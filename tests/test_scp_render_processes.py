@@ -25,6 +25,7 @@ from test_scp_feat_support import SUCCESS, TIMEOUT_S, new_session, printed_films
 
 from film.model import AnnotationContent, FilmSpec, ImageBoxContent, ImagePixels
 from lut.presentation import PresentationLUT, PresentationLUTShape
+from print_scp.output import render_pool
 from print_scp.output.render_pool import RenderPool, RenderProcessDied
 from print_scp.output.render_process import NICE_INCREMENT, _sendable
 from print_scp.output.spool import Spool, SpooledFilm, SpooledJob
@@ -206,7 +207,7 @@ def test_a_render_process_killed_mid_film_fails_that_film_and_is_replaced(
     os.kill(pid, signal.SIGKILL)
     error = slow.exception(WAIT_S)
     assert isinstance(error, RenderProcessDied)
-    assert str(error) == f"render process {pid} ended (signal 9) during render_film"
+    assert str(error) == f"render process {pid} ended (SIGKILL) during render_film"
     assert not (tmp_path / "out" / "film-7.json").exists()
     job_uid = _spool_film(spool, "1.2.826.0.1.3680043.8.498.8")
     assert _render(pool, spool, job_uid, tmp_path / "out").result(WAIT_S)[0] == "film-8"
@@ -221,6 +222,20 @@ def test_a_render_process_that_died_idle_is_replaced_before_its_next_film(
     _wait_until(lambda: _ended(pid), f"render process {pid} ending")
     assert _render(pool, spool, _spool_film(spool), tmp_path / "out").result(WAIT_S)[0] == "film-1"
     assert pool.pids() not in ([], [pid])
+
+
+def test_a_render_process_that_cannot_be_started_fails_the_film_with_why(
+        tmp_path: Path, spool: Spool, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "no-such-python"
+    monkeypatch.setattr(render_pool, "render_command", lambda: [str(missing)])
+    pool = RenderPool(1)
+    try:
+        error = _render(pool, spool, _spool_film(spool), tmp_path / "out").exception(WAIT_S)
+    finally:
+        pool.shutdown()
+    assert isinstance(error, RenderProcessDied)
+    assert str(error).startswith("no render process could be started: [Errno 2]")
+    assert str(missing) in str(error)
 
 
 def test_a_print_job_whose_render_process_is_killed_fails_and_the_printer_prints_on(

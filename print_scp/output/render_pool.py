@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -45,7 +46,8 @@ STOP_TIMEOUT_S = 30.0
 
 
 class RenderProcessDied(RuntimeError):
-    """A render process ended (killed, out of memory) before answering its task."""
+    """A render process ended (killed, out of memory) before answering its task, or none
+    could be started for it."""
 
 
 def render_command() -> list[str]:
@@ -109,7 +111,12 @@ def _described(status: int | None) -> str:
     """How a process ended, from its exit status (negative: the signal that ended it)."""
     if status is None:
         return "still running"
-    return f"signal {-status}" if status < 0 else f"exit status {status}"
+    if status < 0:
+        try:
+            return signal.Signals(-status).name
+        except ValueError:
+            return f"signal {-status}"
+    return f"exit status {status}"
 
 
 _Task = tuple[Future, str, tuple[Any, ...]]
@@ -162,8 +169,8 @@ class RenderPool:
         try:
             try:
                 self._started(slot)
-            except OSError as exc:  # the first task will try again, and report
-                LOG.warning("render process not started in advance: %s", exc)
+            except RenderProcessDied as exc:  # the first task will try again, and report
+                LOG.warning("%s", exc)
             while (task := self._tasks.get()) is not None:
                 future, operation, args = task
                 if self._stopped:
@@ -189,7 +196,10 @@ class RenderPool:
         if process is not None:
             LOG.warning("render process %d ended (%s); starting another", process.pid,
                         _described(process.stop(0)))
-        process = _RenderProcess()
+        try:
+            process = _RenderProcess()
+        except OSError as exc:  # out of processes, memory or file descriptors
+            raise RenderProcessDied(f"no render process could be started: {exc}") from exc
         with self._lock:
             self._processes[slot] = process
         LOG.debug("render process %d started", process.pid)

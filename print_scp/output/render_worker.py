@@ -212,7 +212,7 @@ class RenderWorker:
             _abandon(submitted)
             if self._stop.is_set():
                 return  # stopped meanwhile: stays in the spool, rendered after a restart
-            self._fail(job_uid, f"{exc} (killed, or out of memory)")
+            self._fail(job_uid, str(exc))
             return
         except OSError as exc:
             _abandon(submitted)

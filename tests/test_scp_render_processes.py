@@ -1,7 +1,8 @@
 """Render processes: what they import, their priority and signals, their failures and ends.
 
-Each test starts real render processes as print-scp does
-(``print_scp.output.render_pool.RenderPool``) and gives them real spooled films.
+The tests start real render processes as print-scp does
+(``print_scp.output.render_pool.RenderPool``) and give them real spooled films, or
+run a real printer and print to it.
 """
 
 from __future__ import annotations
@@ -58,6 +59,17 @@ def _cpu_ticks(pid: int) -> int:
     """User and system CPU time of ``pid`` so far, in clock ticks (/proc/PID/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+
+
+def _quiet_cpu_ticks(pid: int) -> int:
+    """CPU ticks of ``pid`` once it has used none for 0.2 s (its start-up over)."""
+    before = -1
+    deadline = time.monotonic() + WAIT_S
+    while (now := _cpu_ticks(pid)) != before:
+        assert time.monotonic() < deadline, f"render process {pid} never quiet"
+        before = now
+        time.sleep(0.2)
+    return now
 
 
 def _nice(pid: int) -> int:
@@ -200,7 +212,7 @@ def test_an_exception_that_cannot_travel_is_sent_as_a_runtime_error_that_names_i
 def test_a_render_process_killed_mid_film_fails_that_film_and_is_replaced(
         tmp_path: Path, spool: Spool, pool: RenderPool) -> None:
     pid = _one_pid(pool)
-    idle = _cpu_ticks(pid)
+    idle = _quiet_cpu_ticks(pid)
     slow = _render(pool, spool, _spool_film(spool, "1.2.826.0.1.3680043.8.498.7", dpi=600),
                    tmp_path / "out")
     _wait_until(lambda: _cpu_ticks(pid) >= idle + 3, "the render process rendering")
@@ -246,7 +258,7 @@ def test_a_print_job_whose_render_process_is_killed_fails_and_the_printer_prints
             PrintAssociation(address_of(server)) as scu:
         session = new_session(scu)
         [pid] = server.worker.render_process_ids()
-        idle = _cpu_ticks(pid)
+        idle = _quiet_cpu_ticks(pid)
         status, job_uid = print_image(scu, session, noise(256, seed=1))
         assert status == SUCCESS, str(scu.last_result)
         _wait_until(lambda: _cpu_ticks(pid) >= idle + 3, "the render process rendering")

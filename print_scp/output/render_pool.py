@@ -7,9 +7,9 @@ two pipes, its standard input and output: a task is ``(operation, args)``, an
 answer ``("done", result)`` or ``("failed", exception)``, each pickled by
 :class:`multiprocessing.connection.Connection`. There is no fork server and
 no multiprocessing resource tracker: a printer with one render process is two
-processes (measured, 100 films of 8×10 in over 16 associations: 174 MiB of
-peak RSS summed with one spawned render process under multiprocessing, its
-resource tracker included; 280 MiB with two forked from a fork server).
+processes (measured, 100 films of 8×10 in over 16 associations, peak RSS
+summed: 142 MiB with one render process, 204 MiB with two; 280 MiB with two
+forked from a multiprocessing fork server, its resource tracker included).
 
 Each process has a feeder thread here that takes the next task from a queue
 shared by all of them, so a film goes to whichever process is free. A
@@ -38,8 +38,8 @@ from typing import Any
 LOG = logging.getLogger("print_scp.render")
 
 #: Render processes a printer starts unless told otherwise: one keeps the printer within
-#: 150 MiB of resident memory with its render process (two: 225-237 MiB, 15-25 % more
-#: films per minute on two cores).
+#: 150 MiB of resident memory with its render process (two: about 205 MiB, and 15-25 %
+#: more films per minute on two cores).
 DEFAULT_RENDER_PROCESSES = 1
 #: How long :meth:`RenderPool.shutdown` waits for a render process to finish its film, s.
 STOP_TIMEOUT_S = 30.0

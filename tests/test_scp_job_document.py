@@ -92,6 +92,31 @@ def test_three_copies_of_two_films_give_six_sheets_and_the_report(tmp_path):
     assert "0x0106" in report and "Polarity" in report  # the refused N-SET
 
 
+def report_fonts(pdf: Path, page: int) -> list[tuple[str, bool]]:
+    """(font name, embedded) of every font on ``page``, read by poppler's pdffonts."""
+    text = subprocess.run(["pdffonts", "-f", str(page), "-l", str(page), str(pdf)],
+                          capture_output=True, text=True, check=True, timeout=30).stdout
+    rows = text.splitlines()[2:]  # after the header and its rule
+    return [(row.split()[0], row.split()[-5] == "yes") for row in rows]
+
+
+@pytest.mark.skipif(not shutil.which("pdffonts"), reason="poppler's pdffonts is not installed")
+def test_a_report_in_win_ansi_characters_is_set_in_helvetica_embedding_no_font(tmp_path):
+    document = print_session(tmp_path, 1, ["8INX10IN"], printer_name="Röntgen 2 — Süd")
+    assert report_fonts(document, 2) == [("Helvetica", False)]
+    assert "Printer Röntgen 2 — Süd (FILMBOX)" in page_text(document, 2)
+
+
+@pytest.mark.skipif(not shutil.which("pdffonts"), reason="poppler's pdffonts is not installed")
+def test_a_report_beyond_win_ansi_is_set_in_the_annotation_fonts_embedded(tmp_path):
+    document = print_session(tmp_path, 1, ["8INX10IN"], printer_name="放射線科 Ω 2")
+    # ReportLab names Helvetica as every page's initial font, whatever the page then uses
+    embedded = sorted(name.split("+")[-1] for name, embedded in report_fonts(document, 2)
+                      if embedded)
+    assert embedded == ["DejaVuSans", "IPAGothic"]  # the Latin and the Japanese face
+    assert "Printer 放射線科 Ω 2 (FILMBOX)" in page_text(document, 2)
+
+
 def test_the_report_page_can_be_turned_off(tmp_path):
     document = print_session(tmp_path, 2, ["8INX10IN"], job_report=False)
     assert page_sizes(document) == [pytest.approx(SIZE_PT["8INX10IN"], abs=0.01)] * 2

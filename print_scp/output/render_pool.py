@@ -38,7 +38,7 @@ from typing import Any
 LOG = logging.getLogger("print_scp.render")
 
 #: Render processes a printer starts unless told otherwise: one keeps the printer within
-#: 150 MiB of resident memory with its render process (two: about 205 MiB, and 15-25 %
+#: 150 MiB of resident memory with its render process (two: 190-205 MiB, and 8-18 %
 #: more films per minute on two cores).
 DEFAULT_RENDER_PROCESSES = 1
 #: How long :meth:`RenderPool.shutdown` waits for a render process to finish its film, s.

@@ -28,6 +28,7 @@ from dicomnet.freed_memory import one_malloc_arena
 from dicomnet.terms import PRINTER_STATUS_INFO, PrinterStatus
 from print_scp.control import ControlServer, send
 from print_scp.forward.outbox import FAILED, OUTBOX_FILE, Outbox
+from print_scp.log_format import LOG_FORMAT
 from print_scp.output.render_pool import DEFAULT_RENDER_PROCESSES
 
 if TYPE_CHECKING:
@@ -241,8 +242,7 @@ def _start_console(args: argparse.Namespace, profile: PrinterProfile, output: Pa
 def _web_only(args: argparse.Namespace) -> int:
     from print_scp.profile import ProfileError, load_profile
 
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
         profile = load_profile(args.config)
     except ProfileError as exc:
@@ -267,7 +267,7 @@ def _serve(args: argparse.Namespace) -> int:
     from print_scp.profile import ProfileError, load_profile
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+                        format=LOG_FORMAT)
     logging.captureWarnings(True)  # deprecated profile keys: one log line, no source line
     if not args.verbose:
         # pynetdicom's own per-message dump handlers then go too (dicomnet.unlogged_dumps;

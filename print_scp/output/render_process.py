@@ -25,10 +25,9 @@ from dicomnet.freed_memory import keep_freed_memory
 from film.render import render_film
 from film.writers import write_film
 from print_scp.fit_status import FIT_STATUS
+from print_scp.log_format import LOG_FORMAT
 from print_scp.output.job_document import write_job_document
 from print_scp.output.spool import Spool
-
-LOG = logging.getLogger("print_scp.render")
 
 NICE_INCREMENT = 10  # a render process's niceness above the server's
 
@@ -58,11 +57,10 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    logging.captureWarnings(True)  # a library's warning: one log line, as the server's
     os.nice(NICE_INCREMENT)
-    if not keep_freed_memory():
-        LOG.info("render process: malloc settings not available here; freed memory is "
-                 "returned to the system after each film")
+    keep_freed_memory()  # where the C library is not glibc, freed memory goes back instead
     while True:
         try:
             operation, args = tasks.recv()

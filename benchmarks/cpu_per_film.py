@@ -15,7 +15,7 @@ background fsync count), each stage lasting until the process is quiet again:
 2. spool: the same job saved into a fresh spool (``Spool.save``: arrays, job
    JSON, background fsync), as print-scp does within the ingest; the
    ``DIMSE`` row is ingest minus spool.
-3. render process: ``render_spooled_film`` and ``write_spooled_job_document``
+3. render process: ``render_spooled_film`` and ``write_named_job_document``
    (what print-scp's render process runs) on that spool. The film's stages
    are the CPU spent inside the functions that do them (``Spool.load``,
    ``render_film``, ``encode_rasters``/``png_file`` with the deflate threads
@@ -56,7 +56,7 @@ from dicomnet.freed_memory import keep_freed_memory
 from dicomnet.terms import PrinterStatus
 from film import writers
 from print_scp.output import render_process
-from print_scp.output.render_process import render_spooled_film, write_spooled_job_document
+from print_scp.output.render_process import render_spooled_film, write_named_job_document
 from print_scp.output.spool import Spool
 from print_scp.profile import PrinterProfile
 from print_scp.server import PrintServer
@@ -136,8 +136,9 @@ def _render_process(spool: Spool, job_uid: str, output: Path) -> dict[str, float
                 timing.enter_context(_timing(owner, attribute, stages, stage))
         film_cpu = _cpu_s(lambda: render_spooled_film(str(spool.root), job_uid, 0, str(output)))
     stages["other (render process)"] = film_cpu - sum(stages.values())
+    names = [film.name for film in spool.load(job_uid).films]  # as the server names them
     stages["job document (PDF, fsync)"] = _cpu_s(
-        lambda: write_spooled_job_document(str(spool.root), job_uid, str(output), True, {}))
+        lambda: write_named_job_document(str(output), names, True, {}))
     return stages
 
 

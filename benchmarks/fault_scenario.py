@@ -286,8 +286,9 @@ class PrinterProcess:
     """``print-scp serve`` on a fixed port and output directory, killed and restarted at will.
 
     The log of incarnation n goes to ``log_dir/print-scp-<n>.log``. The
-    processes of every incarnation (its render processes), as seen by :meth:`watch` and when it ends, are remembered:
-    :meth:`lingering` says which outlive it.
+    processes of every incarnation (its render processes), as seen by
+    :meth:`watch` and when it ends, are remembered: :meth:`lingering` says
+    which outlive it.
     """
 
     def __init__(self, output: Path, port: int, profile: Path, log_dir: Path) -> None:

@@ -69,7 +69,8 @@ JOBS_DIRECTORY = ".jobs"
 class PrintServer:
     """A running (or ready to run) virtual printer."""
 
-    def __init__(self, profile: PrinterProfile, output_dir: Path, *, render_processes: int = DEFAULT_RENDER_PROCESSES,
+    def __init__(self, profile: PrinterProfile, output_dir: Path, *,
+                 render_processes: int = DEFAULT_RENDER_PROCESSES,
                  acse_timeout_s: float | None = None, dimse_timeout_s: float | None = None,
                  network_timeout_s: float | None = None,
                  retention_interval_s: float = SWEEP_INTERVAL_S):

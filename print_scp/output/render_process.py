@@ -108,23 +108,23 @@ def render_spooled_film(spool_root: str, job_uid: str, index: int,
     return film.name, (datetime.now() - started).total_seconds()
 
 
-def write_spooled_job_document(spool_root: str, job_uid: str, output_dir: str,
-                               report: bool, forwarding: dict[str, list[str]]) -> str:
-    """Write the job document of spooled job ``job_uid`` from its written films; its name.
+def write_named_job_document(output_dir: str, film_names: list[str], report: bool,
+                             forwarding: dict[str, list[str]]) -> str:
+    """Write the job document of the films ``film_names``, written in ``output_dir``; its
+    name. The server names the films: it has read the job from the spool already.
 
     ``forwarding`` names the sinks each film is forwarded to, for the report.
 
     Raises OSError when it cannot be written, ValueError when a film's files are
     not what the film writer wrote.
     """
-    names = [film.name for film in Spool(Path(spool_root)).load(job_uid).films]
-    return write_job_document(Path(output_dir), names, report, forwarding).name
+    return write_job_document(Path(output_dir), film_names, report, forwarding).name
 
 
 #: What a render process runs, by the name a task gives.
 OPERATIONS: dict[str, Callable[..., Any]] = {
     "render_film": render_spooled_film,
-    "write_job_document": write_spooled_job_document,
+    "write_job_document": write_named_job_document,
 }
 
 if __name__ == "__main__":

@@ -74,8 +74,9 @@ class RenderWorker:
     """Renders spooled jobs with ``processes`` render processes until stopped."""
 
     def __init__(self, spool: Spool, output_dir: Path, jobs: PrintJobRegistry,
-                 printer: Printer, printer_name: str, memory: MemoryBudget, processes: int = DEFAULT_RENDER_PROCESSES,
-                 job_report: bool = True, listener: JobListener | None = None):
+                 printer: Printer, printer_name: str, memory: MemoryBudget,
+                 processes: int = DEFAULT_RENDER_PROCESSES, job_report: bool = True,
+                 listener: JobListener | None = None):
         self._spool = spool
         self._memory = memory
         self._held: dict[str, int] = {}  # job UID -> bytes of the memory budget it holds
@@ -140,15 +141,11 @@ class RenderWorker:
         """Process ids of the render processes running now."""
         return [] if self._pool is None else self._pool.pids()
 
-    def _submit(self, operation: str, job_uid: str, *args: Any) -> Future:
-        """Run ``operation`` on spooled job ``job_uid`` in a render process.
-
-        The UID goes as a plain str: unpickling a pydicom UID there would import pydicom
-        into the render process (measured: 12 MiB more resident memory).
-        """
+    def _submit(self, operation: str, *args: Any) -> Future:
+        """Run ``operation`` (``render_process.OPERATIONS``) in a render process."""
         if self._pool is None:
             raise RuntimeError("the render worker is not started")
-        return self._pool.submit(operation, str(self._spool.root), str(job_uid), *args)
+        return self._pool.submit(operation, *args)
 
     def idle(self) -> bool:
         return self._queue.unfinished_tasks == 0
@@ -188,7 +185,10 @@ class RenderWorker:
             return
         submitted: list[Future] = []
         try:
-            submitted = [self._submit("render_film", job_uid, index, str(self._output_dir))
+            # The UID goes as a plain str: unpickling a pydicom UID there would import
+            # pydicom into the render process (measured: 12 MiB more resident memory).
+            submitted = [self._submit("render_film", str(self._spool.root), str(job_uid), index,
+                                      str(self._output_dir))
                          for index in range(len(spooled.films))]  # rendered in parallel
             for future in submitted:
                 if self._stop.is_set():
@@ -202,8 +202,9 @@ class RenderWorker:
             films = [(film.name, film.metadata, film.spec) for film in spooled.films]
             forwarding = {name: self._listener.sinks_for(metadata)
                           for name, metadata, _ in films} if self._listener else {}
-            submitted = [self._submit("write_job_document", job_uid, str(self._output_dir),
-                                      self._job_report, forwarding)]
+            submitted = [self._submit("write_job_document", str(self._output_dir),
+                                      [name for name, _, _ in films], self._job_report,
+                                      forwarding)]
             document = submitted[0].result()
             LOG.info("job document %s: %d films x %d copies (%s)", document,
                      len(spooled.films), spooled.copies, job_uid)

@@ -18,6 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from harness import process_cpu_s, wait_until_quiet  # noqa: E402 - benchmarks/ on sys.path
 from scp_harness import running_printer
 from test_scp_access import address_of
 from test_scp_cli import Serve
@@ -33,6 +37,7 @@ from print_scp.output.spool import Spool, SpooledFilm, SpooledJob
 from print_scu.association import PrintAssociation
 
 WAIT_S = 60.0  # for a render process to start, render a small film, or end
+RENDERING_CPU_S = 0.03  # CPU a render process has used once it is surely rendering
 PRINT_JOB_FAILURE = 4  # Print Job N-EVENT-REPORT Event Type ID (PS3.4 H.4.7)
 
 #: Packages of the network side that rendering must not load.
@@ -53,23 +58,6 @@ def _spool_film(spool: Spool, job_uid: str = "1.2.826.0.1.3680043.8.498.1",
     spool.save(SpooledJob(job_uid, "MED", "TEST", datetime.now().isoformat(),
                           [SpooledFilm(f"film-{job_uid.rsplit('.', 1)[1]}", spec, {})]))
     return job_uid
-
-
-def _cpu_ticks(pid: int) -> int:
-    """User and system CPU time of ``pid`` so far, in clock ticks (/proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def _quiet_cpu_ticks(pid: int) -> int:
-    """CPU ticks of ``pid`` once it has used none for 0.2 s (its start-up over)."""
-    before = -1
-    deadline = time.monotonic() + WAIT_S
-    while (now := _cpu_ticks(pid)) != before:
-        assert time.monotonic() < deadline, f"render process {pid} never quiet"
-        before = now
-        time.sleep(0.2)
-    return now
 
 
 def _nice(pid: int) -> int:
@@ -212,10 +200,11 @@ def test_an_exception_that_cannot_travel_is_sent_as_a_runtime_error_that_names_i
 def test_a_render_process_killed_mid_film_fails_that_film_and_is_replaced(
         tmp_path: Path, spool: Spool, pool: RenderPool) -> None:
     pid = _one_pid(pool)
-    idle = _quiet_cpu_ticks(pid)
+    idle = wait_until_quiet(pid, WAIT_S)
     slow = _render(pool, spool, _spool_film(spool, "1.2.826.0.1.3680043.8.498.7", dpi=600),
                    tmp_path / "out")
-    _wait_until(lambda: _cpu_ticks(pid) >= idle + 3, "the render process rendering")
+    _wait_until(lambda: process_cpu_s(pid) >= idle + RENDERING_CPU_S,
+                    "the render process rendering")
     os.kill(pid, signal.SIGKILL)
     error = slow.exception(WAIT_S)
     assert isinstance(error, RenderProcessDied)
@@ -258,10 +247,11 @@ def test_a_print_job_whose_render_process_is_killed_fails_and_the_printer_prints
             PrintAssociation(address_of(server)) as scu:
         session = new_session(scu)
         [pid] = server.worker.render_process_ids()
-        idle = _quiet_cpu_ticks(pid)
+        idle = wait_until_quiet(pid, WAIT_S)
         status, job_uid = print_image(scu, session, noise(256, seed=1))
         assert status == SUCCESS, str(scu.last_result)
-        _wait_until(lambda: _cpu_ticks(pid) >= idle + 3, "the render process rendering")
+        _wait_until(lambda: process_cpu_s(pid) >= idle + RENDERING_CPU_S,
+                    "the render process rendering")
         os.kill(pid, signal.SIGKILL)
         event = scu.events.wait_for(lambda e: e.sop_instance_uid == job_uid
                                     and e.event_type_id == PRINT_JOB_FAILURE, TIMEOUT_S)

@@ -72,6 +72,16 @@ class ReadAhead:
         """Bytes read ahead and not yet returned."""
         return len(self._buffer) - self._start
 
+    def peek(self) -> memoryview:
+        """The bytes read ahead and not yet returned, without taking them (a view: the
+        buffer behind it is never written again, only replaced)."""
+        return memoryview(self._buffer)[self._start:]
+
+    def skip(self, nr_bytes: int) -> None:
+        """Take ``nr_bytes`` of the bytes read ahead (at most :attr:`buffered`) as read."""
+        assert 0 <= nr_bytes <= self.buffered, f"skip {nr_bytes} of {self.buffered} read ahead"
+        self._start += nr_bytes
+
     def recv(self, nr_bytes: int) -> bytearray:
         start = self._start
         if len(self._buffer) - start >= nr_bytes:

@@ -7,6 +7,7 @@ through it.
 
 from __future__ import annotations
 
+import tracemalloc
 from io import BytesIO
 
 import pytest
@@ -41,6 +42,22 @@ def test_a_fragment_is_copied_when_written() -> None:
     data_set.write(memoryview(buffer)[1:])
     buffer[1:] = b"XXXXX"  # the writer reuses its buffer
     assert data_set.getvalue() == b"ixels"
+
+
+@pytest.mark.parametrize(("backing", "copied"), [(bytes, False), (bytearray, True)])
+def test_a_view_of_bytes_is_kept_as_it_is_any_other_copied(backing: type, copied: bool) -> None:
+    """bytes cannot change under the data set: keeping a view of them costs no copy."""
+    whole = backing(1 << 20)
+    data_set = AssembledDataSet()
+    tracemalloc.start()
+    try:
+        data_set.write(memoryview(whole)[1:])
+        allocated = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (allocated >= (1 << 20) - 1) is copied, f"{allocated} bytes allocated"
+    assert data_set.tell() == (1 << 20) - 1
+    assert data_set.getvalue() == bytes((1 << 20) - 1)
 
 
 @pytest.mark.parametrize("use", [

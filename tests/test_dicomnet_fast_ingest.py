@@ -29,7 +29,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from scp_harness import film_metadata, running_printer, wait_for_films
 
 from dicomnet.hardening import harden_acceptor
-from dicomnet.pdata_batches import InvalidPdv, split_pdvs
+from dicomnet.pdata_batches import InvalidPdv, merged_pdvs, split_pdvs, whole_pdata_pdus
 from dicomnet.socket_tuning import READ_AHEAD_BYTES, ReadAhead
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -60,6 +60,51 @@ def test_split_pdvs_gives_each_item_s_context_and_bytes() -> None:
 def test_split_pdvs_names_an_item_that_does_not_fit(body: bytes, why: str) -> None:
     with pytest.raises(InvalidPdv, match=why):
         split_pdvs(bytearray(body))
+
+
+def _pdata(*pdvs: bytes) -> bytes:
+    return wire.pdu(wire.P_DATA_TF, b"".join(pdvs))
+
+
+def test_whole_pdata_pdus_split_what_lies_whole_and_stop_after_a_message_s_end() -> None:
+    first, second = _pdata(wire.pdv(1, 0x00, b"abc")), _pdata(wire.pdv(1, 0x00, b"de"))
+    last, after = _pdata(wire.pdv(1, 0x02, b"f")), _pdata(wire.pdv(3, 0x01, b"next"))
+    data = memoryview(first + second + last + after)
+    taken, pdvs, ended = whole_pdata_pdus(data, 16384, 1 << 20)
+    assert (taken, ended) == (len(first + second + last), True)
+    assert [(cid, bytes(pdv)) for cid, pdv in pdvs] == [
+        (1, b"\x00abc"), (1, b"\x00de"), (1, b"\x02f")]
+
+
+@pytest.mark.parametrize(("tail", "max_length"), [
+    (_pdata(wire.pdv(1, 0x00, b"cut short"))[:-1], 16384),
+    (wire.pdu(wire.A_RELEASE_RQ, b"\0" * 4), 16384),
+    (_pdata(wire.pdv(1, 0x00, b"x" * 100)), 50),
+    (wire.pdu(wire.P_DATA_TF, struct.pack(">LBB", 500, 1, 0x00) + b"too short"), 16384),
+], ids=["partial", "other-type", "above-maximum-length", "invalid-pdv"])
+def test_whole_pdata_pdus_leave_a_pdu_they_cannot_take_to_the_usual_read(
+        tail: bytes, max_length: int) -> None:
+    head = _pdata(wire.pdv(1, 0x00, b"whole"))
+    taken, pdvs, ended = whole_pdata_pdus(memoryview(head + tail), max_length, 1 << 20)
+    assert (taken, len(pdvs), ended) == (len(head), 1, False)
+
+
+def test_whole_pdata_pdus_stop_once_they_hold_max_bytes() -> None:
+    pdu = _pdata(wire.pdv(1, 0x00, b"y" * 90))
+    taken, pdvs, _ = whole_pdata_pdus(memoryview(pdu * 10), 16384, 3 * len(pdu))
+    assert (taken, len(pdvs)) == (3 * len(pdu), 3)
+
+
+def test_merged_pdvs_join_each_run_of_one_message_part() -> None:
+    views = [memoryview(bytes([control]) + data) for control, data in [
+        (0x01, b"cmd-"), (0x03, b"end"),  # a command set: its run ends at its last fragment
+        (0x00, b"data-1 "), (0x00, b"data-2 "), (0x02, b"data-3")]]
+    pdvs = [(1, view) for view in views] + [(3, memoryview(b"\x00other context"))]
+    merged = merged_pdvs(pdvs)
+    assert [(cid, bytes(pdv)) for cid, pdv in merged] == [
+        (1, b"\x03cmd-end"), (1, b"\x02data-1 data-2 data-3"), (3, b"\x00other context")]
+    assert merged[2][1] is pdvs[5][1], "a run of one is kept as it is"
+    assert isinstance(merged[1][1].obj, bytes), "joined into immutable bytes"
 
 
 @pytest.fixture

@@ -142,6 +142,19 @@ def process_cpu_s(pid: int) -> float:
     return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
 
 
+def run_time_s(pid: int) -> float:
+    """Seconds the threads of process ``pid`` alive now have run on a CPU, to the
+    nanosecond (/proc/<pid>/task/<tid>/schedstat); threads that have ended are not
+    counted, so it measures single-threaded peers such as dcmprscp."""
+    total_ns = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total_ns += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total_ns / 1e9
+
+
 def tree_cpu_s(pid: int) -> float:
     """CPU seconds so far of process ``pid`` and its descendants (those that end while
     they are read are left out)."""

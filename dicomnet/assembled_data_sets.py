@@ -10,9 +10,10 @@ against 0.6 ms to copy the fragments and join them once.
 :class:`AssembledDataSet` is such a BytesIO. While only written to (and told
 where it is), it keeps each fragment: a ``bytes``, or a view of one, as it
 is, anything else (which its writer may reuse) as a copy. The first use of
-any other kind joins them into one bytes object of their total size, which the BytesIO
-then holds without copying it again (so ``getvalue`` is that object), its
-position where the writes left it. From then on it is a plain BytesIO.
+any other kind joins them into one bytes object of their total size, which
+the BytesIO then holds without copying it again (so ``getvalue`` is that
+object), its position where the writes left it. From then on it is a plain
+BytesIO.
 """
 
 from __future__ import annotations

@@ -144,9 +144,15 @@ def whole_pdata_pdus(data: memoryview, max_length: int,
             break
         pdvs += items
         offset += 6 + length
-        if any(pdv[0] & _LAST_FRAGMENT for _, pdv in items):
+        if _ends_a_message(items):
             return offset, pdvs, True
     return offset, pdvs, False
+
+
+def _ends_a_message(pdvs: list[tuple[int, memoryview]]) -> bool:
+    """True if one of ``pdvs`` is the last fragment of a message (its command set, or
+    data set)."""
+    return any(pdv[0] & _LAST_FRAGMENT for _, pdv in pdvs)
 
 
 def merged_pdvs(pdvs: list[tuple[int, memoryview]]) -> list[tuple[int, memoryview]]:
@@ -244,7 +250,7 @@ def read_pdata_in_batches(assoc: Association) -> None:
                 read_ahead.skip(taken)
                 pending.extend(pdvs)
                 pending_bytes += taken
-                if ended or pending_bytes >= DELIVERY_BYTES:
+                if pending_bytes >= DELIVERY_BYTES:
                     deliver()
                 if ended or not more_to_read():
                     deliver()
@@ -278,7 +284,7 @@ def read_pdata_in_batches(assoc: Association) -> None:
             pending_bytes += length
             # A message's last fragment ends a delivery: pynetdicom completes the message
             # there and would drop the PDVs after it.
-            if pending_bytes >= DELIVERY_BYTES or any(pdv[0] & _LAST_FRAGMENT for _, pdv in pdvs):
+            if pending_bytes >= DELIVERY_BYTES or _ends_a_message(pdvs):
                 deliver()
             if not more_to_read():
                 break

@@ -15,8 +15,9 @@
 * an acceptor's memory: :mod:`~dicomnet.memory_budget` (image bytes held
   across associations, counted as messages arrive) and
   :mod:`~dicomnet.admission` (A-ASSOCIATE-RJ, transient, when it is spent);
-  glibc malloc settings: freed buffers reused by the client and the render
-  processes, one arena for the printer's threads (:mod:`~dicomnet.freed_memory`);
+  glibc malloc settings: freed buffers reused by both ends and the render
+  processes, from one arena shared by a process's threads
+  (:mod:`~dicomnet.freed_memory`);
 * the vocabulary both ends speak: :mod:`~dicomnet.terms` (defined terms),
   :mod:`~dicomnet.attribute_rules` (value ranges and lengths),
   :mod:`~dicomnet.status`, :mod:`~dicomnet.uids`,

@@ -1,34 +1,39 @@
-"""glibc malloc settings for the print client and the render processes: reuse freed
-memory instead of paging fresh memory in for every image and every film.
+"""glibc malloc settings for print-scu, print-scp serve and the render processes: reuse
+freed memory instead of paging fresh memory in for every image and every film.
 
-The client encodes, fragments and sends each image message (MiB each); a
-render process allocates and frees a film's canvases (tens of MiB). With
-glibc's defaults, blocks above the mmap threshold are mapped and unmapped
-each time, and free memory at the top of the heap goes back to the kernel,
-so each new buffer is paged in again. On the 2-core development VM a page
-fault costs about 1.3 µs (touching 4 MiB of fresh memory: 1.2-1.6 ms). With
-blocks of up to :data:`MMAP_THRESHOLD_BYTES` taken from the heap, up to
-:data:`TRIM_THRESHOLD_BYTES` of free memory kept, and every thread
-allocating from one arena (else memory freed by one thread would not be
-reused by another):
+The client encodes, fragments and sends each image message (MiB each); the
+printer receives and joins each one; a render process allocates and frees a
+film's canvases (tens of MiB). With glibc's defaults, blocks above the mmap
+threshold are mapped and unmapped each time, and free memory at the top of
+the heap goes back to the kernel, so each new buffer is paged in again. On
+the 2-core development VM a page fault costs about 1.3 µs (touching 4 MiB of
+fresh memory: 1.2-1.6 ms). With blocks of up to :data:`MMAP_THRESHOLD_BYTES`
+taken from the heap, up to :data:`TRIM_THRESHOLD_BYTES` of free memory kept,
+and every thread allocating from one arena (else memory freed by one thread
+would not be reused by another):
 
 * print-scu sending a film of four 2048² images to dcmprscp: 73-78 -> 33-39 ms
   of CPU, 98-100 -> 46-55 ms from association request to release (12 runs
   each, medians);
+* print-scp serve answers each 4 MiB Image Box N-SET of that film as soon as
+  dcmprscp does (6.8-7.5 ms against 6.6-6.7, from 8.4-12.1 with the one
+  arena alone), 47 ms from association request to release against 68 (7
+  runs, medians);
 * a render process spends 10-15 ms less CPU on an 8×10 in film at 150 dpi
   (render and write, 25 films per run: 64-74 -> 53-59 ms), and peaks 9 MiB
   lower with one arena; it keeps the memory of its largest film until it
   ends.
 
-``print-scp serve`` takes one arena only (:func:`one_malloc_arena`). It
-answered an Image Box N-SET of 4 MiB about 2 ms sooner with all the settings,
-but a message growing past the mmap threshold leaves its smaller buffer
-behind in the heap, kept, where the printer's memory budget does not count
-it: the 50-association test of ``tests/test_scp_memory_budget.py`` peaked
-25 MiB over budget plus baseline. With one arena, the memory freed by one
-association's threads is reused by the others' instead of staying in an
-arena of its own: print-scp's peak RSS, 100 films over 16 associations,
-99.5 -> 86-89 MiB (the 50-association test: 394 MiB, under its 577).
+The printer keeps what its associations free for the next ones, so its
+resident memory stays near its peak, which its memory budget bounds: a
+received data set is joined once at its exact size
+(:mod:`dicomnet.assembled_data_sets`), not grown past the mmap threshold
+leaving its smaller buffers behind in the heap, where the budget would not
+count them. 50 associations each sending a 64 MiB image under a 512 MiB
+budget (``tests/test_scp_memory_budget.py``) peaked at 350 MiB (378 with the
+one arena alone); 40 sending 16 MiB or 31 MiB images, which come from the
+heap, under a 256 MiB budget peaked at 127-134 and 165-174 MiB, a baseline
+of 62 MiB included.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dicomnet.freed_memory import one_malloc_arena
+from dicomnet.freed_memory import keep_freed_memory
 from dicomnet.terms import PRINTER_STATUS_INFO, PrinterStatus
 from print_scp.control import ControlServer, send
 from print_scp.forward.outbox import FAILED, OUTBOX_FILE, Outbox
@@ -275,7 +275,7 @@ def _serve(args: argparse.Namespace) -> int:
         logging.getLogger("pynetdicom").setLevel(logging.WARNING)
     from print_scp.server import PrintServer  # heavy imports after argument checks
 
-    one_malloc_arena()  # before any association's threads start (dicomnet.freed_memory)
+    keep_freed_memory()  # before any association's threads start (dicomnet.freed_memory)
 
     try:
         profile = emulated_profile(args.emulate) if args.emulate else load_profile(args.config)

@@ -8,8 +8,9 @@ the freed canvas goes back to the system and the next one is paged in afresh
 :func:`~dicomnet.freed_memory.keep_freed_memory` the freed canvas stays
 resident and the next one, allocated by another thread (as print-scp's DIMSE
 threads do), reuses its pages: the threads share one arena. With
-:func:`~dicomnet.freed_memory.one_malloc_arena` alone (print-scp serve), a
-thread's memory comes from the process heap, not from an arena of its own.
+:func:`~dicomnet.freed_memory.one_malloc_arena` (which ``keep_freed_memory``
+applies first), a thread's memory comes from the process heap, not from an
+arena of its own.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ print(json.dumps({"one_arena": one_arena, **found}))
 def test_with_one_arena_a_thread_allocates_from_the_process_heap(mode: str,
                                                                  in_heap: bool) -> None:
     # By default each thread gets an arena of its own (mapped apart from the heap), where
-    # what it frees is reused by no other thread; print-scp serve takes one arena.
+    # what it frees is reused by no other thread.
     run = subprocess.run([sys.executable, "-c", ARENA, mode], capture_output=True, text=True,
                          timeout=60, check=True)
     found = json.loads(run.stdout)

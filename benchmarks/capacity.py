@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from suite import smooth_images
+from e2e_film import smooth_images
 
 from dicomnet.freed_memory import keep_freed_memory
 from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType

@@ -26,7 +26,10 @@ reported as the ratio A/B of the medians:
    the PSS of print-scp and its render processes summed, sampled every 20 ms
    (summed VmHWM counts the pages they share once per process; PSS divides
    them among their sharers). The 100 films over 16 associations run once
-   more with two render processes, for films per minute (no target).
+   more with two render processes, for films per minute (no target). Then the
+   same film's CPU by stage, every stage in one process
+   (benchmarks/cpu_per_film.py): DIMSE, spool, load, render, encode, PDF,
+   JSON, fsync, the rest of the render process, the job document.
 4. queue overhead: benchmarks/queue_overhead.py (queue / direct), median of at least
    15 runs: the two paths differ by a few per cent, identical runs by up to half (a
    median of 7 moved the ratio by ±0.1 from one suite run to the next).
@@ -67,18 +70,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cpu_per_film
 import dcmtk
 import ingest
 import numpy as np
 import queue_overhead
+from e2e_film import E2E_FILM_SIZE, encode_floor_cpu_s, filmbox_encode, smooth_images
 from harness import PDF_WAIT_S, PeakPss, PrintScpProcess, alternate, wait_for_pdfs
 from ingest import print_printer_share
 from PIL import Image
 from run import film_spec, print_one_film, random_images, summary
 
 from dicomnet.freed_memory import keep_freed_memory
-from film.model import FilmSpec, ImageBoxContent, ImagePixels, MagnificationType
-from film.png import encode_raster, png_file
+from film.model import FilmSpec
 from film.render import render_film
 from film.writers import write_film
 from print_scp.output.render_pool import DEFAULT_RENDER_PROCESSES
@@ -87,7 +91,6 @@ FORMATS = {1: "STANDARD\\1,1", 4: "STANDARD\\2,2", 9: "STANDARD\\3,3", 16: "STAN
            20: "STANDARD\\4,5"}
 SCALING_DPI = 150  # render scaling: the film's canvas size stays fixed, only the input grows
 PDU_KIB = (4, 16, 32)  # PDU sizes of the small-PDU ingest, KiB (syngo MR announces 32)
-E2E_DPI = 150  # print-scp's standard resolution, at which the end-to-end films print
 
 
 def _ratio(times: dict[str, list[float]], a: str, b: str) -> float:
@@ -108,7 +111,7 @@ def bench_ingest(workdir: Path, runs: int) -> dict:
     stored = dcmtk.build_stored_print(stored_dir, images, 2, 2)
     small = {kib: ingest.bench_small_pdus(workdir, stored, kib * 1024, runs) for kib in PDU_KIB}
     # From here this process is print-scu (ingest, queue overhead) or renders as a render
-    # process does (render): both take these malloc settings; print-scp serve, one arena only.
+    # process does (render): both take these malloc settings, as print-scp serve does.
     keep_freed_memory()
     large = ingest.bench_large_pdus(workdir, images, runs)
     loopback = [ingest.loopback_copy_s(ingest.PIXEL_BYTES) for _ in range(max(runs, 3))]
@@ -124,27 +127,10 @@ def bench_ingest(workdir: Path, runs: int) -> dict:
 # --------------------------------------------------------------------------
 
 
-def smooth_images(count: int, side: int) -> list[np.ndarray]:
-    """``count`` 8-bit images of ``side``² pixels: a radial ramp with ±8 levels of noise.
-
-    Less pathological for PNG than uniform noise, closer to a radiograph.
-    """
-    axis = np.linspace(-1.0, 1.0, side, dtype=np.float32)
-    ramp = 200.0 * (1.0 - np.hypot.outer(axis, axis) / math.sqrt(2.0)) + 20.0
-    rng = np.random.default_rng(3)
-    return [np.clip(ramp + rng.integers(-8, 9, ramp.shape), 0, 255).astype(np.uint8)
-            for _ in range(count)]
-
-
 def _pillow_encode(pixels: np.ndarray, dpi: int) -> None:
     """Pillow's PNG at the writer's zlib settings (level 1, run-length strategy)."""
     Image.fromarray(pixels).save(io.BytesIO(), format="PNG", compress_level=1,
                                  compress_type=zlib.Z_RLE, dpi=(dpi, dpi))
-
-
-def _filmbox_encode(pixels: np.ndarray, dpi: int) -> None:
-    """The writer's own PNG encoder alone (film.png)."""
-    png_file(encode_raster(pixels), dpi)
 
 
 def render_case(workdir: Path, images: list[np.ndarray], count: int, dpi: int,
@@ -177,7 +163,7 @@ def render_case(workdir: Path, images: list[np.ndarray], count: int, dpi: int,
         return case
 
     times = alternate({"filmbox": ours, "pillow": bare(_pillow_encode),
-                       "encoder": bare(_filmbox_encode)}, runs, warm_up=False)
+                       "encoder": bare(filmbox_encode)}, runs, warm_up=False)
     for files in written:
         for path in (files.pdf, files.png, files.density_png, files.json):
             path.unlink()
@@ -207,7 +193,7 @@ def bench_end_to_end(workdir: Path, runs: int, film_counts: list[int]) -> dict:
     image_dir.mkdir()
     images = smooth_images(1, 512)[0]
     files = [dcmtk.write_image(image_dir / f"{i:03d}.dcm", images) for i in range(max(film_counts))]
-    results: dict = {"encode_floor_cpu_s": _encode_floor_cpu_s(workdir, images, runs)}
+    results: dict = {"encode_floor_cpu_s": encode_floor_cpu_s(workdir, images, runs)}
     cases = [(films, concurrency, DEFAULT_RENDER_PROCESSES)
              for films in film_counts for concurrency in (1, 4, 16)]
     cases += [(films, 16, 2) for films in film_counts if films >= 100]
@@ -227,7 +213,7 @@ def bench_end_to_end(workdir: Path, runs: int, film_counts: list[int]) -> dict:
                     PeakPss(printer.process.pid) as pss:
                 _print_films(workdir, printer, files[:films], concurrency)
         median = statistics.median(durations)
-        cpu_per_film = statistics.median(cpu) / films
+        per_film_s = statistics.median(cpu) / films
         name = f"{films} films x {concurrency} assoc"
         if render_processes != DEFAULT_RENDER_PROCESSES:
             name += f", {render_processes} render processes"
@@ -240,31 +226,9 @@ def bench_end_to_end(workdir: Path, runs: int, film_counts: list[int]) -> dict:
             # the target: 150 MiB + 3 x the pixel bytes of the films in flight
             # (at most one film per association)
             "rss_target_mib": 150 + 3 * min(films, concurrency) * images.nbytes / 2**20,
-            "cpu_per_film_s": cpu_per_film,
-            "cpu_ratio_to_encode": cpu_per_film / results["encode_floor_cpu_s"]}
+            "cpu_per_film_s": per_film_s,
+            "cpu_ratio_to_encode": per_film_s / results["encode_floor_cpu_s"]}
     return results
-
-
-def _encode_floor_cpu_s(workdir: Path, image: np.ndarray, runs: int) -> float:
-    """CPU seconds the film writer's own encoder needs for the light-box and density
-    canvases of one end-to-end film (8×10 in, one image, 150 dpi): the floor of a film's
-    cost, since every film must be encoded. Median of ``runs`` (at least 5) encodes."""
-    spec = FilmSpec(film_size_id="8INX10IN", orientation="PORTRAIT",
-                    image_display_format="STANDARD\\1,1",
-                    image_boxes=[ImageBoxContent(1, ImagePixels(image, "MONOCHROME2", 8))],
-                    magnification_type=MagnificationType.BILINEAR, resolution_dpi=E2E_DPI)
-    files = write_film(render_film(spec), workdir, "encode-floor", {})
-    with Image.open(files.png) as light, Image.open(files.density_png) as density:
-        canvases = [np.asarray(light), np.asarray(density).astype(np.uint16)]
-    for path in (files.pdf, files.png, files.density_png, files.json):
-        path.unlink()
-    cpu = []
-    for _ in range(max(runs, 5)):
-        started = time.process_time()
-        for canvas in canvases:
-            _filmbox_encode(canvas, E2E_DPI)
-        cpu.append(time.process_time() - started)
-    return statistics.median(cpu)
 
 
 def _print_films(workdir: Path, printer: PrintScpProcess, files: list[Path],
@@ -278,7 +242,7 @@ def _print_films(workdir: Path, printer: PrintScpProcess, files: list[Path],
     run = subprocess.run(
         [sys.executable, "-m", "print_scu.cli", "print", "--spool", str(spool),
          "--host", "127.0.0.1", "--port", str(printer.port), "--called-ae", "FILMBOX",
-         "--film-size", "8INX10IN", "--format", "STANDARD\\1,1",
+         "--film-size", E2E_FILM_SIZE, "--format", "STANDARD\\1,1",
          "--associations", str(concurrency), *map(str, files)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=PDF_WAIT_S, check=False)
     if run.returncode != 0:
@@ -377,6 +341,8 @@ def _print_table(results: dict) -> None:
                      + ("" if r["peak_pss_with_render_processes_mib"] is None else
                         f"; their peak PSS summed "
                         f"{r['peak_pss_with_render_processes_mib']:.0f} MiB"))
+    print("  CPU per film by stage, every stage in one process (benchmarks/cpu_per_film.py):")
+    cpu_per_film.print_stages(results["cpu_breakdown"], indent="    ")
     queue = results["queue_overhead"]
     print(f"4. queue overhead, {queue['films']} films: queue {queue['queue_median_s']:.3f} s, "
           f"direct {queue['direct_median_s']:.3f} s, ratio {queue['ratio']:.2f}")
@@ -469,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             "scaling": bench_scaling(workdir, runs, [512, 1024] if args.quick
                                      else [512, 1024, 2048, 4096]),
         }
+    results["cpu_breakdown"] = cpu_per_film.measure(max(runs, 3))
     results["meta"] = {"runs": runs, "quick": args.quick, "cpus": os.cpu_count(),
                        "wall_s": time.perf_counter() - started}
     _print_table(results)

@@ -30,10 +30,10 @@ received data set is joined once at its exact size
 (:mod:`dicomnet.assembled_data_sets`), not grown past the mmap threshold
 leaving its smaller buffers behind in the heap, where the budget would not
 count them. 50 associations each sending a 64 MiB image under a 512 MiB
-budget (``tests/test_scp_memory_budget.py``) peaked at 350 MiB (378 with the
-one arena alone); 40 sending 16 MiB or 31 MiB images, which come from the
-heap, under a 256 MiB budget peaked at 127-134 and 165-174 MiB, a baseline
-of 62 MiB included.
+budget (``tests/test_scp_memory_budget.py``) peaked at 350-360 MiB (378 with
+the one arena alone); 40 sending 16 MiB images, which come from the heap,
+under a 256 MiB budget (the same test) at 127-134 MiB, and 31 MiB images at
+165-174 MiB, a baseline of 62 MiB included.
 """
 
 from __future__ import annotations

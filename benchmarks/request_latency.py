@@ -44,10 +44,11 @@ from ingest import InProcessPrinter
 from run import print_one_film, random_images
 
 from dicomnet.freed_memory import keep_freed_memory
+from print_scp.profile import PrinterProfile
 from print_scp.service.dispatch import Handlers
 from print_scu.association import PrintAssociation
 
-PDU_BYTES = 1 << 20  # print-scp's Maximum Length, as print-scp serve announces by default
+PDU_BYTES = PrinterProfile().max_pdu_bytes  # the Maximum Length print-scp announces by default
 #: The SCU's calls of one film, in order (print_one_film), and what each sends.
 SCU_CALLS = {"__init__": "A-ASSOCIATE",
              "create_film_session": "N-CREATE Film Session",

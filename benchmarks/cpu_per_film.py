@@ -42,13 +42,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from e2e_film import E2E_DPI, E2E_FILM_SIZE, encode_floor_cpu_s, smooth_images
+from harness import timed_calls
 from run import print_one_film
 
 from dicomnet.freed_memory import keep_freed_memory
@@ -106,32 +107,20 @@ def _ingest(server: PrintServer, port: int, image: np.ndarray) -> tuple[float, s
     return cpu, spooled.pop()
 
 
-@contextmanager
-def _timing(owner: Any, attribute: str, totals: dict[str, float], stage: str) -> Iterator[None]:
-    """``owner.attribute`` adds the CPU seconds of its calls to ``totals[stage]`` meanwhile."""
-    original = getattr(owner, attribute)
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.process_time()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            totals[stage] += time.process_time() - started
-
-    setattr(owner, attribute, timed)
-    try:
-        yield
-    finally:
-        setattr(owner, attribute, original)
-
-
 def _render_process(spool: Spool, job_uid: str, output: Path) -> dict[str, float]:
     """CPU seconds by stage of the render process's work for ``job_uid``."""
     stages = dict.fromkeys(RENDER_STAGES, 0.0)
+
+    def adding_to(stage: str) -> Callable[[float], None]:
+        def add(seconds: float) -> None:
+            stages[stage] += seconds
+        return add
+
     with ExitStack() as timing:
         for stage, functions in RENDER_STAGES.items():
             for owner, attribute in functions:
-                timing.enter_context(_timing(owner, attribute, stages, stage))
+                timing.enter_context(timed_calls(owner, attribute, adding_to(stage),
+                                                 time.process_time))
         film_cpu = _cpu_s(lambda: render_spooled_film(str(spool.root), job_uid, 0, str(output)))
     stages["other (render process)"] = film_cpu - sum(stages.values())
     names = [film.name for film in spool.load(job_uid).films]  # as the server names them

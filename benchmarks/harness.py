@@ -11,8 +11,10 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from print_scp.launcher import free_port, start_print_scp
 
@@ -33,6 +35,27 @@ def alternate(cases: dict[str, Callable[[], float]], runs: int,
         for name, case in cases.items():
             times[name].append(case())
     return times
+
+
+@contextmanager
+def timed_calls(owner: Any, attribute: str, record: Callable[[float], None],
+                clock: Callable[[], float] = time.perf_counter) -> Iterator[None]:
+    """Within the block, each call of ``owner.attribute`` gives ``record`` the seconds it
+    took by ``clock`` (wall time by default); the attribute is restored afterwards."""
+    original = getattr(owner, attribute)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = clock()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            record(clock() - started)
+
+    setattr(owner, attribute, timed)
+    try:
+        yield
+    finally:
+        setattr(owner, attribute, original)
 
 
 def wait_for_pdfs(directory: Path, count: int, timeout_s: float = PDF_WAIT_S) -> None:

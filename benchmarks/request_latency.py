@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import dcmtk
+from harness import timed_calls
 from ingest import InProcessPrinter
 from run import print_one_film, random_images
 
@@ -64,20 +65,12 @@ HAND_OVERS = 2000  # round trips between two threads, for the hand-over figure
 def _recorded(owner: Any, names: tuple[str, ...],
               calls: list[tuple[str, float]]) -> Iterator[None]:
     """Each call of ``owner``'s methods ``names`` appends (name, wall seconds) to ``calls``."""
+    def appending(name: str) -> Callable[[float], None]:
+        return lambda seconds: calls.append((name, seconds))
+
     with ExitStack() as restore:
         for name in names:
-            original = getattr(owner, name)
-
-            def timed(*args: Any, _original: Callable = original, _name: str = name,
-                      **kwargs: Any) -> Any:
-                started = time.perf_counter()
-                try:
-                    return _original(*args, **kwargs)
-                finally:
-                    calls.append((_name, time.perf_counter() - started))
-
-            setattr(owner, name, timed)
-            restore.callback(setattr, owner, name, original)
+            restore.enter_context(timed_calls(owner, name, appending(name)))
         yield
 
 
